@@ -1,0 +1,154 @@
+import { Duration, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { stripUndefined } from './archive-bucket';
+
+export interface EventStreamProps {
+  /**
+   * Physical stream name. Set explicitly (not generated) because the replicator addresses the same-named stream in
+   * every Region and producers switch Regions by name.
+   */
+  readonly streamName: string;
+  /** Prefix of this stream's objects in the archive bucket, e.g. the logical stream name. */
+  readonly archivePrefix: string;
+  /** Customer-managed key for server-side encryption of the stream. */
+  readonly encryptionKey: kms.IKey;
+  /** Bucket that receives the Firehose archive of every record. */
+  readonly archiveBucket: s3.IBucket;
+  /** Capacity mode. @default kinesis.StreamMode.ON_DEMAND */
+  readonly streamMode?: kinesis.StreamMode;
+  /** Shard count of a provisioned stream. Valid range: 1–10000. @default 1 */
+  readonly shardCount?: number;
+  /** Retention period. Valid range: 24 hours – 8760 hours. @default Duration.hours(24) */
+  readonly retentionPeriod?: Duration;
+  /** Firehose buffering interval. Valid range: 0–900 seconds. @default Duration.seconds(300) */
+  readonly archiveBufferingInterval?: Duration;
+  /** Firehose buffering size. Valid range: 1–128 MiB. @default Size.mebibytes(64) */
+  readonly archiveBufferingSize?: Size;
+  /** Name of the enhanced fan-out consumer created for the replicator. @default 'redstream-replicator' */
+  readonly replicatorConsumerName?: string;
+  /** Iterator-age alarm threshold as a percentage of the retention period. Valid range: 1–100. @default 50 */
+  readonly iteratorAgeRetentionPercent?: number;
+  /** Archive data-freshness alarm threshold. @default Duration.minutes(15) */
+  readonly archiveFreshnessThreshold?: Duration;
+  /** What happens to the stream when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const EVENT_STREAM_DEFAULTS = {
+  streamMode: kinesis.StreamMode.ON_DEMAND,
+  shardCount: 1,
+  retentionPeriod: Duration.hours(24),
+  archiveBufferingInterval: Duration.seconds(300),
+  archiveBufferingSize: Size.mebibytes(64),
+  replicatorConsumerName: 'redstream-replicator',
+  iteratorAgeRetentionPercent: 50,
+  archiveFreshnessThreshold: Duration.minutes(15),
+  removalPolicy: RemovalPolicy.RETAIN,
+};
+
+/**
+ * One Redstream stream in one Region: the KMS-encrypted Kinesis data stream, the enhanced fan-out consumer the
+ * replicator reads through (its own 2 MB/s per shard, so replication never competes with other consumers), the
+ * Firehose archive of every record to S3 (GZIP, hourly prefixes, a separate error prefix), and the stream's alarms.
+ */
+export class EventStream extends Construct {
+  public readonly stream: kinesis.Stream;
+  public readonly replicatorConsumer: kinesis.StreamConsumer;
+  public readonly archive: firehose.DeliveryStream;
+  /** Oldest record in the stream is older than the configured share of the retention: data is at risk of expiring. */
+  public readonly iteratorAgeAlarm: cloudwatch.Alarm;
+  /** Producers are being throttled. */
+  public readonly writeThrottleAlarm: cloudwatch.Alarm;
+  /** The archive is falling behind: the oldest record not yet in S3 is older than the threshold. */
+  public readonly archiveFreshnessAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: EventStreamProps) {
+    super(scope, id);
+    const p = { ...EVENT_STREAM_DEFAULTS, ...stripUndefined(props) } as Required<EventStreamProps>;
+    validate(p);
+
+    this.stream = new kinesis.Stream(this, 'Resource', {
+      streamName: p.streamName,
+      streamMode: p.streamMode,
+      shardCount: p.streamMode === kinesis.StreamMode.PROVISIONED ? p.shardCount : undefined,
+      retentionPeriod: p.retentionPeriod,
+      encryption: kinesis.StreamEncryption.KMS,
+      encryptionKey: p.encryptionKey,
+      removalPolicy: p.removalPolicy,
+    });
+
+    this.replicatorConsumer = new kinesis.StreamConsumer(this, 'ReplicatorConsumer', {
+      stream: this.stream,
+      streamConsumerName: p.replicatorConsumerName,
+    });
+
+    // Firehose rejects its own `encryption` setting with a Kinesis source: the stream's SSE covers data in transit
+    // through Firehose, and the bucket's default SSE-KMS covers data at rest.
+    this.archive = new firehose.DeliveryStream(this, 'Archive', {
+      source: new firehose.KinesisStreamSource(this.stream),
+      destination: new firehose.S3Bucket(p.archiveBucket, {
+        compression: firehose.Compression.GZIP,
+        dataOutputPrefix: `${p.archivePrefix}/!{timestamp:yyyy/MM/dd/HH}/`,
+        errorOutputPrefix: `errors/${p.archivePrefix}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,
+        bufferingInterval: p.archiveBufferingInterval,
+        bufferingSize: p.archiveBufferingSize,
+      }),
+    });
+
+    const retentionMs = p.retentionPeriod.toMilliseconds();
+    const iteratorAgeThresholdMs = Math.floor((retentionMs * p.iteratorAgeRetentionPercent) / 100);
+    this.iteratorAgeAlarm = new cloudwatch.Alarm(this, 'IteratorAgeAlarm', {
+      metric: this.stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: iteratorAgeThresholdMs,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `Stream ${p.streamName}: a consumer is ${p.iteratorAgeRetentionPercent} % of the ${p.retentionPeriod.toHours()} h retention behind; ` +
+        'records will expire unread. Check the replicator and archive, then `npm run ops -- status`.',
+    });
+    this.writeThrottleAlarm = new cloudwatch.Alarm(this, 'WriteThrottleAlarm', {
+      metric: this.stream.metricWriteProvisionedThroughputExceeded({ statistic: 'Sum', period: Duration.minutes(1) }),
+      threshold: 0,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Stream ${p.streamName}: producers are throttled in 3 of the last 5 minutes. Add shards or switch to on-demand.`,
+    });
+    this.archiveFreshnessAlarm = new cloudwatch.Alarm(this, 'ArchiveFreshnessAlarm', {
+      metric: this.archive.metric('DeliveryToS3.DataFreshness', { statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: p.archiveFreshnessThreshold.toSeconds(),
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `Stream ${p.streamName}: the S3 archive is more than ${p.archiveFreshnessThreshold.toSeconds()} s behind. Check the delivery stream's error prefix in the archive bucket.`,
+    });
+  }
+}
+
+function validate(p: Required<EventStreamProps>): void {
+  if (!Token.isUnresolved(p.shardCount) && (!Number.isInteger(p.shardCount) || p.shardCount < 1 || p.shardCount > 10000)) {
+    throw new Error(`shardCount must be between 1 and 10000 (got ${p.shardCount})`);
+  }
+  const hours = p.retentionPeriod.toHours({ integral: false });
+  if (hours < 24 || hours > 8760) {
+    throw new Error(`retentionPeriod must be between 24 and 8760 hours (got ${hours})`);
+  }
+  const interval = p.archiveBufferingInterval.toSeconds();
+  if (interval < 0 || interval > 900) {
+    throw new Error(`archiveBufferingInterval must be between 0 and 900 seconds (got ${interval})`);
+  }
+  const size = p.archiveBufferingSize.toMebibytes();
+  if (size < 1 || size > 128) {
+    throw new Error(`archiveBufferingSize must be between 1 and 128 MiB (got ${size})`);
+  }
+  if (p.iteratorAgeRetentionPercent < 1 || p.iteratorAgeRetentionPercent > 100) {
+    throw new Error(`iteratorAgeRetentionPercent must be between 1 and 100 (got ${p.iteratorAgeRetentionPercent})`);
+  }
+}

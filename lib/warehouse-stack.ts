@@ -1,0 +1,152 @@
+import { RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import { Construct } from 'constructs';
+import { availabilityZonesFor, EnvironmentConfig } from './config';
+import { warehouseName } from './names';
+
+export interface StreamingIngestionRoleProps {
+  /** The streams Redshift reads (all in the role's Region: streaming ingestion is Region-local). */
+  readonly streams: readonly kinesis.IStream[];
+  /** The key the streams are encrypted with. */
+  readonly streamKey: kms.IKey;
+}
+
+/**
+ * The role Redshift assumes for streaming ingestion: read-only on the given streams, `kinesis:ListStreams` on `*`
+ * (it has no resource-level permissions) and `kms:Decrypt` on the streams' key.
+ */
+export class StreamingIngestionRole extends Construct {
+  public readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: StreamingIngestionRoleProps) {
+    super(scope, id);
+    if (props.streams.length === 0) throw new Error('streams must name at least one stream (got 0)');
+    this.role = new iam.Role(this, 'Resource', {
+      assumedBy: new iam.ServicePrincipal('redshift.amazonaws.com'),
+      description: 'Redshift Serverless streaming ingestion from the Redstream streams in this Region',
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadStreams',
+        actions: ['kinesis:DescribeStream', 'kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
+        resources: props.streams.map((s) => s.streamArn),
+      }),
+    );
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStreams', actions: ['kinesis:ListStreams'], resources: ['*'] }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DecryptStreams', actions: ['kms:Decrypt'], resources: [props.streamKey.keyArn] }));
+  }
+}
+
+export interface WarehouseStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+  /** This Region's streams, keyed by logical name. */
+  readonly streams: ReadonlyMap<string, kinesis.IStream>;
+  /** This Region's stream key. */
+  readonly streamKey: kms.IKey;
+}
+
+/**
+ * Redshift Serverless reading this Region's streams: a VPC with isolated subnets only (no NAT: the workgroup reaches
+ * Kinesis through an interface endpoint), a namespace with a managed admin secret and a customer-managed key, a
+ * private workgroup with enhanced VPC routing, and the streaming-ingestion role.
+ */
+export class WarehouseStack extends Stack {
+  public readonly vpc: ec2.Vpc;
+  public readonly namespace: redshiftserverless.CfnNamespace;
+  public readonly workgroup: redshiftserverless.CfnWorkgroup;
+  public readonly streamingRole: iam.Role;
+  public readonly warehouseKey: kms.Key;
+  public readonly securityGroup: ec2.SecurityGroup;
+  private readonly zones: string[];
+
+  constructor(scope: Construct, id: string, props: WarehouseStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.zones = availabilityZonesFor(config, this.region);
+
+    const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr(config.warehouse.vpcCidr),
+      maxAzs: this.zones.length,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'warehouse', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL } },
+    });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'WorkgroupSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Redstream warehouse workgroup: SQL clients inside the VPC only',
+      allowAllOutbound: false,
+    });
+    // Rules use the configured CIDR literal (not the VPC's token) so they can be reviewed in the template.
+    const vpcCidr = ec2.Peer.ipv4(config.warehouse.vpcCidr);
+    this.securityGroup.addIngressRule(vpcCidr, ec2.Port.tcp(5439), 'SQL clients inside the VPC');
+    this.securityGroup.addEgressRule(vpcCidr, ec2.Port.tcp(443), 'Kinesis through the VPC endpoint');
+
+    // With enhanced VPC routing, streaming ingestion reaches Kinesis through the VPC: an interface endpoint, no NAT.
+    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'KinesisEndpointSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Redstream warehouse: HTTPS to the Kinesis endpoint from inside the VPC',
+      allowAllOutbound: false,
+    });
+    endpointSecurityGroup.addIngressRule(vpcCidr, ec2.Port.tcp(443), 'HTTPS from inside the VPC');
+    this.vpc.addInterfaceEndpoint('KinesisEndpoint', {
+      service: ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
+      privateDnsEnabled: true,
+      open: false,
+      securityGroups: [endpointSecurityGroup],
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
+
+    this.streamingRole = new StreamingIngestionRole(this, 'StreamingIngestionRole', {
+      streams: [...props.streams.values()],
+      streamKey: props.streamKey,
+    }).role;
+
+    this.warehouseKey = new kms.Key(this, 'WarehouseKey', {
+      description: `Redstream ${config.name}: Redshift Serverless namespace and admin secret`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    const name = warehouseName(config.name);
+    this.namespace = new redshiftserverless.CfnNamespace(this, 'Namespace', {
+      namespaceName: name,
+      dbName: config.warehouse.databaseName,
+      adminUsername: 'redstream_admin',
+      manageAdminPassword: true,
+      adminPasswordSecretKmsKeyId: this.warehouseKey.keyArn,
+      kmsKeyId: this.warehouseKey.keyArn,
+      iamRoles: [this.streamingRole.roleArn],
+      defaultIamRoleArn: this.streamingRole.roleArn,
+      logExports: ['userlog', 'connectionlog', 'useractivitylog'],
+    });
+    this.namespace.applyRemovalPolicy(removalPolicy);
+
+    this.workgroup = new redshiftserverless.CfnWorkgroup(this, 'Workgroup', {
+      workgroupName: name,
+      namespaceName: this.namespace.namespaceName,
+      baseCapacity: config.warehouse.baseCapacityRpus,
+      enhancedVpcRouting: true,
+      publiclyAccessible: false,
+      subnetIds: this.vpc.isolatedSubnets.map((s) => s.subnetId),
+      securityGroupIds: [this.securityGroup.securityGroupId],
+    });
+    this.workgroup.addResourceDependency(this.namespace);
+    this.workgroup.applyRemovalPolicy(removalPolicy);
+  }
+
+  /**
+   * Zones from configuration rather than a lookup: looking up the Region's zones needs credentials, and `cdk synth`
+   * must work offline.
+   */
+  public override get availabilityZones(): string[] {
+    return this.zones ?? (Token.isUnresolved(this.region) ? ['dummy1a', 'dummy1b', 'dummy1c'] : [`${this.region}a`, `${this.region}b`, `${this.region}c`]);
+  }
+}
