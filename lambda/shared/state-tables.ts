@@ -80,6 +80,17 @@ export interface ActiveRegionItem {
   readonly targetRegion?: string;
   /** Free text reason of the last change. */
   readonly reason?: string;
+  /**
+   * Identifier of the switch that wrote this item (failover protocol): every transition of one switch carries it, and
+   * the activation write expects it, so a superseded switch cannot activate. @default - none (seeded item)
+   */
+  readonly switchId?: string;
+  /**
+   * Resume timestamp published at activation, epoch milliseconds: producers that can re-send from a time, and
+   * consumers that start AT_TIMESTAMP, start here (the old Region's checkpoint low-water mark minus the safety margin).
+   * @default - none (seeded item)
+   */
+  readonly resumeTimestamp?: number;
   /** When the item was last written, epoch milliseconds. */
   readonly updatedAt: number;
 }

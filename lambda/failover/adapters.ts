@@ -1,0 +1,209 @@
+/**
+ * AWS adapters of the failover ports. Each takes injected clients (one per Region where the port is per Region);
+ * endpoints come from the SDK's standard variables (AWS_ENDPOINT_URL_DYNAMODB, …), so they run against local
+ * emulators unchanged.
+ */
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ActiveRegionItem, ActiveRegionState, CheckpointItem, parseCheckpointSortKey } from '../shared/state-tables';
+import { Fence } from './decisions';
+import { MalformedItemError } from './errors';
+import { ActiveRegionStore, CheckpointStore, ReservedConcurrencyControl, ResultPublisher } from './ports';
+
+/** Names of the two state tables (the same in every Region: they are global tables). */
+export interface StateTables {
+  readonly checkpointTableName: string;
+  readonly activeRegionTableName: string;
+}
+
+/** Returns the (cached) client for a Region. */
+export type RegionalClients<T> = (region: string) => T;
+
+/** Builds one client per Region on first use and keeps it. */
+export function perRegion<T>(create: (region: string) => T): RegionalClients<T> {
+  const cache = new Map<string, T>();
+  return (region) => {
+    let client = cache.get(region);
+    if (client === undefined) {
+      client = create(region);
+      cache.set(region, client);
+    }
+    return client;
+  };
+}
+
+/** Document clients per Region, from the default credential chain and the standard endpoint variables. */
+export function documentClients(options: { maxAttempts?: number } = {}): RegionalClients<DynamoDBDocumentClient> {
+  return perRegion((region) =>
+    DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: options.maxAttempts }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+  );
+}
+
+function str(item: Record<string, unknown>, field: string, table: string, key: string): string {
+  const v = item[field];
+  if (typeof v !== 'string' || v.length === 0) throw new MalformedItemError(table, key, `${field} must be a non-empty string (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function num(item: Record<string, unknown>, field: string, table: string, key: string): number {
+  const v = item[field];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new MalformedItemError(table, key, `${field} must be a number (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function optStr(item: Record<string, unknown>, field: string, table: string, key: string): string | undefined {
+  return item[field] === undefined ? undefined : str(item, field, table, key);
+}
+
+function optNum(item: Record<string, unknown>, field: string, table: string, key: string): number | undefined {
+  return item[field] === undefined ? undefined : num(item, field, table, key);
+}
+
+/** Validates a raw active-Region item. */
+export function parseActiveRegionItem(raw: Record<string, unknown>, table: string): ActiveRegionItem {
+  const key = String(raw.streamName);
+  const state = str(raw, 'state', table, key);
+  if (state !== 'ACTIVE' && state !== 'DRAINING') throw new MalformedItemError(table, key, `state must be ACTIVE or DRAINING (got ${JSON.stringify(state)})`);
+  return {
+    streamName: str(raw, 'streamName', table, key),
+    activeRegion: str(raw, 'activeRegion', table, key),
+    state: state as ActiveRegionState,
+    epoch: num(raw, 'epoch', table, key),
+    activatedAt: num(raw, 'activatedAt', table, key),
+    previousRegion: optStr(raw, 'previousRegion', table, key),
+    targetRegion: optStr(raw, 'targetRegion', table, key),
+    reason: optStr(raw, 'reason', table, key),
+    switchId: optStr(raw, 'switchId', table, key),
+    resumeTimestamp: optNum(raw, 'resumeTimestamp', table, key),
+    updatedAt: optNum(raw, 'updatedAt', table, key) ?? 0,
+  };
+}
+
+/** Validates a raw checkpoint item. `sourceRegion`/`sourceShardId` fall back to the sort key's parts. */
+export function parseCheckpointItem(raw: Record<string, unknown>, table: string): CheckpointItem {
+  const key = `${String(raw.streamName)}/${String(raw.shardId)}`;
+  const shardId = str(raw, 'shardId', table, key);
+  let parsed: { sourceRegion: string; sourceShardId: string };
+  try {
+    parsed = parseCheckpointSortKey(shardId);
+  } catch (err) {
+    throw new MalformedItemError(table, key, (err as Error).message);
+  }
+  const sequenceNumber = str(raw, 'sequenceNumber', table, key);
+  return {
+    streamName: str(raw, 'streamName', table, key),
+    shardId,
+    sourceRegion: optStr(raw, 'sourceRegion', table, key) ?? parsed.sourceRegion,
+    sourceShardId: optStr(raw, 'sourceShardId', table, key) ?? parsed.sourceShardId,
+    sequenceNumber,
+    approximateArrivalTimestamp: num(raw, 'approximateArrivalTimestamp', table, key),
+    updatedAt: optNum(raw, 'updatedAt', table, key) ?? 0,
+    sequenceNumberPadded: optStr(raw, 'sequenceNumberPadded', table, key) ?? sequenceNumber,
+  };
+}
+
+/** The active-Region table on DynamoDB: strongly consistent reads, conditional puts. */
+export class DynamoDbActiveRegionStore implements ActiveRegionStore {
+  constructor(
+    private readonly clients: RegionalClients<DynamoDBDocumentClient>,
+    private readonly tableName: string,
+  ) {}
+
+  async read(region: string, streamName: string): Promise<ActiveRegionItem | undefined> {
+    const { Item } = await this.clients(region).send(new GetCommand({ TableName: this.tableName, Key: { streamName }, ConsistentRead: true }));
+    return Item === undefined ? undefined : parseActiveRegionItem(Item, this.tableName);
+  }
+
+  async replace(region: string, next: ActiveRegionItem, fence: Fence): Promise<boolean> {
+    const conditions = ['#epoch = :epoch', '#state = :state', '#activeRegion = :activeRegion'];
+    const names: Record<string, string> = { '#epoch': 'epoch', '#state': 'state', '#activeRegion': 'activeRegion' };
+    const values: Record<string, unknown> = { ':epoch': fence.epoch, ':state': fence.state, ':activeRegion': fence.activeRegion };
+    if (fence.switchId !== undefined) {
+      conditions.push('#switchId = :switchId');
+      names['#switchId'] = 'switchId';
+      values[':switchId'] = fence.switchId;
+    }
+    try {
+      await this.clients(region).send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...next },
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+}
+
+/** The checkpoint table on DynamoDB. */
+export class DynamoDbCheckpointStore implements CheckpointStore {
+  constructor(
+    private readonly clients: RegionalClients<DynamoDBDocumentClient>,
+    private readonly tableName: string,
+  ) {}
+
+  async list(region: string, streamName: string): Promise<CheckpointItem[]> {
+    const items: CheckpointItem[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.clients(region).send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#streamName = :streamName',
+          ExpressionAttributeNames: { '#streamName': 'streamName' },
+          ExpressionAttributeValues: { ':streamName': streamName },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const raw of page.Items ?? []) items.push(parseCheckpointItem(raw, this.tableName));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey !== undefined);
+    return items;
+  }
+}
+
+/** Replicator reserved concurrency through the Lambda API of each Region. */
+export class LambdaReservedConcurrency implements ReservedConcurrencyControl {
+  constructor(private readonly clients: RegionalClients<LambdaClient>) {}
+
+  async set(region: string, functionName: string, reservedConcurrency: number | undefined): Promise<void> {
+    const client = this.clients(region);
+    if (reservedConcurrency === undefined) {
+      await client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: functionName }));
+    } else {
+      await client.send(new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: reservedConcurrency }));
+    }
+  }
+}
+
+/** Publishes results as JSON to an SNS topic (the client must be in the topic's Region). */
+export class SnsResultPublisher implements ResultPublisher {
+  constructor(
+    private readonly client: SNSClient,
+    private readonly topicArn: string,
+  ) {}
+
+  async publish(subject: string, message: unknown): Promise<void> {
+    // SNS subjects are at most 100 printable ASCII characters.
+    const safeSubject = subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+    await this.client.send(new PublishCommand({ TopicArn: this.topicArn, Subject: safeSubject, Message: JSON.stringify(message, null, 2) }));
+  }
+}
+
+/** The Region of an ARN (`arn:partition:service:region:account:resource`). */
+export function regionOfArn(arn: string): string {
+  const region = arn.split(':')[3];
+  if (!region) throw new Error(`not a Regional ARN: ${arn}`);
+  return region;
+}

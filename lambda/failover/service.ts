@@ -1,0 +1,561 @@
+/**
+ * The failover service: runs the fenced switch protocol of `decisions.ts` over the ports of `ports.ts`. Shared by the
+ * failover Lambda handler, the operator CLI and the local demo. Clock, sleep and switch ids are injected.
+ *
+ * Every write of a switch goes to the coordinator Region's replica, which is the target Region's (the old active
+ * Region may be the one that is down). Reads that decide (current item, checkpoints) are strongly consistent reads
+ * of that same replica; checkpoints read there can only be older than the source Region's, which moves the resume
+ * timestamp earlier (more re-sent duplicates, never a gap) and makes the failback guard stricter.
+ */
+import { randomUUID } from 'node:crypto';
+import { ActiveRegionItem } from '../shared/state-tables';
+import {
+  assessFailback,
+  assessReplicas,
+  ConcurrencyMove,
+  DrainPlan,
+  FailbackAssessment,
+  inFlightWaitMs,
+  LowWaterMark,
+  lowWaterMark,
+  planActivation,
+  planConcurrencyMove,
+  planDrain,
+  resumeTimestamp,
+  ShardProgress,
+  shardProgress,
+} from './decisions';
+import { InvalidRequestError } from './errors';
+import { ActiveRegionStore, CheckpointStore, Clock, ReservedConcurrencyControl, ResultPublisher, Sleep } from './ports';
+
+/** What the service needs to know about the environment. Build it with `settingsFromConfig` (lib/ops/settings.ts). */
+export interface FailoverSettings {
+  /** Environment name, e.g. `dev`. */
+  readonly environment: string;
+  /** Every Region of the environment, primary first. */
+  readonly regions: readonly string[];
+  /** Region failback returns to. */
+  readonly primaryRegion: string;
+  /** Physical names of every stream of the environment (the default set of a switch). */
+  readonly streams: readonly string[];
+  /** Replicator function timeout: the longest a forwarding invocation can still be running. */
+  readonly replicatorTimeoutMs: number;
+  /** How long a replicator may cache the active-Region item. */
+  readonly activeRegionCacheTtlMs: number;
+  /** How long to wait for every replica to show a drain before stalling (or, forced, going on). */
+  readonly propagationTimeoutMs: number;
+  /** Pause between replica polls. */
+  readonly pollIntervalMs: number;
+  /** Subtracted from the low-water mark to give the resume timestamp. */
+  readonly resumeSafetyMarginMs: number;
+  /** Failback is refused while a reverse-replication shard lags more than this. */
+  readonly failbackMaxLagMs: number;
+  /** When set, a completed switch of every stream moves the replicators' reserved concurrency. @default - not moved */
+  readonly replicatorConcurrency?: { readonly functionName: string; readonly reservedConcurrency: number | undefined };
+}
+
+export interface FailoverDeps {
+  readonly activeRegions: ActiveRegionStore;
+  readonly checkpoints: CheckpointStore;
+  /** Needed only when settings.replicatorConcurrency is set. */
+  readonly concurrency?: ReservedConcurrencyControl;
+  /** Where results are published. @default - not published */
+  readonly publisher?: ResultPublisher;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  /** @default crypto.randomUUID */
+  readonly newSwitchId?: () => string;
+  /** Progress lines while the switch runs (the CLI prints them on stderr). @default - none */
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface SwitchOptions {
+  /** Region to activate. Required for failover; failback defaults to the primary Region. */
+  readonly targetRegion?: string;
+  /** Physical stream names. @default - every stream of the environment */
+  readonly streams?: readonly string[];
+  /** Region the caller believes is active; the switch is refused if another is. @default - whichever is active */
+  readonly expectedRegion?: string;
+  /** Recorded in the item and the published result. */
+  readonly reason?: string;
+  /**
+   * Failover: take over or redirect a switch under way; go on when some replica cannot be verified.
+   * Failback: also skip the catch-up guard. @default false
+   */
+  readonly force?: boolean;
+  /** Plan and report, write nothing. @default false */
+  readonly dryRun?: boolean;
+}
+
+export type StreamOutcome =
+  /** This request switched the stream. */
+  | 'switched'
+  /** Already active in the target: nothing changed. */
+  | 'noop'
+  /** Dry run: this request would switch the stream. */
+  | 'would-switch'
+  /** The request does not fit the state (or the failback guard); nothing changed. */
+  | 'refused'
+  /** Another switch won the race or is under way; this one changed nothing further. */
+  | 'conflict'
+  /** Drained, but not every replica could be verified in time: left DRAINING; re-run to finish. */
+  | 'stalled';
+
+export interface StreamSwitchResult {
+  readonly streamName: string;
+  readonly outcome: StreamOutcome;
+  readonly message: string;
+  /** Region active before the switch. */
+  readonly fromRegion?: string;
+  /** Epoch before and after (the item as this request last saw or wrote it). */
+  readonly epochBefore?: number;
+  readonly epoch?: number;
+  /** Activation time T of the target, epoch ms (switched). */
+  readonly activatedAt?: number;
+  /** Where producers and AT_TIMESTAMP consumers resume, epoch ms (switched, would-switch: an estimate). */
+  readonly resumeTimestamp?: number;
+  readonly lowWaterMark?: LowWaterMark;
+  /** Failback only: the catch-up check of the reverse replication. */
+  readonly failback?: FailbackAssessment;
+  /** Regions whose replica did not show the drain (stalled, or forced through). */
+  readonly unverifiedRegions?: string[];
+}
+
+export interface SwitchResult {
+  readonly action: 'failover' | 'failback';
+  readonly environment: string;
+  readonly targetRegion: string;
+  readonly switchId: string;
+  readonly reason: string;
+  readonly dryRun: boolean;
+  readonly forced: boolean;
+  /** Every stream switched, was already there, or (dry run) would switch. */
+  readonly ok: boolean;
+  readonly streams: StreamSwitchResult[];
+  readonly concurrencyMoves: ConcurrencyMove[];
+  readonly warnings: string[];
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+const OK_OUTCOMES: readonly StreamOutcome[] = ['switched', 'noop', 'would-switch'];
+
+/** A DRAINING item is considered abandoned after the whole protocol could have run twice. */
+export function staleAfterMs(settings: FailoverSettings): number {
+  return settings.propagationTimeoutMs + inFlightWaitMs(settings.replicatorTimeoutMs, settings.activeRegionCacheTtlMs) + 60_000;
+}
+
+function resolveStreams(settings: FailoverSettings, streams: readonly string[] | undefined): string[] {
+  if (streams === undefined || streams.length === 0) return [...settings.streams];
+  for (const s of streams) {
+    if (!settings.streams.includes(s)) {
+      throw new InvalidRequestError('streams', `unknown stream ${JSON.stringify(s)}; streams of ${settings.environment}: ${settings.streams.join(', ')}`);
+    }
+  }
+  return [...new Set(streams)];
+}
+
+function requireRegion(settings: FailoverSettings, field: string, region: string | undefined): void {
+  if (region !== undefined && !settings.regions.includes(region)) {
+    throw new InvalidRequestError(field, `${JSON.stringify(region)} is not a Region of ${settings.environment} (${settings.regions.join(', ')})`);
+  }
+}
+
+/** Fails the given streams over to `options.targetRegion` with the fenced switch protocol. */
+export async function failover(settings: FailoverSettings, options: SwitchOptions, deps: FailoverDeps): Promise<SwitchResult> {
+  if (options.targetRegion === undefined) throw new InvalidRequestError('targetRegion', 'is required for a failover');
+  return runSwitch('failover', settings, { ...options, targetRegion: options.targetRegion }, deps);
+}
+
+/**
+ * Fails back to the primary Region (or `options.targetRegion`): the same switch, refused for every stream unless
+ * each stream's reverse replication has caught up (or `force`).
+ */
+export async function failback(settings: FailoverSettings, options: SwitchOptions, deps: FailoverDeps): Promise<SwitchResult> {
+  return runSwitch('failback', settings, { ...options, targetRegion: options.targetRegion ?? settings.primaryRegion }, deps);
+}
+
+interface Drained {
+  readonly item: ActiveRegionItem;
+  readonly before: ActiveRegionItem;
+}
+
+async function runSwitch(
+  action: 'failover' | 'failback',
+  settings: FailoverSettings,
+  options: SwitchOptions & { targetRegion: string },
+  deps: FailoverDeps,
+): Promise<SwitchResult> {
+  requireRegion(settings, 'targetRegion', options.targetRegion);
+  requireRegion(settings, 'expectedRegion', options.expectedRegion);
+  const streams = resolveStreams(settings, options.streams);
+  const startedAt = deps.clock();
+  const target = options.targetRegion;
+  const coordinator = target;
+  const switchId = (deps.newSwitchId ?? randomUUID)();
+  const reason = options.reason ?? `${action} to ${target}`;
+  const force = options.force ?? false;
+  const dryRun = options.dryRun ?? false;
+  const progress = deps.onProgress ?? (() => undefined);
+  const results = new Map<string, StreamSwitchResult>();
+  const warnings: string[] = [];
+
+  const currents = new Map<string, ActiveRegionItem | undefined>();
+  await Promise.all(streams.map(async (s) => currents.set(s, await deps.activeRegions.read(coordinator, s))));
+
+  const plans = new Map<string, DrainPlan>();
+  for (const s of streams) {
+    plans.set(s, planDrain(currents.get(s), { targetRegion: target, expectedRegion: options.expectedRegion, reason, force }, {
+      regions: settings.regions,
+      now: startedAt,
+      switchId,
+      staleAfterMs: staleAfterMs(settings),
+    }));
+  }
+
+  // Failback guard: all or nothing.
+  const guards = new Map<string, FailbackAssessment>();
+  if (action === 'failback') {
+    for (const s of streams) {
+      const plan = plans.get(s)!;
+      if (plan.kind !== 'drain' || plan.takeover) continue;
+      guards.set(s, assessFailback(plan.current, await deps.checkpoints.list(coordinator, s), settings.failbackMaxLagMs));
+    }
+    const behind = [...guards].filter(([, g]) => !g.caughtUp).map(([s]) => s);
+    if (behind.length > 0 && force) {
+      warnings.push(`failback forced although reverse replication has not caught up for ${behind.join(', ')}`);
+    } else if (behind.length > 0) {
+      for (const s of streams) {
+        const plan = plans.get(s)!;
+        const g = guards.get(s);
+        if (plan.kind !== 'drain') {
+          results.set(s, fromPlan(s, plan));
+        } else {
+          results.set(s, {
+            streamName: s,
+            outcome: 'refused',
+            fromRegion: plan.current.activeRegion,
+            epochBefore: plan.current.epoch,
+            epoch: plan.current.epoch,
+            failback: g,
+            message:
+              g && !g.caughtUp
+                ? `failback refused: ${g.reasons.join('; ')}; wait for reverse replication to catch up, or use --force`
+                : `not moved: failback is all or nothing and ${behind.join(', ')} has not caught up`,
+          });
+        }
+      }
+      return finish();
+    }
+  }
+
+  // Plans that do not drain are final.
+  const toDrain: Array<{ stream: string; plan: Extract<DrainPlan, { kind: 'drain' }> }> = [];
+  for (const s of streams) {
+    const plan = plans.get(s)!;
+    if (plan.kind === 'drain') toDrain.push({ stream: s, plan });
+    else results.set(s, fromPlan(s, plan));
+  }
+
+  if (dryRun) {
+    for (const { stream, plan } of toDrain) {
+      const mark = lowWaterMark(await deps.checkpoints.list(coordinator, stream), plan.next.previousRegion!, plan.current.activatedAt);
+      results.set(stream, {
+        streamName: stream,
+        outcome: 'would-switch',
+        fromRegion: plan.next.previousRegion,
+        epochBefore: plan.current.epoch,
+        epoch: plan.current.epoch,
+        lowWaterMark: mark,
+        resumeTimestamp: resumeTimestamp(mark, settings.resumeSafetyMarginMs),
+        failback: guards.get(stream),
+        message:
+          `would drain (epoch ${plan.current.epoch} → ${plan.next.epoch}${plan.takeover ? ', taking over the switch under way' : ''}), ` +
+          `wait for ${settings.regions.length} replicas plus ${Math.round(inFlightWaitMs(settings.replicatorTimeoutMs, settings.activeRegionCacheTtlMs) / 1000)} s, ` +
+          `then activate ${target} (epoch ${plan.next.epoch + 1}); resume estimate from the current checkpoints`,
+      });
+    }
+    return finish();
+  }
+
+  // Step 1: drain.
+  const drained = new Map<string, Drained>();
+  await Promise.all(
+    toDrain.map(async ({ stream, plan }) => {
+      if (await deps.activeRegions.replace(coordinator, plan.next, plan.fence)) {
+        drained.set(stream, { item: plan.next, before: plan.current });
+        progress(`${stream}: draining (epoch ${plan.next.epoch}, switch ${switchId})`);
+      } else {
+        results.set(stream, await lostRace(stream, plan.current));
+      }
+    }),
+  );
+
+  // Step 2a: wait until every Region's replica shows the drain.
+  const waitStart = deps.clock();
+  const unverified = new Map<string, string[]>();
+  let open = [...drained.keys()];
+  for (;;) {
+    const stillOpen: string[] = [];
+    for (const stream of open) {
+      const d = drained.get(stream)!;
+      const observations = await Promise.all(
+        settings.regions.map(async (region) => {
+          try {
+            return { region, item: await deps.activeRegions.read(region, stream) };
+          } catch (err) {
+            return { region, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+          }
+        }),
+      );
+      const a = assessReplicas(observations, d.item, coordinator);
+      if (a.superseded) {
+        drained.delete(stream);
+        results.set(stream, await lostRace(stream, d.before, 'superseded by another switch while waiting for the replicas'));
+      } else if (!a.converged) {
+        stillOpen.push(stream);
+        unverified.set(stream, a.pending);
+      } else {
+        unverified.delete(stream);
+      }
+    }
+    open = stillOpen;
+    if (open.length === 0) break;
+    if (deps.clock() - waitStart >= settings.propagationTimeoutMs) {
+      for (const stream of open) {
+        const regions = unverified.get(stream) ?? [];
+        if (force) {
+          warnings.push(`${stream}: replicas in ${regions.join(', ')} were not verified (forced)`);
+        } else {
+          const d = drained.get(stream)!;
+          drained.delete(stream);
+          results.set(stream, {
+            streamName: stream,
+            outcome: 'stalled',
+            fromRegion: d.before.activeRegion,
+            epochBefore: d.before.epoch,
+            epoch: d.item.epoch,
+            unverifiedRegions: regions,
+            message:
+              `drained, but the replicas in ${regions.join(', ')} did not show it within ${Math.round(settings.propagationTimeoutMs / 1000)} s; ` +
+              'the stream stays DRAINING (nobody forwards); re-run the same command to finish, or add --force to go on without them',
+          });
+        }
+      }
+      break;
+    }
+    progress(`waiting for the replicas of ${open.join(', ')} in ${[...new Set(open.flatMap((s) => unverified.get(s) ?? []))].join(', ')}`);
+    await deps.sleep(settings.pollIntervalMs);
+  }
+
+  // Step 2b: let in-flight forwarding end.
+  if (drained.size > 0) {
+    const waitMs = inFlightWaitMs(settings.replicatorTimeoutMs, settings.activeRegionCacheTtlMs);
+    progress(`every replica shows the drain; waiting ${Math.round(waitMs / 1000)} s for in-flight forwarding to end`);
+    await deps.sleep(waitMs);
+  }
+
+  // Step 3: activate with T.
+  const activatedAt = deps.clock();
+  await Promise.all(
+    [...drained].map(async ([stream, d]) => {
+      const mark = lowWaterMark(await deps.checkpoints.list(coordinator, stream), d.item.previousRegion!, d.item.activatedAt);
+      const resume = resumeTimestamp(mark, settings.resumeSafetyMarginMs);
+      const { next, fence } = planActivation(d.item, activatedAt, resume);
+      if (!(await deps.activeRegions.replace(coordinator, next, fence))) {
+        results.set(stream, await lostRace(stream, d.before, 'superseded by another switch before activation'));
+        return;
+      }
+      progress(`${stream}: active in ${target} (epoch ${next.epoch}), resume from ${new Date(resume).toISOString()}`);
+      results.set(stream, {
+        streamName: stream,
+        outcome: 'switched',
+        fromRegion: d.before.activeRegion,
+        epochBefore: d.before.epoch,
+        epoch: next.epoch,
+        activatedAt,
+        resumeTimestamp: resume,
+        lowWaterMark: mark,
+        failback: guards.get(stream),
+        unverifiedRegions: unverified.get(stream),
+        message: `switched from ${d.before.activeRegion} to ${target} (epoch ${d.before.epoch} → ${next.epoch})`,
+      });
+    }),
+  );
+
+  const switched = [...results.values()].some((r) => r.outcome === 'switched');
+  const concurrencyMoves: ConcurrencyMove[] = [];
+  if (switched && settings.replicatorConcurrency) {
+    await moveConcurrency(concurrencyMoves);
+  }
+  const result = finish(concurrencyMoves);
+  if (switched && deps.publisher) {
+    try {
+      await deps.publisher.publish(`Redstream ${settings.environment} ${action} to ${target}`, result);
+    } catch (err) {
+      result.warnings.push(`result not published: ${String(err)}`);
+    }
+  }
+  return result;
+
+  async function moveConcurrency(done: ConcurrencyMove[]): Promise<void> {
+    const rc = settings.replicatorConcurrency!;
+    if (!deps.concurrency) {
+      warnings.push('reserved concurrency not moved: no Lambda client was given');
+      return;
+    }
+    const active = new Map<string, string | undefined>();
+    for (const s of settings.streams) {
+      const item = await deps.activeRegions.read(coordinator, s);
+      active.set(s, item?.state === 'ACTIVE' ? item.activeRegion : undefined);
+    }
+    const plan = planConcurrencyMove(active, settings.regions, target, rc.functionName, rc.reservedConcurrency);
+    if (plan.skipped) warnings.push(plan.skipped);
+    for (const move of plan.moves) {
+      try {
+        await deps.concurrency.set(move.region, move.functionName, move.reservedConcurrency);
+        done.push(move);
+        progress(`replicator in ${move.region}: reserved concurrency ${move.reservedConcurrency ?? 'unreserved'}`);
+      } catch (err) {
+        warnings.push(`reserved concurrency of ${move.functionName} in ${move.region} not set to ${move.reservedConcurrency ?? 'unreserved'}: ${String(err)}`);
+      }
+    }
+  }
+
+  async function lostRace(stream: string, before: ActiveRegionItem, why = 'another switch changed the item first'): Promise<StreamSwitchResult> {
+    const now = await deps.activeRegions.read(coordinator, stream);
+    const where = now ? `now ${now.state} in ${now.activeRegion}${now.targetRegion ? ` → ${now.targetRegion}` : ''} (epoch ${now.epoch}, switch ${now.switchId ?? '-'})` : 'item gone';
+    return {
+      streamName: stream,
+      outcome: now?.state === 'ACTIVE' && now.activeRegion === target ? 'noop' : 'conflict',
+      fromRegion: before.activeRegion,
+      epochBefore: before.epoch,
+      epoch: now?.epoch,
+      message: `lost the race: ${why}; ${where}`,
+    };
+  }
+
+  function finish(concurrencyMoves: ConcurrencyMove[] = []): SwitchResult {
+    const ordered = streams.map((s) => results.get(s)!);
+    return {
+      action,
+      environment: settings.environment,
+      targetRegion: target,
+      switchId,
+      reason,
+      dryRun,
+      forced: force,
+      ok: ordered.every((r) => OK_OUTCOMES.includes(r.outcome)),
+      streams: ordered,
+      concurrencyMoves,
+      warnings,
+      startedAt,
+      finishedAt: deps.clock(),
+    };
+  }
+}
+
+function fromPlan(stream: string, plan: Exclude<DrainPlan, { kind: 'drain' }>): StreamSwitchResult {
+  return {
+    streamName: stream,
+    outcome: plan.kind === 'noop' ? 'noop' : plan.kind === 'conflict' ? 'conflict' : 'refused',
+    fromRegion: plan.current?.activeRegion,
+    epochBefore: plan.current?.epoch,
+    epoch: plan.current?.epoch,
+    message: plan.message,
+  };
+}
+
+/** One Region's view of a stream's active-Region item. */
+export interface ReplicaView {
+  readonly region: string;
+  readonly state?: string;
+  readonly activeRegion?: string;
+  readonly epoch?: number;
+  readonly error?: string;
+}
+
+export interface StreamStatus {
+  readonly streamName: string;
+  /** The item in the read Region's replica. */
+  readonly item?: ActiveRegionItem;
+  /** Every Region's replica. */
+  readonly replicas: ReplicaView[];
+  /** Every readable replica shows the same epoch. */
+  readonly replicasAgree: boolean;
+  readonly checkpoints: ShardProgress[];
+  /** Low-water mark of the active Region's replication. */
+  readonly lowWaterMark?: LowWaterMark;
+  /** Resume timestamp if the stream failed over now. */
+  readonly resumeTimestamp?: number;
+  /** Highest lag over the active Region's shards. */
+  readonly maxLagMs?: number;
+  /** When not active in the primary Region: whether a failback would pass its guard now. */
+  readonly failback?: FailbackAssessment;
+}
+
+export interface StatusReport {
+  readonly environment: string;
+  readonly primaryRegion: string;
+  readonly regions: readonly string[];
+  /** Replica the item and checkpoints were read from (the first reachable Region, primary first). */
+  readonly readRegion: string;
+  readonly generatedAt: number;
+  readonly streams: StreamStatus[];
+}
+
+/** The state of every (or the given) stream: active Region, epoch, replicas, per-shard checkpoints, lag. */
+export async function status(
+  settings: FailoverSettings,
+  options: { streams?: readonly string[]; readRegion?: string },
+  deps: Pick<FailoverDeps, 'activeRegions' | 'checkpoints' | 'clock'>,
+): Promise<StatusReport> {
+  requireRegion(settings, 'readRegion', options.readRegion);
+  const streams = resolveStreams(settings, options.streams);
+  const now = deps.clock();
+  const candidates = options.readRegion ? [options.readRegion] : [...settings.regions];
+  let lastError: unknown;
+  for (const readRegion of candidates) {
+    try {
+      const out: StreamStatus[] = [];
+      for (const streamName of streams) out.push(await streamStatus(streamName, readRegion));
+      return { environment: settings.environment, primaryRegion: settings.primaryRegion, regions: settings.regions, readRegion, generatedAt: now, streams: out };
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError;
+
+  async function streamStatus(streamName: string, readRegion: string): Promise<StreamStatus> {
+    const item = await deps.activeRegions.read(readRegion, streamName);
+    const cps = await deps.checkpoints.list(readRegion, streamName);
+    const replicas = await Promise.all(
+      settings.regions.map(async (region): Promise<ReplicaView> => {
+        try {
+          const r = region === readRegion ? item : await deps.activeRegions.read(region, streamName);
+          return { region, state: r?.state, activeRegion: r?.activeRegion, epoch: r?.epoch };
+        } catch (err) {
+          return { region, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+        }
+      }),
+    );
+    const epochs = new Set(replicas.filter((r) => r.error === undefined).map((r) => r.epoch));
+    const checkpoints = cps.map((c) => shardProgress(c, now)).sort((a, b) => a.shardId.localeCompare(b.shardId));
+    if (item === undefined) return { streamName, replicas, replicasAgree: epochs.size <= 1, checkpoints };
+    // While DRAINING, activeRegion is still the Region the stream is switching away from.
+    const source = item.activeRegion;
+    const mark = lowWaterMark(cps, source, item.activatedAt);
+    const own = checkpoints.filter((c) => c.sourceRegion === source);
+    return {
+      streamName,
+      item,
+      replicas,
+      replicasAgree: epochs.size <= 1,
+      checkpoints,
+      lowWaterMark: mark,
+      resumeTimestamp: resumeTimestamp(mark, settings.resumeSafetyMarginMs),
+      maxLagMs: own.length > 0 ? Math.max(...own.map((c) => c.lagMs)) : undefined,
+      failback: item.activeRegion !== settings.primaryRegion ? assessFailback(item, cps, settings.failbackMaxLagMs) : undefined,
+    };
+  }
+}
