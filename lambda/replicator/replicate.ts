@@ -1,0 +1,316 @@
+/**
+ * The replicator's core: copies each shard batch of a Lambda Kinesis event to every target Region, checkpoints
+ * progress and tells Lambda what to deliver again. It decides nothing itself (the pure modules do: forwarding.ts,
+ * planner.ts, retry.ts, checkpoint.ts) and talks to AWS only through the small interfaces below, so tests run it
+ * against local emulators or fault-injecting endpoints, with an injected clock, sleep and randomness.
+ */
+import type { Context, KinesisStreamBatchItemFailure, KinesisStreamEvent } from 'aws-lambda';
+import { checkpointSortKey, padSequenceNumber, type ActiveRegionItem, type CheckpointItem } from '../shared/state-tables';
+import { advancesCheckpoint, batchProgress, isAtOrBelow, type RecordOutcome } from './checkpoint';
+import { ActiveRegionItemMissingError, ReplicatorError } from './errors';
+import { forwardingDecision, forwardsRecord } from './forwarding';
+import { TargetPlan, type EntryResult, type OrderingMode } from './planner';
+import { toShardBatches, type ShardBatch, type SourceRecord } from './records';
+import { backoffDelayMs, classifyCallError, Deadline, type BackoffOptions } from './retry';
+
+/** One PutRecords call to the same-named stream in `region`. */
+export interface PutRecordsRequest {
+  readonly region: string;
+  readonly streamName: string;
+  readonly entries: ReadonlyArray<{ readonly data: Uint8Array; readonly partitionKey: string }>;
+  /** Abort the call after this many milliseconds (it then counts as a retryable failure). */
+  readonly timeoutMs: number;
+}
+
+/** Writes records to a target Region. Throws on a whole-call failure; returns one result per entry otherwise. */
+export interface RecordWriter {
+  putRecords(request: PutRecordsRequest): Promise<EntryResult[]>;
+}
+
+/** The checkpoint table. */
+export interface CheckpointStore {
+  get(streamName: string, shardSortKey: string): Promise<CheckpointItem | undefined>;
+  /** Writes `item` unless the stored checkpoint is at or beyond it: `stale` means a newer one won (not an error). */
+  advance(item: CheckpointItem): Promise<'written' | 'stale'>;
+}
+
+/** The active-Region table (possibly cached). */
+export interface ActiveRegionSource {
+  /** The table's name, for error messages. */
+  readonly tableName: string;
+  get(streamName: string): Promise<ActiveRegionItem | undefined>;
+}
+
+/** The logging the core needs; Powertools' Logger satisfies it. */
+export interface ReplicatorLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+  warn(message: string, attributes: Record<string, unknown>): void;
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface ReplicatorSettings {
+  /** The Region this function runs in (`AWS_REGION`). */
+  readonly ownRegion: string;
+  /** Standby Regions that receive every record. */
+  readonly targetRegions: readonly string[];
+  /** Physical stream names replicated with relaxed ordering; all others are strict. */
+  readonly relaxedStreams: ReadonlySet<string>;
+  /** Bytes per PutRecords call (payload plus partition key). */
+  readonly maxRequestBytes: number;
+  /** Sends of one record per invocation before it counts as failed. */
+  readonly maxAttempts: number;
+  readonly backoff: BackoffOptions;
+  /** Longest a single PutRecords attempt may take, in milliseconds. */
+  readonly callTimeoutMs: number;
+  /** Time kept back from Lambda's deadline for the checkpoint write and the reply, in milliseconds. */
+  readonly safetyMarginMs: number;
+}
+
+export interface ReplicatorDeps {
+  readonly settings: ReplicatorSettings;
+  readonly writer: RecordWriter;
+  readonly checkpoints: CheckpointStore;
+  readonly activeRegions: ActiveRegionSource;
+  readonly log: ReplicatorLog;
+  /** Epoch milliseconds. */
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Uniform in [0, 1), for backoff jitter. */
+  readonly random: () => number;
+}
+
+/** Why a shard batch stopped before every record was replicated. */
+export type StopReason =
+  /** Lambda's deadline (minus the safety margin) arrived. */
+  | 'deadline'
+  /** Records failed for good in this invocation: retries exhausted or a non-retryable entry error. */
+  | 'records-failed'
+  /** A whole call failed with a non-retryable error (access denied, missing stream, …). */
+  | 'non-retryable-error';
+
+/** What one shard batch did: the basis of the invocation's metrics and logs. */
+export interface ShardResult {
+  readonly streamName: string;
+  readonly sourceRegion: string;
+  readonly shardId: string;
+  readonly records: number;
+  /** Records at or below the stored checkpoint (redelivered), skipped. */
+  readonly belowCheckpoint: number;
+  /** Records the loop guard did not forward (not the active Region, or arrived before activation). */
+  readonly notForwarded: number;
+  /** Records written to every target Region. */
+  readonly replicated: number;
+  /** Payload bytes of those records (counted once, not per target). */
+  readonly bytesReplicated: number;
+  /** PutRecords calls, summed over target Regions. */
+  readonly putRecordsCalls: number;
+  /** Entries re-sent after a retryable failure, summed over target Regions. */
+  readonly retriedEntries: number;
+  /** Now minus the arrival time of the last replicated record, when one was replicated. */
+  readonly lagMs?: number;
+  readonly checkpoint: 'written' | 'stale' | 'unchanged';
+  readonly checkpointSequenceNumber?: string;
+  /** The first record not replicated, returned to Lambda as the batch item failure. */
+  readonly firstPendingSequenceNumber?: string;
+  readonly stopReason?: StopReason;
+}
+
+/** Thrown after progress is checkpointed when a target failed with a non-retryable error (so the Errors alarm fires). */
+export class ReplicationFailedError extends ReplicatorError {
+  constructor(
+    readonly result: ShardResult,
+    readonly reasons: readonly string[],
+  ) {
+    super(
+      `replication of ${result.streamName} ${result.sourceRegion}/${result.shardId} failed with a non-retryable error ` +
+        `(checkpoint ${result.checkpoint}, first unreplicated ${result.firstPendingSequenceNumber ?? '-'}): ${reasons.join('; ')}`,
+    );
+    this.name = 'ReplicationFailedError';
+  }
+}
+
+interface TargetRun {
+  readonly region: string;
+  readonly plan: TargetPlan;
+  readonly calls: number;
+  readonly stop?: StopReason;
+  readonly fatal?: string;
+}
+
+/** Replicates every shard batch of `event`; the handler's whole job. */
+export async function replicateEvent(
+  event: KinesisStreamEvent,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  deps: ReplicatorDeps,
+): Promise<{ batchItemFailures: KinesisStreamBatchItemFailure[]; results: ShardResult[] }> {
+  const deadline = Deadline.fromRemaining(deps.now(), context.getRemainingTimeInMillis(), deps.settings.safetyMarginMs);
+  const batchItemFailures: KinesisStreamBatchItemFailure[] = [];
+  const results: ShardResult[] = [];
+  for (const batch of toShardBatches(event.Records ?? [])) {
+    const result = await replicateShardBatch(batch, deadline, deps);
+    results.push(result);
+    if (result.firstPendingSequenceNumber !== undefined) batchItemFailures.push({ itemIdentifier: result.firstPendingSequenceNumber });
+  }
+  return { batchItemFailures, results };
+}
+
+/** Replicates one shard's records; see the module comment of checkpoint.ts for the outcome of each record. */
+export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
+  const { settings, log } = deps;
+  const where = { stream: batch.streamName, sourceRegion: batch.sourceRegion, shard: batch.shardId };
+  const range = {
+    firstSequenceNumber: batch.records[0]?.sequenceNumber,
+    lastSequenceNumber: batch.records[batch.records.length - 1]?.sequenceNumber,
+  };
+  const item = await deps.activeRegions.get(batch.streamName);
+  if (!item) throw new ActiveRegionItemMissingError(batch.streamName, deps.activeRegions.tableName);
+  const decision = forwardingDecision(item, settings.ownRegion);
+
+  const sortKey = checkpointSortKey(batch.sourceRegion, batch.shardId);
+  const stored = decision.forward ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
+  const outcomes: RecordOutcome[] = [];
+  const toSend: SourceRecord[] = [];
+  for (const r of batch.records) {
+    if (isAtOrBelow(r.sequence, stored?.sequenceNumber)) outcomes.push('below-checkpoint');
+    else if (!forwardsRecord(decision, r.arrivalMs)) outcomes.push('not-forwarded');
+    else {
+      outcomes.push('pending');
+      toSend.push(r);
+    }
+  }
+
+  const ordering: OrderingMode = settings.relaxedStreams.has(batch.streamName) ? 'relaxed' : 'strict';
+  const runs =
+    toSend.length === 0
+      ? []
+      : await Promise.all(settings.targetRegions.map((region) => replicateToTarget(batch.streamName, region, toSend, ordering, deadline, deps)));
+
+  let replicated = 0;
+  let bytesReplicated = 0;
+  toSend.forEach((r, j) => {
+    if (runs.every((run) => run.plan.isConfirmed(j))) {
+      outcomes[r.index] = 'replicated';
+      replicated++;
+      bytesReplicated += r.data.byteLength;
+    }
+  });
+  const progress = batchProgress(batch.records, outcomes);
+
+  let checkpoint: ShardResult['checkpoint'] = 'unchanged';
+  const cp = progress.checkpoint;
+  if (cp && advancesCheckpoint(stored?.sequenceNumber, cp.sequenceNumber)) {
+    checkpoint = await deps.checkpoints.advance({
+      streamName: batch.streamName,
+      shardId: sortKey,
+      sourceRegion: batch.sourceRegion,
+      sourceShardId: batch.shardId,
+      sequenceNumber: cp.sequenceNumber,
+      sequenceNumberPadded: padSequenceNumber(cp.sequenceNumber),
+      approximateArrivalTimestamp: cp.arrivalMs,
+      updatedAt: deps.now(),
+    });
+  }
+
+  const stopReason = runs.find((r) => r.stop === 'non-retryable-error')?.stop ?? runs.find((r) => r.stop)?.stop;
+  const result: ShardResult = {
+    streamName: batch.streamName,
+    sourceRegion: batch.sourceRegion,
+    shardId: batch.shardId,
+    records: batch.records.length,
+    belowCheckpoint: outcomes.filter((o) => o === 'below-checkpoint').length,
+    notForwarded: outcomes.filter((o) => o === 'not-forwarded').length,
+    replicated,
+    bytesReplicated,
+    putRecordsCalls: runs.reduce((n, r) => n + r.calls, 0),
+    retriedEntries: runs.reduce((n, r) => n + r.plan.retriedEntries, 0),
+    lagMs: cp ? deps.now() - cp.arrivalMs : undefined,
+    checkpoint,
+    checkpointSequenceNumber: cp?.sequenceNumber,
+    firstPendingSequenceNumber: progress.firstPending?.sequenceNumber,
+    stopReason: progress.firstPending ? stopReason : undefined,
+  };
+  const summary = {
+    ...where,
+    ...range,
+    ordering,
+    forwarding: decision.forward ? `active since ${decision.activatedAtMs} (epoch ${decision.epoch})` : decision.reason,
+    records: result.records,
+    belowCheckpoint: result.belowCheckpoint,
+    notForwarded: result.notForwarded,
+    replicated: result.replicated,
+    putRecordsCalls: result.putRecordsCalls,
+    retriedEntries: result.retriedEntries,
+    checkpoint: result.checkpoint,
+    checkpointSequenceNumber: result.checkpointSequenceNumber,
+    firstPendingSequenceNumber: result.firstPendingSequenceNumber,
+  };
+  const fatal = runs.filter((r) => r.fatal !== undefined).map((r) => `${r.region}: ${r.fatal}`);
+  if (fatal.length > 0) {
+    log.error('replication failed with a non-retryable error; progress checkpointed', { ...summary, errors: fatal });
+    throw new ReplicationFailedError(result, fatal);
+  }
+  if (progress.firstPending) {
+    const failures = runs.flatMap((r) => r.plan.permanentFailures.slice(0, 5).map((f) => `${r.region}: ${toSend[f.index].sequenceNumber}: ${f.reason}`));
+    log.warn('stopped before the batch was replicated; Lambda redelivers from the first unreplicated record', {
+      ...summary,
+      stopReason: result.stopReason,
+      failures,
+    });
+  } else {
+    log.info('batch done', summary);
+  }
+  return result;
+}
+
+/** Sends `records` to one target Region until all are confirmed, the rest is blocked, or the deadline nears. */
+async function replicateToTarget(
+  streamName: string,
+  region: string,
+  records: readonly SourceRecord[],
+  ordering: OrderingMode,
+  deadline: Deadline,
+  deps: ReplicatorDeps,
+): Promise<TargetRun> {
+  const { settings } = deps;
+  const plan = new TargetPlan(records, { ordering, maxRequestBytes: settings.maxRequestBytes, maxAttempts: settings.maxAttempts });
+  let calls = 0;
+  let failedRounds = 0;
+  for (;;) {
+    if (deadline.remainingMs(deps.now()) <= 0) return { region, plan, calls, stop: 'deadline' };
+    const call = plan.nextCall();
+    if (call.length === 0) return { region, plan, calls, stop: plan.complete ? undefined : 'records-failed' };
+    if (failedRounds > 0) {
+      const delay = backoffDelayMs(failedRounds, settings.backoff, deps.random);
+      if (!deadline.allows(deps.now(), delay)) {
+        plan.cancel(call);
+        return { region, plan, calls, stop: 'deadline' };
+      }
+      await deps.sleep(delay);
+    }
+    const timeoutMs = Math.min(settings.callTimeoutMs, deadline.remainingMs(deps.now()));
+    if (timeoutMs <= 0) {
+      plan.cancel(call);
+      return { region, plan, calls, stop: 'deadline' };
+    }
+    calls++;
+    let results: EntryResult[];
+    try {
+      results = await deps.writer.putRecords({
+        region,
+        streamName,
+        entries: call.map((i) => ({ data: records[i].data, partitionKey: records[i].partitionKey })),
+        timeoutMs,
+      });
+    } catch (err) {
+      const c = classifyCallError(err);
+      plan.recordCallFailure(call, c.retryable, c.reason);
+      if (!c.retryable) {
+        return { region, plan, calls, stop: 'non-retryable-error', fatal: `${c.reason}: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      failedRounds++;
+      continue;
+    }
+    const round = plan.recordResults(call, results);
+    failedRounds = round.retried > 0 ? failedRounds + 1 : 0;
+  }
+}
