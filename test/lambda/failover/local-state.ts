@@ -1,0 +1,66 @@
+/** Test fixture: the two state tables in DynamoDB Local, per-Region document clients, a fake clock. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbActiveRegionStore, DynamoDbCheckpointStore, perRegion, RegionalClients, StateTables } from '../../../lambda/failover/adapters';
+import { FailoverDeps } from '../../../lambda/failover/service';
+import { ActiveRegionItem, CheckpointItem } from '../../../lambda/shared/state-tables';
+import { createStateTables, LOCAL_CREDENTIALS } from '../../../local/emulators';
+
+let tableCounter = 0;
+
+export interface LocalState {
+  readonly tables: StateTables;
+  readonly clients: RegionalClients<DynamoDBDocumentClient>;
+  readonly activeRegions: DynamoDbActiveRegionStore;
+  readonly checkpoints: DynamoDbCheckpointStore;
+  putActive(item: ActiveRegionItem): Promise<void>;
+  putCheckpoint(item: CheckpointItem): Promise<void>;
+  destroy(): void;
+}
+
+/** Fresh tables (unique names) in the shared DynamoDB Local; one client per Region, all reaching the same database. */
+export async function localState(endpoint: string): Promise<LocalState> {
+  tableCounter += 1;
+  const suffix = `${process.pid}-${tableCounter}`;
+  const tables: StateTables = { checkpointTableName: `checkpoints-${suffix}`, activeRegionTableName: `active-region-${suffix}` };
+  await createStateTables(endpoint, tables);
+  const created: DynamoDBDocumentClient[] = [];
+  const clients = perRegion((region) => {
+    const c = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region, credentials: LOCAL_CREDENTIALS }), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    created.push(c);
+    return c;
+  });
+  return {
+    tables,
+    clients,
+    activeRegions: new DynamoDbActiveRegionStore(clients, tables.activeRegionTableName),
+    checkpoints: new DynamoDbCheckpointStore(clients, tables.checkpointTableName),
+    putActive: async (item) => {
+      await clients('us-east-1').send(new PutCommand({ TableName: tables.activeRegionTableName, Item: { ...item } }));
+    },
+    putCheckpoint: async (item) => {
+      await clients('us-east-1').send(new PutCommand({ TableName: tables.checkpointTableName, Item: { ...item } }));
+    },
+    destroy: () => created.forEach((c) => c.destroy()),
+  };
+}
+
+/** A clock that only moves when the code under test sleeps (or the test advances it). */
+export class FakeClock {
+  constructor(public now = 1_700_000_000_000) {}
+  readonly sleeps: number[] = [];
+  /** Called before each sleep returns; lets a test act "during" a wait. */
+  onSleep?: (ms: number) => Promise<void>;
+  clock = (): number => this.now;
+  sleep = async (ms: number): Promise<void> => {
+    this.sleeps.push(ms);
+    this.now += ms;
+    if (this.onSleep) await this.onSleep(ms);
+  };
+}
+
+export function depsFor(state: LocalState, clock: FakeClock, extra: Partial<FailoverDeps> = {}): FailoverDeps {
+  return { activeRegions: state.activeRegions, checkpoints: state.checkpoints, clock: clock.clock, sleep: clock.sleep, ...extra };
+}
