@@ -8,7 +8,9 @@
  * - `pending`: not (yet) written to every target.
  *
  * The new checkpoint is the last `replicated` record of the longest prefix that has no `pending` record, and the
- * first `pending` record is the one Lambda must deliver again. `not-forwarded` records never move the checkpoint:
+ * first `pending` record is the one Lambda must deliver again. Records beyond the prefix that reached a target are
+ * remembered per target in the checkpoint's `replicatedAfter` ({@link nextReplicatedAfter}), so the redelivered
+ * batch does not send them again. `not-forwarded` records never move the checkpoint:
  * the checkpoint means "replicated up to here", and failover derives the producers' resume point from it.
  */
 import type { SourceRecord } from './records';
@@ -43,4 +45,46 @@ export function batchProgress(records: readonly SourceRecord[], outcomes: readon
 /** Whether writing `next` moves a stored checkpoint forward (a checkpoint never moves backward). */
 export function advancesCheckpoint(stored: string | undefined, next: string): boolean {
   return stored === undefined || BigInt(next) > BigInt(stored);
+}
+
+/**
+ * Sequence numbers kept in a checkpoint's `replicatedAfter`, over all target Regions: about 60 bytes each, so the
+ * item stays far below DynamoDB's 400 KB limit.
+ */
+export const MAX_REPLICATED_AFTER = 3000;
+
+/**
+ * The `replicatedAfter` to store with checkpoint `checkpoint`: per target Region, the sequence numbers above the
+ * checkpoint that reached it (`previous` entries and those confirmed now), ascending, without duplicates. When a
+ * Region has more than its share of `limit`, the smallest are kept: a prefix in sequence order stays closed under
+ * per-key order, so skipping it on redelivery never lets an earlier record of a key land behind a later one.
+ */
+export function nextReplicatedAfter(
+  regions: readonly string[],
+  checkpoint: bigint,
+  previous: Readonly<Record<string, readonly string[]>> | undefined,
+  confirmed: ReadonlyMap<string, readonly bigint[]>,
+  limit = MAX_REPLICATED_AFTER,
+): Record<string, string[]> {
+  const share = Math.floor(limit / Math.max(1, regions.length));
+  const out: Record<string, string[]> = {};
+  for (const region of regions) {
+    const all = new Set<bigint>();
+    for (const s of previous?.[region] ?? []) all.add(BigInt(s));
+    for (const s of confirmed.get(region) ?? []) all.add(s);
+    const above = [...all].filter((s) => s > checkpoint).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    if (above.length > 0 && share > 0) out[region] = above.slice(0, share).map(String);
+  }
+  return out;
+}
+
+/** Whether two `replicatedAfter` values hold the same sequence numbers (order as produced by nextReplicatedAfter). */
+export function sameReplicatedAfter(
+  a: Readonly<Record<string, readonly string[]>> | undefined,
+  b: Readonly<Record<string, readonly string[]>> | undefined,
+): boolean {
+  const ka = Object.keys(a ?? {}).filter((k) => (a?.[k].length ?? 0) > 0).sort();
+  const kb = Object.keys(b ?? {}).filter((k) => (b?.[k].length ?? 0) > 0).sort();
+  if (ka.join() !== kb.join()) return false;
+  return ka.every((k) => a?.[k].join() === b?.[k].join());
 }

@@ -6,7 +6,7 @@
  */
 import type { Context, KinesisStreamBatchItemFailure, KinesisStreamEvent } from 'aws-lambda';
 import { checkpointSortKey, padSequenceNumber, type ActiveRegionItem, type CheckpointItem } from '../shared/state-tables';
-import { advancesCheckpoint, batchProgress, isAtOrBelow, type RecordOutcome } from './checkpoint';
+import { advancesCheckpoint, batchProgress, isAtOrBelow, nextReplicatedAfter, sameReplicatedAfter, type RecordOutcome } from './checkpoint';
 import { ActiveRegionItemMissingError, ReplicatorError } from './errors';
 import { forwardingDecision, forwardsRecord } from './forwarding';
 import { TargetPlan, type EntryResult, type OrderingMode } from './planner';
@@ -131,6 +131,8 @@ export class ReplicationFailedError extends ReplicatorError {
 
 interface TargetRun {
   readonly region: string;
+  /** The records this target was sent (those it did not hold yet); the plan's indexes point into it. */
+  readonly records: readonly SourceRecord[];
   readonly plan: TargetPlan;
   readonly calls: number;
   readonly stop?: StopReason;
@@ -179,35 +181,63 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     }
   }
 
+  // Records a target already holds (written by an earlier invocation that stopped mid-batch) are not sent again.
   const ordering: OrderingMode = settings.relaxedStreams.has(batch.streamName) ? 'relaxed' : 'strict';
+  const held = new Map(settings.targetRegions.map((region) => [region, new Set(stored?.replicatedAfter?.[region] ?? [])]));
   const runs =
     toSend.length === 0
       ? []
-      : await Promise.all(settings.targetRegions.map((region) => replicateToTarget(batch.streamName, region, toSend, ordering, deadline, deps)));
+      : await Promise.all(
+          settings.targetRegions.map((region) => {
+            const missing = toSend.filter((r) => !held.get(region)?.has(r.sequenceNumber));
+            return replicateToTarget(batch.streamName, region, missing, ordering, deadline, deps);
+          }),
+        );
 
+  const confirmedPerRegion = new Map<string, bigint[]>(runs.map((run) => [run.region, [...held.get(run.region)!].map(BigInt)]));
+  for (const run of runs) {
+    run.records.forEach((r, i) => {
+      if (run.plan.isConfirmed(i)) confirmedPerRegion.get(run.region)!.push(r.sequence);
+    });
+  }
+  const reached = new Map([...confirmedPerRegion].map(([region, seqs]) => [region, new Set(seqs)]));
   let replicated = 0;
   let bytesReplicated = 0;
-  toSend.forEach((r, j) => {
-    if (runs.every((run) => run.plan.isConfirmed(j))) {
+  for (const r of toSend) {
+    if (settings.targetRegions.every((region) => reached.get(region)?.has(r.sequence))) {
       outcomes[r.index] = 'replicated';
       replicated++;
       bytesReplicated += r.data.byteLength;
     }
-  });
+  }
   const progress = batchProgress(batch.records, outcomes);
 
+  // The checkpoint moves to the end of the replicated prefix; what reached a target beyond it is remembered in
+  // replicatedAfter. Without any checkpoint yet, "just before this batch's first record" anchors it.
   let checkpoint: ShardResult['checkpoint'] = 'unchanged';
   const cp = progress.checkpoint;
-  if (cp && advancesCheckpoint(stored?.sequenceNumber, cp.sequenceNumber)) {
+  const advances = cp !== undefined && advancesCheckpoint(stored?.sequenceNumber, cp.sequenceNumber);
+  const first = batch.records[0];
+  const anchor = advances
+    ? { sequenceNumber: cp.sequenceNumber, arrivalMs: cp.arrivalMs }
+    : stored
+      ? { sequenceNumber: stored.sequenceNumber, arrivalMs: stored.approximateArrivalTimestamp }
+      : first
+        ? { sequenceNumber: String(first.sequence - 1n), arrivalMs: first.arrivalMs - 1 }
+        : undefined;
+  const replicatedAfter = anchor ? nextReplicatedAfter(settings.targetRegions, BigInt(anchor.sequenceNumber), stored?.replicatedAfter, confirmedPerRegion) : {};
+  const remembers = Object.keys(replicatedAfter).length > 0;
+  if (anchor && (advances || !sameReplicatedAfter(stored?.replicatedAfter, replicatedAfter)) && (advances || stored || remembers)) {
     checkpoint = await deps.checkpoints.advance({
       streamName: batch.streamName,
       shardId: sortKey,
       sourceRegion: batch.sourceRegion,
       sourceShardId: batch.shardId,
-      sequenceNumber: cp.sequenceNumber,
-      sequenceNumberPadded: padSequenceNumber(cp.sequenceNumber),
-      approximateArrivalTimestamp: cp.arrivalMs,
+      sequenceNumber: anchor.sequenceNumber,
+      sequenceNumberPadded: padSequenceNumber(anchor.sequenceNumber),
+      approximateArrivalTimestamp: anchor.arrivalMs,
       updatedAt: deps.now(),
+      ...(remembers ? { replicatedAfter } : {}),
     });
   }
 
@@ -225,7 +255,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     retriedEntries: runs.reduce((n, r) => n + r.plan.retriedEntries, 0),
     lagMs: cp ? deps.now() - cp.arrivalMs : undefined,
     checkpoint,
-    checkpointSequenceNumber: cp?.sequenceNumber,
+    checkpointSequenceNumber: advances ? cp.sequenceNumber : stored?.sequenceNumber,
     firstPendingSequenceNumber: progress.firstPending?.sequenceNumber,
     stopReason: progress.firstPending ? stopReason : undefined,
   };
@@ -250,7 +280,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     throw new ReplicationFailedError(result, fatal);
   }
   if (progress.firstPending) {
-    const failures = runs.flatMap((r) => r.plan.permanentFailures.slice(0, 5).map((f) => `${r.region}: ${toSend[f.index].sequenceNumber}: ${f.reason}`));
+    const failures = runs.flatMap((r) => r.plan.permanentFailures.slice(0, 5).map((f) => `${r.region}: ${r.records[f.index].sequenceNumber}: ${f.reason}`));
     log.warn('stopped before the batch was replicated; Lambda redelivers from the first unreplicated record', {
       ...summary,
       stopReason: result.stopReason,
@@ -276,21 +306,21 @@ async function replicateToTarget(
   let calls = 0;
   let failedRounds = 0;
   for (;;) {
-    if (deadline.remainingMs(deps.now()) <= 0) return { region, plan, calls, stop: 'deadline' };
+    if (deadline.remainingMs(deps.now()) <= 0) return { region, records, plan, calls, stop: 'deadline' };
     const call = plan.nextCall();
-    if (call.length === 0) return { region, plan, calls, stop: plan.complete ? undefined : 'records-failed' };
+    if (call.length === 0) return { region, records, plan, calls, stop: plan.complete ? undefined : 'records-failed' };
     if (failedRounds > 0) {
       const delay = backoffDelayMs(failedRounds, settings.backoff, deps.random);
       if (!deadline.allows(deps.now(), delay)) {
         plan.cancel(call);
-        return { region, plan, calls, stop: 'deadline' };
+        return { region, records, plan, calls, stop: 'deadline' };
       }
       await deps.sleep(delay);
     }
     const timeoutMs = Math.min(settings.callTimeoutMs, deadline.remainingMs(deps.now()));
     if (timeoutMs <= 0) {
       plan.cancel(call);
-      return { region, plan, calls, stop: 'deadline' };
+      return { region, records, plan, calls, stop: 'deadline' };
     }
     calls++;
     let results: EntryResult[];
@@ -305,7 +335,7 @@ async function replicateToTarget(
       const c = classifyCallError(err);
       plan.recordCallFailure(call, c.retryable, c.reason);
       if (!c.retryable) {
-        return { region, plan, calls, stop: 'non-retryable-error', fatal: `${c.reason}: ${err instanceof Error ? err.message : String(err)}` };
+        return { region, records, plan, calls, stop: 'non-retryable-error', fatal: `${c.reason}: ${err instanceof Error ? err.message : String(err)}` };
       }
       failedRounds++;
       continue;

@@ -38,6 +38,14 @@ export interface CheckpointItem {
    * conditional write orders it as a number. Written together with `sequenceNumber`.
    */
   readonly sequenceNumberPadded: string;
+  /**
+   * Records above `sequenceNumber` that already reached a target Region, per target Region: their sequence numbers
+   * (decimal strings, ascending). The replicator writes it when it stops mid-batch, so the redelivered batch skips
+   * those records instead of sending them again (no duplicate, and no record of a key landing again behind a later
+   * one). Per Region the set is closed under per-key order: every earlier record of the same key is at or below
+   * `sequenceNumber` or in the set. Readers that only need the checkpoint ignore it. @default - none
+   */
+  readonly replicatedAfter?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Kinesis sequence numbers are at most 128 decimal digits. */

@@ -20,14 +20,17 @@ export class DynamoCheckpointStore implements CheckpointStore {
     return item as CheckpointItem;
   }
 
-  /** Conditional put: only over a missing item or one with a smaller padded sequence number. */
+  /**
+   * Conditional put: only over a missing item or one whose padded sequence number is not larger (equal: the same
+   * checkpoint with a new `replicatedAfter`, whose entries are facts whichever invocation wrote them).
+   */
   async advance(item: CheckpointItem): Promise<'written' | 'stale'> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: item,
-          ConditionExpression: 'attribute_not_exists(streamName) OR sequenceNumberPadded < :padded',
+          ConditionExpression: 'attribute_not_exists(streamName) OR sequenceNumberPadded <= :padded',
           ExpressionAttributeValues: { ':padded': item.sequenceNumberPadded },
         }),
       );
