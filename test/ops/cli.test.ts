@@ -1,0 +1,167 @@
+/** The operator CLI in-process against DynamoDB Local: each command's output and exit code; bad arguments. */
+import { CliDeps, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from '../../lib/ops/cli';
+import { RunningService, startDynamoDb } from '../../local/emulators';
+import { activeItem, checkpoint, PRIMARY, STANDBY, STREAM } from '../lambda/failover/factories';
+import { FakeClock, LocalState, localState } from '../lambda/failover/local-state';
+
+const ENVIRONMENTS = {
+  dev: {
+    account: '111111111111',
+    primaryRegion: PRIMARY,
+    standbyRegions: [STANDBY],
+    streams: [{ name: 'events', mode: 'PROVISIONED', shards: 2 }],
+  },
+};
+
+let dynamo: RunningService;
+let state: LocalState;
+let clock: FakeClock;
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+});
+afterAll(async () => {
+  await dynamo?.stop();
+});
+beforeEach(async () => {
+  state = await localState(dynamo.endpoint);
+  clock = new FakeClock(Date.parse('2026-11-22T02:00:00.000Z'));
+  await state.putActive(activeItem());
+});
+afterEach(() => state.destroy());
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const deps: CliDeps = {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    loadEnvironments: () => ENVIRONMENTS,
+    env: { REDSTREAM_CHECKPOINT_TABLE: state.tables.checkpointTableName, REDSTREAM_ACTIVE_REGION_TABLE: state.tables.activeRegionTableName },
+    dynamoClients: state.clients,
+    clock: clock.clock,
+    sleep: clock.sleep,
+    newSwitchId: () => 'switch-1',
+  };
+  const code = await runCli(argv, deps);
+  return { code, out: out.join('\n'), err };
+}
+
+describe('bad usage: exit 2, one clear line on stderr, nothing on stdout', () => {
+  test.each([
+    [[], /^error: no command given/],
+    [['promote'], /^error: unknown command "promote" \(commands: status, failover, failback\)/],
+    [['status', '--verbose'], /^error: unknown option --verbose/],
+    [['status'], /^error: no environment: pass --env NAME or set REDSTREAM_ENV/],
+    [['status', '--env', 'qa'], /^error: unknown environment "qa" \(environments: dev\)/],
+    [['status', '--env', 'dev', '--to', STANDBY], /^error: option --to does not apply to status/],
+    [['failover', '--env', 'dev'], /^error: failover needs --to REGION/],
+    [['failover', '--env', 'dev', '--to'], /^error: option --to needs a value/],
+    [['failover', '--env', 'dev', '--to', 'eu-west-1'], /^error: --to eu-west-1 is not a Region of dev \(Regions: us-east-1, us-west-2\)/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--streams', 'clicks'], /^error: unknown stream "clicks" in dev \(streams: events\)/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--json=yes'], /^error: option --json takes no value/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--propagation-timeout', 'soon'], /^error: --propagation-timeout must be a whole number/],
+    [['status', 'failover'], /^error: unexpected argument "failover"/],
+  ])('%j', async (argv, message) => {
+    const { code, out, err } = await run(...argv);
+    expect(code).toBe(EXIT_USAGE);
+    expect(out).toBe('');
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(message);
+    expect(err[0]).toMatch(/run with --help for usage$/);
+  });
+
+  test('--env with an invalid environment config names the field', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(['status', '--env', 'dev'], {
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+      loadEnvironments: () => ({ dev: { ...ENVIRONMENTS.dev, primaryRegion: 'mars-1' } }),
+      env: {},
+    });
+    expect(code).toBe(EXIT_USAGE);
+    expect(err).toEqual([expect.stringMatching(/^error: Invalid Redstream configuration: redstream:environments\.dev\.primaryRegion/)]);
+  });
+});
+
+test('--help prints the usage with the exit codes and exits 0', async () => {
+  const { code, out } = await run('--help');
+  expect(code).toBe(EXIT_OK);
+  expect(out).toMatch(/^Usage: npm run ops -- <command> \[options\]/);
+  expect(out).toMatch(/Exit codes: 0 done .*, 1 refused .*, 2 bad usage/);
+});
+
+test('status: active Region, epoch, replicas, per-shard checkpoints, low-water mark and lag', async () => {
+  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', clock.now - 9_000, { updatedAt: clock.now - 8_000 }));
+  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000001', clock.now - 4_000, { updatedAt: clock.now - 1_000, sequenceNumber: '42' }));
+
+  const { code, out } = await run('status', '--env', 'dev');
+
+  expect(code).toBe(EXIT_OK);
+  expect(out.split('\n')).toEqual([
+    'environment dev: primary us-east-1, standby us-west-2 (read from us-east-1 at 2026-11-22T02:00:00.000Z)',
+    `${STREAM}: ACTIVE in us-east-1, epoch 1, activated 1970-01-01T00:00:00.000Z`,
+    '  replicas: us-east-1 ACTIVE us-east-1 epoch 1 | us-west-2 ACTIVE us-east-1 epoch 1',
+    '  low-water mark from us-east-1: 2026-11-22T01:59:51.000Z (checkpoints, 2 shard(s)); resume timestamp if failed over now: 2026-11-22T01:58:51.000Z; max lag 3.0 s',
+    '  us-east-1/shardId-000000000000  seq 49590338271490256608559692538361571095921575989136588898  arrived 2026-11-22T01:59:51.000Z  lag 1.0 s  age 9.0 s',
+    '  us-east-1/shardId-000000000001  seq 42  arrived 2026-11-22T01:59:56.000Z  lag 3.0 s  age 4.0 s',
+  ]);
+
+  const asJson = await run('status', '--env', 'dev', '--json', '--streams', 'events');
+  expect(asJson.code).toBe(EXIT_OK);
+  expect(JSON.parse(asJson.out)).toMatchObject({ environment: 'dev', streams: [{ streamName: STREAM, item: { epoch: 1 }, maxLagMs: 3_000 }] });
+});
+
+test('failover: switches and prints the resume timestamp; a repeat is a no-op (exit 0); the wrong --from is refused (exit 1)', async () => {
+  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', clock.now - 30_000));
+
+  const first = await run('failover', '--env', 'dev', '--to', STANDBY, '--from', PRIMARY, '--reason', 'us-east-1 degraded');
+  expect(first.code).toBe(EXIT_OK);
+  expect(first.out.split('\n')).toEqual([
+    'failover to us-west-2 (dev, switch switch-1): OK',
+    `  ${STREAM}: switched: switched from us-east-1 to us-west-2 (epoch 1 → 3)`,
+    '    activated at 2026-11-22T02:02:06.000Z',
+    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 1 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
+  ]);
+  expect(first.err).toContain('every replica shows the drain; waiting 126 s for in-flight forwarding to end');
+  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, epoch: 3, reason: 'us-east-1 degraded' });
+
+  const again = await run('failover', '--env', 'dev', '--to', STANDBY, '--json');
+  expect(again.code).toBe(EXIT_OK);
+  expect(JSON.parse(again.out)).toMatchObject({ ok: true, streams: [{ outcome: 'noop', epoch: 3 }] });
+
+  const wrongFrom = await run('failover', '--env', 'dev', '--to', PRIMARY, '--from', PRIMARY);
+  expect(wrongFrom.code).toBe(EXIT_FAILED);
+  expect(wrongFrom.out).toMatch(/NOT DONE\n {2}redstream-dev-events: refused: expected us-east-1 to be active, but us-west-2 is \(epoch 3\)/);
+});
+
+test('failover --dry-run writes nothing and exits 0', async () => {
+  const { code, out } = await run('failover', '--env', 'dev', '--to', STANDBY, '--dry-run');
+  expect(code).toBe(EXIT_OK);
+  expect(out).toMatch(/^failover to us-west-2 \(dev, switch switch-1\): DRY RUN, would succeed\n {2}redstream-dev-events: would-switch: would drain \(epoch 1 → 2\)/);
+  expect(await state.activeRegions.read(PRIMARY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: PRIMARY, epoch: 1 });
+});
+
+test('failback: refused while reverse replication lags (exit 1), done after catch-up (exit 0)', async () => {
+  expect((await run('failover', '--env', 'dev', '--to', STANDBY)).code).toBe(EXIT_OK);
+  const T = (await state.activeRegions.read(STANDBY, STREAM))!.activatedAt;
+
+  const refused = await run('failback', '--env', 'dev');
+  expect(refused.code).toBe(EXIT_FAILED);
+  expect(refused.out).toMatch(/failback to us-east-1 .*: NOT DONE\n {2}redstream-dev-events: refused: failback refused: no replication checkpoint from us-west-2 yet/);
+
+  const status = await run('status', '--env', 'dev');
+  expect(status.out).toMatch(/failback to us-east-1: not ready: no replication checkpoint from us-west-2 yet/);
+
+  await state.putCheckpoint(checkpoint(STANDBY, 'shardId-000000000000', T + 1_000, { updatedAt: T + 1_500 }));
+  const done = await run('failback', '--env', 'dev', '--reason', 'back home');
+  expect(done.code).toBe(EXIT_OK);
+  expect(done.out).toMatch(/: OK\n {2}redstream-dev-events: switched: switched from us-west-2 to us-east-1 \(epoch 3 → 5\)/);
+});
+
+test('an AWS error is one line and exit 1', async () => {
+  const { code, err } = await run('status', '--env', 'dev', '--active-region-table', 'missing-table', '--region', PRIMARY);
+  expect(code).toBe(EXIT_FAILED);
+  expect(err).toEqual([expect.stringMatching(/^error: ResourceNotFoundException: /)]);
+});
