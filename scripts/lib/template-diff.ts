@@ -214,8 +214,9 @@ export function formatChange(oldValue: Json | undefined, newValue: Json | undefi
   if (a.length > max || b.length > max) {
     let common = 0;
     while (common < a.length && common < b.length && a[common] === b[common]) common++;
-    const keep = 20;
-    if (common > max - keep * 2) {
+    // When the first difference would be cut off, start both a little before it.
+    const keep = Math.min(20, Math.floor(max / 4));
+    if (common > max - keep) {
       const from = common - keep;
       a = `…${a.slice(from)}`;
       b = `…${b.slice(from)}`;
