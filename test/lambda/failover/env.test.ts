@@ -1,0 +1,58 @@
+import { failoverEnvironment, parseFailoverEnv } from '../../../lambda/failover/env';
+import { parseFailoverEvent } from '../../../lambda/failover/request';
+
+const VALID = {
+  REDSTREAM_ENVIRONMENT: 'dev',
+  REGIONS: 'us-east-1,us-west-2',
+  STREAM_NAMES: 'redstream-dev-events',
+  CHECKPOINT_TABLE_NAME: 'redstream-dev-checkpoints',
+  ACTIVE_REGION_TABLE_NAME: 'redstream-dev-active-region',
+  REPLICATOR_TIMEOUT_SECONDS: '120',
+  ACTIVE_REGION_CACHE_TTL_SECONDS: '5',
+  PROPAGATION_TIMEOUT_SECONDS: '120',
+  POLL_INTERVAL_SECONDS: '1',
+  RESUME_SAFETY_MARGIN_SECONDS: '60',
+  FAILBACK_MAX_LAG_SECONDS: '60',
+};
+
+describe('parseFailoverEnv', () => {
+  test('round-trips the variables the ops stack writes', () => {
+    const parsed = parseFailoverEnv({ ...VALID, REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator', REPLICATOR_RESERVED_CONCURRENCY: '10', RESULT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111111111111:alarms' });
+    expect(parsed.settings).toMatchObject({ regions: ['us-east-1', 'us-west-2'], primaryRegion: 'us-east-1', replicatorTimeoutMs: 120_000, replicatorConcurrency: { functionName: 'redstream-dev-replicator', reservedConcurrency: 10 } });
+    expect(failoverEnvironment(parsed.settings, parsed.tables, parsed.resultTopicArn)).toEqual({
+      ...VALID,
+      REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator',
+      REPLICATOR_RESERVED_CONCURRENCY: '10',
+      RESULT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111111111111:alarms',
+    });
+  });
+
+  test.each([
+    [{ ...VALID, REGIONS: undefined }, 'environment variable REGIONS is not set'],
+    [{ ...VALID, STREAM_NAMES: ' , ' }, 'environment variable STREAM_NAMES must list at least one value'],
+    [{ ...VALID, REPLICATOR_TIMEOUT_SECONDS: '2m' }, 'environment variable REPLICATOR_TIMEOUT_SECONDS must be a whole number ≥ 1 (got "2m")'],
+    [{ ...VALID, RESULT_TOPIC_ARN: 'alarms' }, 'environment variable RESULT_TOPIC_ARN must be an SNS topic ARN (got "alarms")'],
+  ])('fails with the variable name: %s', (env, message) => {
+    expect(() => parseFailoverEnv(env)).toThrow(message);
+  });
+});
+
+describe('parseFailoverEvent', () => {
+  test('defaults to a failover and keeps the options', () => {
+    expect(parseFailoverEvent({ targetRegion: 'us-west-2', streams: ['a'], force: true })).toEqual({
+      action: 'failover',
+      options: { targetRegion: 'us-west-2', expectedRegion: undefined, streams: ['a'], reason: undefined, force: true, dryRun: undefined },
+    });
+  });
+
+  test.each([
+    [null, /event: must be an object/],
+    [{ action: 'promote' }, /action: must be failover, failback or status/],
+    [{ action: 'failover' }, /targetRegion: is required/],
+    [{ targetRegion: 'us-west-2', streams: 'a' }, /streams: must be a list/],
+    [{ targetRegion: 'us-west-2', force: 'yes' }, /force: must be true or false/],
+    [{ targetRegion: 'us-west-2', region: 'x' }, /region: unknown field/],
+  ])('rejects %j', (event, message) => {
+    expect(() => parseFailoverEvent(event)).toThrow(message);
+  });
+});

@@ -1,0 +1,58 @@
+/** The failover function's handler against DynamoDB Local, configured only through its environment variables. */
+import type * as HandlerModule from '../../../lambda/failover/handler';
+import { RunningService, startDynamoDb } from '../../../local/emulators';
+import { activeItem, PRIMARY, STANDBY, STREAM } from './factories';
+import { LocalState, localState } from './local-state';
+
+let dynamo: RunningService;
+let state: LocalState;
+let handler: (event: unknown) => Promise<unknown>;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+  state = await localState(dynamo.endpoint);
+  await state.putActive(activeItem());
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_REGION: PRIMARY,
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+    REDSTREAM_ENVIRONMENT: 'dev',
+    REGIONS: `${PRIMARY},${STANDBY}`,
+    STREAM_NAMES: STREAM,
+    CHECKPOINT_TABLE_NAME: state.tables.checkpointTableName,
+    ACTIVE_REGION_TABLE_NAME: state.tables.activeRegionTableName,
+    // Zero waits keep the test fast; the protocol's order of steps is covered by the service tests.
+    REPLICATOR_TIMEOUT_SECONDS: '1',
+    ACTIVE_REGION_CACHE_TTL_SECONDS: '0',
+    PROPAGATION_TIMEOUT_SECONDS: '5',
+    POLL_INTERVAL_SECONDS: '1',
+    RESUME_SAFETY_MARGIN_SECONDS: '60',
+    FAILBACK_MAX_LAG_SECONDS: '60',
+  });
+  // Loaded after the environment is set: the handler parses it once, at module scope (cold start).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ({ handler } = require('../../../lambda/failover/handler') as typeof HandlerModule);
+});
+
+afterAll(async () => {
+  process.env = saved;
+  state?.destroy();
+  await dynamo?.stop();
+});
+
+test('fails over on request and reports the result; status and a repeat are read-only', async () => {
+  const result = await handler({ action: 'failover', targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'automatic: health alarm' });
+  expect(result).toMatchObject({ ok: true, action: 'failover', streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3 }] });
+  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, reason: 'automatic: health alarm' });
+
+  // The alarm fires again (or in the other Region): same request, nothing changes.
+  expect(await handler({ action: 'failover', targetRegion: STANDBY, expectedRegion: PRIMARY })).toMatchObject({ ok: true, streams: [{ outcome: 'noop' }] });
+  expect(await handler({ action: 'status' })).toMatchObject({ streams: [{ item: { activeRegion: STANDBY, epoch: 3 } }] });
+});
+
+test('an invalid event fails the invocation with the field name', async () => {
+  await expect(handler({ action: 'failover' })).rejects.toThrow('targetRegion: is required for a failover');
+});
