@@ -78,7 +78,8 @@ describe('replicatedAfter', () => {
     expect(MAX_REPLICATED_AFTER).toBeGreaterThan(0);
   });
 
-  test.each([
+  type RA = Record<string, string[]> | undefined;
+  test.each<{ a: RA; b: RA; same: boolean }>([
     { a: undefined, b: {}, same: true },
     { a: { x: [] }, b: undefined, same: true },
     { a: { x: ['1'] }, b: { x: ['1'] }, same: true },
