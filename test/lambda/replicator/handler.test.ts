@@ -3,6 +3,7 @@
  * Local for the state tables. The handler module is loaded as Lambda would load it, with its environment.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type * as ReplicatorModule from '../../../lambda/replicator/index';
 import { fullLambdaContext, readStream, toEventRecords } from '../../helpers/kinesis-events';
 import { payloadsByKey, startReplicatorWorld, withEnv, type ReplicatorWorld } from '../../helpers/replicator-world';
 
@@ -22,8 +23,10 @@ let stdout: string[] = [];
 async function loadHandler(ownRegion: string, targets: string[]): Promise<Handler> {
   let handler: Handler | undefined;
   await withEnv(world.env(ownRegion, targets, { ACTIVE_REGION_CACHE_TTL_MS: '0' }), async () => {
-    await jest.isolateModulesAsync(async () => {
-      handler = (await import('../../../lambda/replicator/index')).handler;
+    jest.isolateModules(() => {
+      // A fresh module instance per Region, as each Lambda function has its own (env parsed at module scope).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      handler = (require('../../../lambda/replicator/index') as typeof ReplicatorModule).handler;
     });
   });
   return handler!;
