@@ -1,5 +1,6 @@
 /**
- * Offline synthesis of the working tree and of a git revision for `npm run diff`.
+ * Offline synthesis of the working tree and of a git revision for `npm run diff` (`cdk synth` always synthesizes
+ * every stack; this CLI version has no `--all` option for synth and warns about it).
  *
  * The base revision is checked out in a temporary `git worktree` whose `node_modules` is a symlink to this
  * checkout's, so no install (and no network) is needed. The CDK CLI's output goes to standard error: standard
@@ -54,7 +55,7 @@ export function resolveBase(ref: string | undefined, cwd: string): ResolvedBase 
 
 /** Runs `cdk synth --all --quiet` in `projectDir` into `outDir`; the CLI's output goes to standard error. */
 export function synthesize(projectDir: string, outDir: string): void {
-  const result = spawnSync('npx', ['--no-install', 'cdk', 'synth', '--all', '--quiet', '--no-notices', '-o', outDir], {
+  const result = spawnSync('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--no-notices', '-o', outDir], {
     cwd: projectDir,
     stdio: ['ignore', 2, 2],
     env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: '1' },

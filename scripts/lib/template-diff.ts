@@ -50,6 +50,8 @@ const IMPACT_RANK: Record<Impact, number> = { update: 0, 'may-replace': 1, repla
 export interface ReplacementRule {
   /** Top-level properties whose change replaces the resource. */
   readonly replace: readonly string[];
+  /** Top-level properties whose change replaces the resource only for some values. @default - none */
+  readonly mayReplace?: readonly string[];
   /** Top-level properties whose change CloudFormation rejects. @default - none */
   readonly rejected?: readonly string[];
 }
@@ -99,7 +101,96 @@ export const REPLACEMENT_RULES: Readonly<Record<string, ReplacementRule>> = {
   'AWS::Logs::LogGroup': { replace: ['LogGroupName'] },
   'AWS::SNS::Topic': { replace: ['TopicName', 'FifoTopic'] },
   'AWS::SQS::Queue': { replace: ['QueueName', 'FifoQueue'] },
+  'AWS::Lambda::Permission': {
+    replace: [
+      'Action',
+      'EventSourceToken',
+      'FunctionName',
+      'FunctionUrlAuthType',
+      'InvokedViaFunctionUrl',
+      'Principal',
+      'PrincipalOrgID',
+      'SourceAccount',
+      'SourceArn',
+    ],
+  },
+  'AWS::Lambda::Version': {
+    replace: ['CodeSha256', 'Description', 'FunctionName', 'ProvisionedConcurrencyConfig', 'RuntimePolicy'],
+  },
+  'AWS::Lambda::Alias': { replace: ['FunctionName', 'Name'] },
+  'AWS::Lambda::EventInvokeConfig': { replace: ['FunctionName', 'Qualifier'] },
+  'AWS::Logs::LogStream': { replace: ['LogGroupName', 'LogStreamName'] },
+  'AWS::SNS::TopicPolicy': { replace: [] },
+  'AWS::SNS::Subscription': { replace: ['Endpoint', 'Protocol', 'TopicArn'] },
+  'AWS::SQS::QueuePolicy': { replace: [] },
+  'AWS::Events::Rule': { replace: ['EventBusName', 'Name'] },
+  'AWS::Scheduler::Schedule': { replace: ['Name'] },
+  'AWS::SSM::Parameter': { replace: ['Name'] },
+  'AWS::EC2::VPC': {
+    replace: ['CidrBlock', 'Ipv4IpamPoolId', 'Ipv4NetmaskLength', 'VpcEncryptionControl'],
+    mayReplace: ['InstanceTenancy'],
+  },
+  'AWS::EC2::Subnet': {
+    replace: [
+      'AvailabilityZone',
+      'AvailabilityZoneId',
+      'CidrBlock',
+      'Ipv4IpamPoolId',
+      'Ipv4NetmaskLength',
+      'Ipv6IpamPoolId',
+      'Ipv6Native',
+      'Ipv6NetmaskLength',
+      'OutpostArn',
+      'VpcId',
+    ],
+    mayReplace: ['Ipv6CidrBlock'],
+  },
+  'AWS::EC2::RouteTable': { replace: ['VpcId'] },
+  'AWS::EC2::SubnetRouteTableAssociation': { replace: ['RouteTableId', 'SubnetId'] },
+  'AWS::EC2::FlowLog': {
+    replace: [
+      'DeliverCrossAccountRole',
+      'DeliverLogsPermissionArn',
+      'DestinationOptions',
+      'LogDestination',
+      'LogDestinationType',
+      'LogFormat',
+      'LogGroupName',
+      'MaxAggregationInterval',
+      'ResourceId',
+      'ResourceType',
+      'TagFieldSpecifications',
+      'TrafficType',
+    ],
+  },
   'AWS::EC2::SecurityGroup': { replace: ['GroupDescription', 'GroupName', 'VpcId'] },
+  'AWS::EC2::SecurityGroupIngress': {
+    replace: [
+      'CidrIp',
+      'CidrIpv6',
+      'FromPort',
+      'GroupId',
+      'GroupName',
+      'IpProtocol',
+      'SourcePrefixListId',
+      'SourceSecurityGroupId',
+      'SourceSecurityGroupName',
+      'SourceSecurityGroupOwnerId',
+      'ToPort',
+    ],
+  },
+  'AWS::EC2::SecurityGroupEgress': {
+    replace: [
+      'CidrIp',
+      'CidrIpv6',
+      'DestinationPrefixListId',
+      'DestinationSecurityGroupId',
+      'FromPort',
+      'GroupId',
+      'IpProtocol',
+      'ToPort',
+    ],
+  },
   'AWS::EC2::VPCEndpoint': {
     replace: ['VpcId', 'ServiceName', 'VpcEndpointType', 'ServiceNetworkArn', 'ResourceConfigurationArn', 'ServiceRegion'],
   },
@@ -116,6 +207,7 @@ export function propertyImpact(type: string, property: string): Impact {
   const rule = REPLACEMENT_RULES[type];
   if (rule === undefined) return 'may-replace';
   if (rule.rejected?.includes(property) === true) return 'rejected';
+  if (rule.mayReplace?.includes(property) === true) return 'may-replace';
   return rule.replace.includes(property) ? 'replace' : 'update';
 }
 
@@ -563,8 +655,16 @@ export interface ResourceChange {
   readonly properties: PropertyChange[];
   /** Changes to DeletionPolicy, UpdateReplacePolicy, DependsOn, Condition, UpdatePolicy, CreationPolicy. */
   readonly attributes: PropertyChange[];
-  /** The DeletionPolicy of a removed or replaced resource (what happens to the old physical resource). */
-  readonly deletionPolicy?: string;
+  /**
+   * What happens to the old physical resource of a removed (DeletionPolicy) or replaced (UpdateReplacePolicy)
+   * resource; the attribute's default is Delete.
+   */
+  readonly oldResourcePolicy?: { readonly attribute: 'DeletionPolicy' | 'UpdateReplacePolicy'; readonly value: string };
+  /**
+   * A replaced resource's custom physical-name property that did not change: CloudFormation cannot replace a
+   * custom-named resource, so the update fails.
+   */
+  readonly customName?: string;
 }
 
 export interface SecurityChange {
@@ -611,9 +711,18 @@ function resourceAttributes(resource: CfnResource): JsonObject {
   return out;
 }
 
-function deletionPolicyOf(resource: CfnResource): string {
-  const policy = resource.DeletionPolicy;
-  return typeof policy === 'string' ? policy : 'Delete';
+function policyOf(
+  resource: CfnResource,
+  attribute: 'DeletionPolicy' | 'UpdateReplacePolicy',
+): { attribute: 'DeletionPolicy' | 'UpdateReplacePolicy'; value: string } {
+  const value = resource[attribute];
+  return { attribute, value: typeof value === 'string' ? value : 'Delete' };
+}
+
+/** A replacing `…Name` property set in both versions to the same value. */
+function unchangedCustomName(type: string, before: CfnResource, after: CfnResource): string | undefined {
+  const names = (REPLACEMENT_RULES[type]?.replace ?? []).filter((p) => p.endsWith('Name'));
+  return names.find((p) => after.Properties?.[p] !== undefined && jsonEqual(before.Properties?.[p], after.Properties?.[p]));
 }
 
 function worstImpact(changes: PropertyChange[]): Impact {
@@ -644,7 +753,7 @@ export function diffResource(
       status: 'removed',
       properties: [],
       attributes: [],
-      deletionPolicy: deletionPolicyOf(oldResource),
+      oldResourcePolicy: policyOf(oldResource, 'DeletionPolicy'),
     };
   }
   const before = oldResource as CfnResource;
@@ -657,27 +766,22 @@ export function diffResource(
     toPropertyChange(c, () => 'update'),
   );
   if (before.Type !== after.Type) {
-    return {
-      logicalId,
-      type,
-      oldType: before.Type,
-      status: 'replaced',
-      properties,
-      attributes,
-      deletionPolicy: deletionPolicyOf(before),
-    };
+    // CloudFormation rejects a type change under the same logical id.
+    return { logicalId, type, oldType: before.Type, status: 'rejected', properties, attributes };
   }
   if (properties.length === 0 && attributes.length === 0) return undefined;
   const meaningful = properties.filter((c) => !c.assetOnly);
   const status: ResourceStatus =
     meaningful.length === 0 && attributes.length === 0 ? 'asset' : STATUS_FOR_IMPACT[worstImpact(meaningful)];
+  const customName = status === 'replaced' ? unchangedCustomName(type, before, after) : undefined;
   return {
     logicalId,
     type,
     status,
     properties,
     attributes,
-    ...(status === 'replaced' ? { deletionPolicy: deletionPolicyOf(before) } : {}),
+    ...(status === 'replaced' ? { oldResourcePolicy: policyOf(before, 'UpdateReplacePolicy') } : {}),
+    ...(customName !== undefined ? { customName } : {}),
   };
 }
 
@@ -840,7 +944,7 @@ const STATUS_LABEL: Record<ResourceStatus, string> = {
   added: 'added',
   removed: 'removed',
   replaced: 'REPLACE',
-  rejected: 'UPDATE REJECTED (immutable property)',
+  rejected: 'UPDATE REJECTED',
   'may-replace': 'may replace',
   updated: 'update',
   asset: 'code asset changed',
@@ -876,12 +980,13 @@ function resourceLines(change: ResourceChange, max: number): string[] {
   const type = change.oldType !== undefined ? `${change.oldType} → ${change.type}` : change.type;
   let head = `${MARKER[change.status]} ${type} ${change.logicalId}`;
   if (change.status !== 'added' && change.status !== 'removed') head += `  ${STATUS_LABEL[change.status]}`;
-  if (change.status === 'replaced' && change.oldType !== undefined) head += ' (type changed)';
-  if ((change.status === 'removed' || change.status === 'replaced') && change.deletionPolicy !== undefined) {
+  if (change.oldType !== undefined) head += ' (type changed under the same logical id)';
+  const policy = change.oldResourcePolicy;
+  if (policy !== undefined) {
     head +=
-      change.deletionPolicy === 'Delete'
+      policy.value === 'Delete'
         ? '  (old resource deleted)'
-        : `  (DeletionPolicy ${change.deletionPolicy}: old resource kept, no longer managed)`;
+        : `  (${policy.attribute} ${policy.value}: old resource kept, no longer managed)`;
   }
   const showImpact = change.status !== 'updated' && change.status !== 'asset';
   const pointers = new Set<string>();
@@ -895,6 +1000,11 @@ function resourceLines(change: ResourceChange, max: number): string[] {
     }
   }
   details.push(...change.attributes.map((a) => propertyLine(a, max, false)));
+  if (change.customName !== undefined) {
+    details.unshift(
+      `${change.customName} is a custom name and unchanged: CloudFormation cannot replace a custom-named resource (the update fails); change the name too`,
+    );
+  }
   return [head, ...details.map((d) => `      ${d}`)];
 }
 

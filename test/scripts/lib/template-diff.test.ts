@@ -42,6 +42,10 @@ describe('propertyImpact', () => {
     ['AWS::Lambda::EventSourceMapping', 'StartingPosition', 'replace'],
     ['AWS::Lambda::EventSourceMapping', 'BatchSize', 'update'],
     ['AWS::KinesisFirehose::DeliveryStream', 'KinesisStreamSourceConfiguration', 'replace'],
+    ['AWS::EC2::VPC', 'InstanceTenancy', 'may-replace'],
+    ['AWS::EC2::VPC', 'EnableDnsSupport', 'update'],
+    ['AWS::EC2::SecurityGroupIngress', 'FromPort', 'replace'],
+    ['AWS::EC2::SecurityGroupIngress', 'Description', 'update'],
     ['AWS::Foo::Bar', 'Anything', 'may-replace'],
     ['Custom::SqlBootstrap', 'Statements', 'update'],
     ['AWS::CloudFormation::CustomResource', 'ServiceToken', 'update'],
@@ -132,7 +136,7 @@ describe('diffResource', () => {
     ['removed', stream(), undefined, 'removed'],
     ['replacing property (stream Name)', stream({ Name: 'a' }), stream({ Name: 'b' }), 'replaced'],
     ['in-place property (ShardCount)', stream(), stream({ ShardCount: 2 }), 'updated'],
-    ['type changed', stream(), res('AWS::SQS::Queue', {}), 'replaced'],
+    ['type changed (CloudFormation rejects it)', stream(), res('AWS::SQS::Queue', {}), 'rejected'],
     ['table key schema', res('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'a', KeyType: 'HASH' }] }),
       res('AWS::DynamoDB::GlobalTable', { KeySchema: [{ AttributeName: 'b', KeyType: 'HASH' }] }), 'replaced'],
     ['immutable KMS property', res('AWS::KMS::Key', { KeySpec: 'SYMMETRIC_DEFAULT' }), res('AWS::KMS::Key', { KeySpec: 'RSA_2048' }), 'rejected'],
@@ -146,11 +150,25 @@ describe('diffResource', () => {
     expect(diffResource('R', before, after)?.status).toBe(expected);
   });
 
-  test('a removed or replaced resource carries what happens to the old one', () => {
-    const retained = res('AWS::S3::Bucket', { BucketName: 'a' }, { DeletionPolicy: 'Retain' });
-    expect(diffResource('B', retained, undefined)?.deletionPolicy).toBe('Retain');
-    expect(diffResource('B', retained, res('AWS::S3::Bucket', { BucketName: 'b' }, { DeletionPolicy: 'Retain' }))?.deletionPolicy).toBe('Retain');
-    expect(diffResource('B', stream(), undefined)?.deletionPolicy).toBe('Delete');
+  test.each<[string, CfnResource, CfnResource | undefined, { attribute: string; value: string } | undefined]>([
+    ['removed, retained', res('AWS::S3::Bucket', {}, { DeletionPolicy: 'Retain' }), undefined, { attribute: 'DeletionPolicy', value: 'Retain' }],
+    ['removed, default', stream(), undefined, { attribute: 'DeletionPolicy', value: 'Delete' }],
+    ['replaced: UpdateReplacePolicy, not DeletionPolicy', res('AWS::S3::Bucket', { BucketName: 'a' }, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Snapshot' }),
+      res('AWS::S3::Bucket', { BucketName: 'b' }, { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Snapshot' }), { attribute: 'UpdateReplacePolicy', value: 'Snapshot' }],
+    ['replaced, default', stream({ Name: 'a' }), stream({ Name: 'b' }), { attribute: 'UpdateReplacePolicy', value: 'Delete' }],
+    ['updated in place', stream(), stream({ ShardCount: 2 }), undefined],
+  ])('what happens to the old physical resource: %s', (_name, before, after, expected) => {
+    expect(diffResource('R', before, after)?.oldResourcePolicy).toEqual(expected);
+  });
+
+  test.each<[string, CfnResource, CfnResource, string | undefined]>([
+    ['table key schema with a fixed TableName', res('AWS::DynamoDB::GlobalTable', { TableName: 't', KeySchema: ['a'] }),
+      res('AWS::DynamoDB::GlobalTable', { TableName: 't', KeySchema: ['b'] }), 'TableName'],
+    ['renamed as well', res('AWS::DynamoDB::GlobalTable', { TableName: 't', KeySchema: ['a'] }),
+      res('AWS::DynamoDB::GlobalTable', { TableName: 'u', KeySchema: ['b'] }), undefined],
+    ['generated name', res('AWS::DynamoDB::GlobalTable', { KeySchema: ['a'] }), res('AWS::DynamoDB::GlobalTable', { KeySchema: ['b'] }), undefined],
+  ])('custom-named replacement: %s', (_name, before, after, expected) => {
+    expect(diffResource('T', before, after)?.customName).toBe(expected);
   });
 
   test('property changes are path-level with old and new values and their impact', () => {
@@ -316,6 +334,26 @@ describe('renderText', () => {
     ['the added statement', '+       Allow kinesis:PutRecords on *'],
   ])('shows %s', (_name, line) => {
     expect(text).toContain(line);
+  });
+
+  test.each<[string, CfnResource, CfnResource, string[]]>([
+    ['an immutable KMS property', res('AWS::KMS::Key', { KeySpec: 'SYMMETRIC_DEFAULT' }), res('AWS::KMS::Key', { KeySpec: 'RSA_2048' }), [
+      '  ! AWS::KMS::Key R  UPDATE REJECTED',
+      '          KeySpec: "SYMMETRIC_DEFAULT" → "RSA_2048"  [rejected: immutable]',
+    ]],
+    ['a type change', stream(), res('AWS::SQS::Queue', {}), [
+      '  ! AWS::Kinesis::Stream → AWS::SQS::Queue R  UPDATE REJECTED (type changed under the same logical id)',
+    ]],
+    ['a custom-named replacement', res('AWS::DynamoDB::GlobalTable', { TableName: 't', KeySchema: ['a'] }, { UpdateReplacePolicy: 'Retain' }),
+      res('AWS::DynamoDB::GlobalTable', { TableName: 't', KeySchema: ['b'] }, { UpdateReplacePolicy: 'Retain' }), [
+        '  ! AWS::DynamoDB::GlobalTable R  REPLACE  (UpdateReplacePolicy Retain: old resource kept, no longer managed)',
+        '          TableName is a custom name and unchanged: CloudFormation cannot replace a custom-named resource (the update fails); change the name too',
+        '          KeySchema[0]: "a" → "b"  [replaces]',
+      ]],
+  ])('renders %s', (_name, before, after, expected) => {
+    const lines = renderText(diffAssemblies([stack('S', template({ R: before }))], [stack('S', template({ R: after }))])).split('\n');
+    const start = lines.indexOf('  Resources') + 1;
+    expect(lines.slice(start, start + expected.length)).toEqual(expected);
   });
 
   test('never shows a raw asset hash', () => {
