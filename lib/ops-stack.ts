@@ -1,0 +1,135 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { allRegions, EnvironmentConfig, physicalStreamName } from './config';
+import { activeRegionTableName, checkpointTableName, replicatorFunctionName } from './names';
+import { OpsDashboard } from './ops/dashboard';
+import { FailoverFunction } from './ops/failover-function';
+import { RegionHealthAlarms } from './ops/health-alarms';
+import { settingsFromConfig } from './ops/settings';
+
+/** Default `service` dimension of the replicator's EMF metrics: the replicator function must set POWERTOOLS_SERVICE_NAME to it. */
+export const REPLICATOR_SERVICE_NAME = 'redstream-replicator';
+
+export interface OpsStackProps extends StackProps {
+  /** The environment. */
+  readonly config: EnvironmentConfig;
+  /** This Region's streams, keyed by logical stream name (every stream of the environment). */
+  readonly streams: ReadonlyMap<string, kinesis.IStream>;
+  /** This Region's alarm topic (alarms can only notify a topic in their own Region); also receives failover results. */
+  readonly alarmTopic: sns.ITopic;
+  /** Checkpoint global table name. @default `redstream-<env>-checkpoints` (lib/names.ts) */
+  readonly checkpointTableName?: string;
+  /** Active-Region global table name. @default `redstream-<env>-active-region` (lib/names.ts) */
+  readonly activeRegionTableName?: string;
+  /** `service` dimension of the replicator's EMF metrics. @default REPLICATOR_SERVICE_NAME */
+  readonly replicatorServiceName?: string;
+}
+
+/**
+ * Operations for one Region of an environment: the health, replication-lag, iterator-age and replicator-error alarms
+ * (each notifies the Region's alarm topic), the failover function, in automatic mode the rule that runs it when the
+ * primary Region's health alarm fires, and in the primary Region the environment's dashboard.
+ */
+export class OpsStack extends Stack {
+  public readonly alarms: RegionHealthAlarms;
+  public readonly failoverFunction: FailoverFunction;
+  /** Primary Region only. */
+  public readonly dashboard?: OpsDashboard;
+  /** Automatic mode, primary Region only. */
+  public readonly automaticFailoverRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: OpsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const region = this.region;
+    if (Token.isUnresolved(region)) throw new Error('OpsStack needs a concrete env.region (it builds ARNs and picks the failover target from it)');
+    const regions = allRegions(config);
+    if (!regions.includes(region)) throw new Error(`OpsStack region must be one of ${regions.join(', ')} (got ${region})`);
+    const missing = config.streams.filter((s) => !props.streams.has(s.name)).map((s) => s.name);
+    if (missing.length > 0) throw new Error(`streams must contain every stream of ${config.name} (missing ${missing.join(', ')})`);
+
+    const isPrimary = region === config.primaryRegion;
+    const failoverTarget = isPrimary ? config.standbyRegions[0] : config.primaryRegion;
+    const replicatorName = replicatorFunctionName(config.name);
+    const serviceName = props.replicatorServiceName ?? REPLICATOR_SERVICE_NAME;
+    const physical = new Map(config.streams.map((s) => [s.name, physicalStreamName(config.name, s.name)]));
+    const shortestRetentionHours = Math.min(...config.streams.map((s) => s.retentionHours));
+
+    this.alarms = new RegionHealthAlarms(this, 'Alarms', {
+      environment: config.name,
+      streams: props.streams,
+      physicalStreamNames: physical,
+      replicatorFunctionName: replicatorName,
+      replicatorServiceName: serviceName,
+      producerErrorRatePercent: config.alarms.producerErrorRatePercent,
+      producerErrorRatePeriod: Duration.minutes(config.alarms.producerErrorRateMinutes),
+      replicationLagThreshold: Duration.seconds(config.alarms.replicationLagSeconds),
+      replicatorIteratorAgeThreshold: Duration.seconds(Math.floor((shortestRetentionHours * 3600 * config.alarms.iteratorAgeRetentionPercent) / 100)),
+      failoverTargetRegion: failoverTarget,
+    });
+    const notify = new cwActions.SnsAction(props.alarmTopic);
+    for (const alarm of this.alarms.notifyingAlarms()) {
+      (alarm as cloudwatch.Alarm | cloudwatch.CompositeAlarm).addAlarmAction(notify);
+      (alarm as cloudwatch.Alarm | cloudwatch.CompositeAlarm).addOkAction(notify);
+    }
+
+    this.failoverFunction = new FailoverFunction(this, 'Failover', {
+      settings: settingsFromConfig(config),
+      tables: {
+        checkpointTableName: props.checkpointTableName ?? checkpointTableName(config.name),
+        activeRegionTableName: props.activeRegionTableName ?? activeRegionTableName(config.name),
+      },
+      resultTopic: props.alarmTopic,
+      removalPolicy: config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
+    new CfnOutput(this, 'FailoverFunctionName', {
+      value: this.failoverFunction.function.functionName,
+      description: `aws lambda invoke --region ${region} --function-name <this> --cli-binary-format raw-in-base64-out --payload '{"action":"status"}' out.json`,
+    });
+
+    // Automatic mode: only the primary's health starts a failover (to the first standby). Anything else (failing
+    // back, or away from a standby) stays a human decision.
+    if (config.failover.mode === 'automatic' && isPrimary) {
+      this.automaticFailoverRule = new events.Rule(this, 'AutomaticFailover', {
+        description: `Redstream ${config.name}: fail over to ${failoverTarget} when ${region}'s health alarm goes to ALARM`,
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          resources: [this.alarms.health.alarmArn],
+          detail: { state: { value: ['ALARM'] } },
+        },
+        targets: [
+          new targets.LambdaFunction(this.failoverFunction.function, {
+            event: events.RuleTargetInput.fromObject({
+              action: 'failover',
+              targetRegion: failoverTarget,
+              expectedRegion: region,
+              reason: `automatic: health alarm ${events.EventField.fromPath('$.detail.alarmName')} in ALARM at ${events.EventField.time}`,
+            }),
+            // A switch is idempotent, but a retry of a long wait is not useful: the alarm (or the operator) repeats it.
+            retryAttempts: 0,
+          }),
+        ],
+      });
+    }
+
+    if (isPrimary) {
+      this.dashboard = new OpsDashboard(this, 'Dashboard', {
+        environment: config.name,
+        regions,
+        streams: physical,
+        replicatorFunctionName: replicatorName,
+        replicatorServiceName: serviceName,
+        replicationLagThreshold: Duration.seconds(config.alarms.replicationLagSeconds),
+        producerErrorRatePercent: config.alarms.producerErrorRatePercent,
+        alarms: this.alarms.notifyingAlarms(),
+      });
+    }
+  }
+}

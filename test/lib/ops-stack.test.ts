@@ -1,0 +1,254 @@
+/** OpsStack in a test App with dev-like configs: alarms' metric math and thresholds, topic actions, dashboard, IAM. */
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { EnvironmentConfig, parseEnvironment } from '../../lib/config';
+import { OpsStack } from '../../lib/ops-stack';
+import { newApp } from '../helpers/cdk-app';
+
+const ACCOUNT = '111111111111';
+const PRIMARY = 'us-east-1';
+const STANDBY = 'us-west-2';
+
+function config(overrides: Record<string, unknown> = {}): EnvironmentConfig {
+  return parseEnvironment('dev', {
+    account: ACCOUNT,
+    primaryRegion: PRIMARY,
+    standbyRegions: [STANDBY],
+    streams: [
+      { name: 'events', mode: 'PROVISIONED', shards: 2, retentionHours: 48 },
+      { name: 'telemetry', retentionHours: 24 },
+    ],
+    alarms: { producerErrorRatePercent: 2.5, producerErrorRateMinutes: 10, replicationLagSeconds: 120 },
+    ...overrides,
+  });
+}
+
+interface Built {
+  ops: OpsStack;
+  template: Template;
+  topic: sns.Topic;
+  fixture: Stack;
+}
+
+/** A Region's streams and topic live in another stack of the same Region, as the Region stack provides them. */
+function build(cfg: EnvironmentConfig, region: string): Built {
+  const app = newApp();
+  const env = { account: cfg.account, region };
+  const fixture = new Stack(app, `Fixture-${region}`, { env });
+  const topic = new sns.Topic(fixture, 'AlarmTopic');
+  const streams = new Map(cfg.streams.map((s) => [s.name, new kinesis.Stream(fixture, `Stream-${s.name}`, { streamName: `redstream-${cfg.name}-${s.name}` }) as kinesis.IStream]));
+  const ops = new OpsStack(app, `Ops-${region}`, { env, config: cfg, streams, alarmTopic: topic });
+  return { ops, template: Template.fromStack(ops), topic, fixture };
+}
+
+let primary: Built;
+let standby: Built;
+beforeAll(() => {
+  primary = build(config(), PRIMARY);
+  standby = build(config(), STANDBY);
+});
+
+const topicArn = () => ({ 'Fn::ImportValue': Match.stringLikeRegexp('AlarmTopic') });
+
+describe('alarms', () => {
+  test('producer error rate per stream: (failed + throttled) / total PutRecords records, threshold and period from config', () => {
+    const kinesisSum = (metricName: string) => ({
+      MetricStat: { Metric: { Namespace: 'AWS/Kinesis', MetricName: metricName, Dimensions: [{ Name: 'StreamName', Value: Match.anyValue() }] }, Period: 600, Stat: 'Sum' },
+      ReturnData: false,
+    });
+    primary.template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { Metrics: Match.arrayWith([Match.objectLike({ Expression: '100 * (FILL(failed, 0) + FILL(throttled, 0)) / total' })]) }, 2);
+    primary.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        { Expression: '100 * (FILL(failed, 0) + FILL(throttled, 0)) / total', Id: 'expr_1', Label: 'events producer error rate (%)', ReturnData: true },
+        { Id: 'failed', ...kinesisSum('PutRecords.FailedRecords') },
+        { Id: 'throttled', ...kinesisSum('PutRecords.ThrottledRecords') },
+        { Id: 'total', ...kinesisSum('PutRecords.TotalRecords') },
+      ]),
+      Threshold: 2.5,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('npm run ops -- failover --env dev --to us-west-2 --from us-east-1'),
+    });
+  });
+
+  test('the composite health alarm is any stream\'s error-rate alarm, and notifies the topic on ALARM and OK', () => {
+    primary.template.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 1);
+    primary.template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmRule: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('^\\(ALARM\\("$')])] },
+      AlarmActions: [topicArn()],
+      OKActions: [topicArn()],
+      AlarmDescription: Match.stringLikeRegexp('^Redstream dev in us-east-1 is unhealthy.*npm run ops -- status --env dev'),
+    });
+    // The per-stream error-rate alarms notify through the composite only.
+    const rates = primary.template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.arrayWith([Match.objectLike({ Id: 'total' })]) } });
+    for (const alarm of Object.values(rates)) expect(alarm.Properties.AlarmActions).toBeUndefined();
+  });
+
+  test('the standby\'s health alarm names the primary as the failover target', () => {
+    standby.template.hasResourceProperties('AWS::CloudWatch::CompositeAlarm', {
+      AlarmDescription: Match.stringLikeRegexp('failover --env dev --to us-east-1 --from us-west-2'),
+    });
+  });
+
+  test('replication lag per stream on the replicator\'s EMF metric, threshold from config', () => {
+    for (const stream of ['redstream-dev-events', 'redstream-dev-telemetry']) {
+      primary.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Redstream',
+        MetricName: 'ReplicationLagSeconds',
+        Dimensions: Match.arrayEquals([
+          { Name: 'region', Value: PRIMARY },
+          { Name: 'service', Value: 'redstream-replicator' },
+          { Name: 'stream', Value: stream },
+        ]),
+        Statistic: 'Maximum',
+        Period: 60,
+        Threshold: 120,
+        EvaluationPeriods: 5,
+        DatapointsToAlarm: 3,
+        AlarmActions: [topicArn()],
+        OKActions: [topicArn()],
+      });
+    }
+  });
+
+  test('replicator iterator age (share of the shortest retention) and errors, on the deterministic function name', () => {
+    primary.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: 'redstream-dev-replicator' }],
+      Statistic: 'Maximum',
+      Threshold: 24 * 3600 * 1000 * 0.5,
+      AlarmActions: [topicArn()],
+    });
+    primary.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: 'redstream-dev-replicator' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      AlarmActions: [topicArn()],
+    });
+  });
+});
+
+describe('failover function', () => {
+  test('ARM64, a current Node.js runtime, a timeout that covers the replica wait plus the in-flight wait', () => {
+    primary.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      // 120 s replica wait + (120 s replicator timeout + 5 s cache TTL + 1 s) + 60 s
+      Timeout: 306,
+      Environment: {
+        Variables: Match.objectLike({
+          REGIONS: 'us-east-1,us-west-2',
+          STREAM_NAMES: 'redstream-dev-events,redstream-dev-telemetry',
+          CHECKPOINT_TABLE_NAME: 'redstream-dev-checkpoints',
+          ACTIVE_REGION_TABLE_NAME: 'redstream-dev-active-region',
+          RESULT_TOPIC_ARN: topicArn(),
+        }),
+      },
+    });
+  });
+
+  test('its role can do exactly: the two tables in every Region, the topic, its log group', () => {
+    const policies = primary.template.findResources('AWS::IAM::Policy');
+    expect(Object.keys(policies)).toHaveLength(1);
+    const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
+    const table = (region: string, name: string) => `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${name}`;
+    expect(statements).toEqual([
+      { Sid: 'ActiveRegionTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [table(PRIMARY, 'redstream-dev-active-region'), table(STANDBY, 'redstream-dev-active-region')] },
+      { Sid: 'CheckpointTable', Effect: 'Allow', Action: 'dynamodb:Query', Resource: [table(PRIMARY, 'redstream-dev-checkpoints'), table(STANDBY, 'redstream-dev-checkpoints')] },
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopic/) } },
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^FailoverLogs/), 'Arn'] } },
+    ]);
+    primary.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  test('with moveReservedConcurrency, also its reserved-concurrency calls on the replicator functions, nothing more', () => {
+    const built = build(config({ replicator: { reservedConcurrency: 10 }, failover: { moveReservedConcurrency: true } }), PRIMARY);
+    const statements = Object.values(built.template.findResources('AWS::IAM::Policy'))[0].Properties.PolicyDocument.Statement as Array<Record<string, unknown>>;
+    const fn = (region: string) => `arn:aws:lambda:${region}:${ACCOUNT}:function:redstream-dev-replicator`;
+    expect(statements.find((s) => s.Sid === 'ReplicatorReservedConcurrency')).toEqual({
+      Sid: 'ReplicatorReservedConcurrency',
+      Effect: 'Allow',
+      Action: ['lambda:DeleteFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
+      Resource: [fn(PRIMARY), fn(STANDBY)],
+    });
+    expect(statements).toHaveLength(5);
+    built.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator', REPLICATOR_RESERVED_CONCURRENCY: '10' }) },
+    });
+  });
+});
+
+describe('automatic failover', () => {
+  test('off by default: no rule', () => {
+    primary.template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+
+  test('automatic: the primary\'s health alarm going to ALARM invokes the function to fail over to the first standby', () => {
+    const auto = build(config({ failover: { mode: 'automatic' } }), PRIMARY);
+    auto.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        resources: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^AlarmsHealth'), 'Arn'] }],
+        detail: { state: { value: ['ALARM'] } },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Failover'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+          InputTransformer: {
+            InputPathsMap: { 'detail-alarmName': '$.detail.alarmName', time: '$.time' },
+            InputTemplate: Match.stringLikeRegexp('"action":"failover","targetRegion":"us-west-2","expectedRegion":"us-east-1"'),
+          },
+        }),
+      ],
+    });
+    // A standby never fails over on its own.
+    build(config({ failover: { mode: 'automatic' } }), STANDBY).template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+});
+
+describe('dashboard', () => {
+  test('one per environment, in the primary Region, with every Region\'s metrics', () => {
+    primary.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    standby.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    const [dashboard] = Object.values(primary.template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard.Properties.DashboardName).toBe('Redstream-dev');
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    for (const needle of ['IncomingRecords', 'IncomingBytes', 'PutRecords.FailedRecords', 'PutRecords.ThrottledRecords', 'ReplicationLagSeconds', 'GetRecords.IteratorAgeMilliseconds', 'IteratorAge', 'DeliveryToS3.DataFreshness']) {
+      expect(body).toContain(needle);
+    }
+    for (const region of [PRIMARY, STANDBY]) expect(body).toContain(`\\"region\\":\\"${region}\\"`);
+  });
+});
+
+describe('validation', () => {
+  test.each([
+    ['a stream is missing', (cfg: EnvironmentConfig) => new Map([['events', {} as kinesis.IStream]]), PRIMARY, /streams must contain every stream of dev \(missing telemetry\)/],
+    ['the Region is not one of the environment', () => undefined, 'eu-west-1', /OpsStack region must be one of us-east-1, us-west-2 \(got eu-west-1\)/],
+  ])('%s', (_name, streams, region, message) => {
+    const cfg = config();
+    const app = newApp();
+    const fixture = new Stack(app, 'F', { env: { account: ACCOUNT, region } });
+    const all = new Map(cfg.streams.map((s) => [s.name, new kinesis.Stream(fixture, s.name) as kinesis.IStream]));
+    expect(() => new OpsStack(app, 'Ops', { env: { account: ACCOUNT, region }, config: cfg, streams: streams(cfg) ?? all, alarmTopic: new sns.Topic(fixture, 'T') })).toThrow(message);
+  });
+
+  test('a protocol longer than Lambda allows is refused at synth', () => {
+    expect(() => build(config({ replicator: { timeoutSeconds: 900 } }), PRIMARY)).toThrow(/needs up to 1086 s .* above Lambda's 900 s/);
+  });
+});
+
+test('cdk-nag AwsSolutions finds nothing in either Region\'s ops stack', () => {
+  for (const built of [primary, standby]) {
+    const report = new AwsSolutionsChecks(undefined).validateScope(built.ops);
+    expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`)).toEqual([]);
+  }
+});
