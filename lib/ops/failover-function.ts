@@ -85,7 +85,16 @@ export class FailoverFunction extends Construct {
         }),
       );
     }
-    props.resultTopic?.grantPublish(this.role);
+    if (props.resultTopic) {
+      // Written out rather than topic.grantPublish(): that grants kms:GenerateDataKey*, and publishing to an
+      // encrypted topic needs exactly these two key actions.
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ResultTopic', actions: ['sns:Publish'], resources: [props.resultTopic.topicArn] }));
+      if (props.resultTopic.masterKey) {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({ sid: 'ResultTopicKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.resultTopic.masterKey.keyArn] }),
+        );
+      }
+    }
 
     this.function = new nodejs.NodejsFunction(this, 'Resource', {
       description: `Redstream ${settings.environment}: fenced failover/failback of the active Region`,

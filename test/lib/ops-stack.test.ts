@@ -2,6 +2,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EnvironmentConfig, parseEnvironment } from '../../lib/config';
@@ -38,7 +39,8 @@ function build(cfg: EnvironmentConfig, region: string): Built {
   const app = newApp();
   const env = { account: cfg.account, region };
   const fixture = new Stack(app, `Fixture-${region}`, { env });
-  const topic = new sns.Topic(fixture, 'AlarmTopic');
+  // Encrypted, as the Region stack's alarm topic is.
+  const topic = new sns.Topic(fixture, 'AlarmTopic', { masterKey: new kms.Key(fixture, 'AlarmTopicKey') });
   const streams = new Map(cfg.streams.map((s) => [s.name, new kinesis.Stream(fixture, `Stream-${s.name}`, { streamName: `redstream-${cfg.name}-${s.name}` }) as kinesis.IStream]));
   const ops = new OpsStack(app, `Ops-${region}`, { env, config: cfg, streams, alarmTopic: topic });
   return { ops, template: Template.fromStack(ops), topic, fixture };
@@ -154,7 +156,7 @@ describe('failover function', () => {
     });
   });
 
-  test('its role can do exactly: the two tables in every Region, the topic, its log group', () => {
+  test('its role can do exactly: the two tables in every Region, the topic and its key, its log group', () => {
     const policies = primary.template.findResources('AWS::IAM::Policy');
     expect(Object.keys(policies)).toHaveLength(1);
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
@@ -162,7 +164,8 @@ describe('failover function', () => {
     expect(statements).toEqual([
       { Sid: 'ActiveRegionTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [table(PRIMARY, 'redstream-dev-active-region'), table(STANDBY, 'redstream-dev-active-region')] },
       { Sid: 'CheckpointTable', Effect: 'Allow', Action: 'dynamodb:Query', Resource: [table(PRIMARY, 'redstream-dev-checkpoints'), table(STANDBY, 'redstream-dev-checkpoints')] },
-      { Effect: 'Allow', Action: 'sns:Publish', Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopic/) } },
+      { Sid: 'ResultTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopic/) } },
+      { Sid: 'ResultTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopicKey/) } },
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^FailoverLogs/), 'Arn'] } },
     ]);
     primary.template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
@@ -178,7 +181,7 @@ describe('failover function', () => {
       Action: ['lambda:DeleteFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
       Resource: [fn(PRIMARY), fn(STANDBY)],
     });
-    expect(statements).toHaveLength(5);
+    expect(statements).toHaveLength(6);
     built.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator', REPLICATOR_RESERVED_CONCURRENCY: '10' }) },
     });
