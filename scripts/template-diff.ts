@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { parseCliArgs, USAGE, UsageError, type CliCommand } from './lib/cli-args';
 import { readCloudAssembly } from './lib/cloud-assembly';
+import { TemplateDiffError } from './lib/errors';
 import { synthesizeBaseAndWorkingTree, withTempDir } from './lib/synth';
 import { diffAssemblies, renderMarkdown, renderText } from './lib/template-diff';
 
@@ -63,7 +64,9 @@ try {
     process.stderr.write(`template-diff: ${e.message}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`template-diff: ${e instanceof Error ? e.message : String(e)}\n`);
+    // Expected failures (synth, git, unreadable assembly) get one line; anything else is a bug: show the stack.
+    const text = e instanceof TemplateDiffError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+    process.stderr.write(`template-diff: ${text}\n`);
     process.exitCode = 1;
   }
 }

@@ -2,6 +2,7 @@
  * Command-line parsing for `npm run diff`: pure, so the usage rules are unit-tested.
  */
 import { parseArgs } from 'node:util';
+import { UsageError } from './errors';
 
 export const USAGE = `Usage: npm run diff -- [--base REF | --from DIR --to DIR] [--markdown] [--out FILE]
 
@@ -20,13 +21,7 @@ Options:
 Exit status: 0 whether or not there are differences, 1 on failure (e.g. a synth error), 2 on bad usage.
 `;
 
-/** Bad command-line usage: exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from './errors';
 
 export type DiffSource =
   /** Synthesize git revision `base` (undefined: the default base) and the working tree. */

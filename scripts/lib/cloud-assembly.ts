@@ -4,15 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CloudAssemblyError } from './errors';
 import type { CfnTemplate, StackTemplate } from './template-diff';
 
-/** A cloud assembly directory that cannot be read. */
-export class CloudAssemblyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CloudAssemblyError';
-  }
-}
 
 interface ArtifactManifest {
   readonly type?: string;

@@ -10,15 +10,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UsageError } from './cli-args';
+import { SynthError, UsageError } from './errors';
 
-/** Synthesis or git failed: exit status 1. */
-export class SynthError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SynthError';
-  }
-}
 
 /** Runs git and returns its trimmed standard output; throws {@link SynthError} with git's message. */
 export function git(args: readonly string[], cwd: string): string {

@@ -1100,13 +1100,17 @@ export function renderMarkdown(diff: AssemblyDiff, options: RenderOptions = {}):
     '| Stack | Environment | Status | Added | Removed | Replaced | May replace | Updated | Code assets | IAM | Security groups |',
     '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   );
-  for (const stack of diff.stacks) {
+  for (const stack of changed) {
     const c = countChanges(stack);
     const warn = c.replaced > 0 || stack.status === 'removed' ? ' ⚠️' : '';
     out.push(
       `| ${escapeCell(stack.displayName)} | ${escapeCell(stack.environment)} | ${STACK_STATUS_LABEL[stack.status]}${warn} | ` +
         `${c.added} | ${c.removed} | ${c.replaced} | ${c.mayReplace} | ${c.updated} | ${c.asset} | ${c.iam} | ${c.securityGroups} |`,
     );
+  }
+  const unchanged = diff.stacks.filter((s) => s.status === 'unchanged');
+  if (unchanged.length > 0) {
+    out.push('', `Unchanged (${unchanged.length}): ${unchanged.map((s) => escapeCell(s.displayName)).join(', ')}`);
   }
   for (const stack of changed) {
     const c = countChanges(stack);

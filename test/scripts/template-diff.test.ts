@@ -19,8 +19,15 @@ interface Run {
   readonly stderr: string;
 }
 
+/** The environment without git variables that would point git at another repository (e.g. inside a git hook). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_COMMON_DIR']) delete env[k];
+  return env;
+}
+
 function runDiff(args: readonly string[], cwd = ROOT): Run {
-  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, encoding: 'utf8', env: cleanEnv() });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -170,6 +177,7 @@ describe('--base on a tiny CDK app in a temporary git repository', () => {
     const r = spawnSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@example.com', ...args], {
       cwd: repo,
       encoding: 'utf8',
+      env: cleanEnv(),
     });
     if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();

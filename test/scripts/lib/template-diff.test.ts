@@ -384,7 +384,8 @@ describe('renderMarkdown', () => {
       ),
     );
     expect(md).toContain('| State | aws://111111111111/us-east-1 | changed ⚠️ | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 0 |');
-    expect(md).toContain('| Same | aws://111111111111/us-east-1 | unchanged | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |');
+    expect(md).not.toContain('| Same |');
+    expect(md).toContain('\nUnchanged (1): Same\n');
     expect(md).toContain('> [!WARNING]');
     expect(md).toContain('```diff\nResources\n! AWS::Kinesis::Stream S  REPLACE  (old resource deleted)\n');
     expect(md).not.toContain('### Same');
