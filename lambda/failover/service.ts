@@ -338,7 +338,8 @@ async function runSwitch(
             unverifiedRegions: regions,
             message:
               `drained, but the replicas in ${regions.join(', ')} did not show it within ${Math.round(settings.propagationTimeoutMs / 1000)} s; ` +
-              'the stream stays DRAINING (nobody forwards); re-run the same command to finish, or add --force to go on without them',
+              `the stream stays DRAINING (nobody forwards); once those replicas are reachable, re-run the same command after ${Math.ceil(staleAfterMs(settings) / 1000)} s ` +
+              '(when this switch counts as abandoned), or re-run it now with --force to take it over and go on without them',
           });
         }
       }
