@@ -234,7 +234,7 @@ describe('dashboard', () => {
 
 describe('validation', () => {
   test.each([
-    ['a stream is missing', (cfg: EnvironmentConfig) => new Map([['events', {} as kinesis.IStream]]), PRIMARY, /streams must contain every stream of dev \(missing telemetry\)/],
+    ['a stream is missing', (_cfg: EnvironmentConfig) => new Map([['events', {} as kinesis.IStream]]), PRIMARY, /streams must contain every stream of dev \(missing telemetry\)/],
     ['the Region is not one of the environment', () => undefined, 'eu-west-1', /OpsStack region must be one of us-east-1, us-west-2 \(got eu-west-1\)/],
   ])('%s', (_name, streams, region, message) => {
     const cfg = config();

@@ -1,4 +1,5 @@
 /** The failover service against DynamoDB Local: fencing, races, idempotency, failback guard, stalls, takeover. */
+import * as api from '../../../lambda/failover/api';
 import { ActiveRegionStore, ReservedConcurrencyControl, ResultPublisher } from '../../../lambda/failover/ports';
 import { failback, failover, FailoverSettings, staleAfterMs, status } from '../../../lambda/failover/service';
 import { RunningService, startDynamoDb } from '../../../local/emulators';
@@ -255,5 +256,19 @@ describe('status', () => {
       [`${PRIMARY}/shardId-000000000000`, 500, 9_000],
       [`${PRIMARY}/shardId-000000000001`, 3_000, 4_000],
     ]);
+  });
+});
+
+describe('programmatic API (lambda/failover/api.ts)', () => {
+  test('a drill: fail over, status, fail back after reverse replication', async () => {
+    const deps = api.dynamoDbFailoverDeps(state.tables, { clients: state.clients, clock: clock.clock, sleep: clock.sleep });
+    const out = await api.failover(settings, { targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'drill' }, deps);
+    expect(out.streams.map((s) => s.outcome)).toEqual(['switched', 'switched']);
+    const T = out.streams[0].activatedAt!;
+    for (const streamName of [STREAM, OTHER]) {
+      await state.putCheckpoint(checkpoint(STANDBY, 'shardId-000000000000', T + 10, { streamName, shardId: `${STANDBY}/shardId-000000000000` }));
+    }
+    expect((await api.status(settings, {}, deps)).streams.map((s) => s.failback?.caughtUp)).toEqual([true, true]);
+    expect((await api.failback(settings, { reason: 'drill over' }, deps)).ok).toBe(true);
   });
 });
