@@ -16,9 +16,10 @@
  * | `RESULT_TOPIC_ARN` (optional) | SNS topic the result is published to |
  */
 import { StateTables } from './adapters';
+import { FailoverError } from './errors';
 import { FailoverSettings } from './service';
 
-export class EnvironmentVariableError extends Error {
+export class EnvironmentVariableError extends FailoverError {
   constructor(name: string, problem: string) {
     super(`environment variable ${name} ${problem}`);
     this.name = 'EnvironmentVariableError';
