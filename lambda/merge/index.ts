@@ -19,6 +19,7 @@ export const handler = async (_event: unknown, context: Context): Promise<MergeR
   const result = await runMerge(client, env, mergeSql, {
     pollIntervalMs: env.pollIntervalMs,
     remainingMs: () => context.getRemainingTimeInMillis(),
+    cancelOnDeadline: false,
   });
   logger.info('merge finished', { statementId: result.statementId });
   return result;

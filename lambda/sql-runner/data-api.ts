@@ -38,6 +38,11 @@ export interface DataApiOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Statements run before the first one, in the same session. */
   readonly sessionSetup?: readonly string[];
+  /**
+   * Cancel a statement still running at the deadline. The merge runner turns this off: a long merge then finishes
+   * in Redshift on its own, and the next run waits for its lock instead of rolling it back. @default true
+   */
+  readonly cancelOnDeadline?: boolean;
   /** Seconds the Data API keeps the session after a statement. @default 900 */
   readonly sessionKeepAliveSeconds?: number;
 }
@@ -123,8 +128,11 @@ export async function waitForStatement(client: RedshiftDataClient, id: string, l
       }
       default:
         if (options.remainingMs() < reserve + options.pollIntervalMs) {
-          await client.send(new CancelStatementCommand({ Id: id })).catch(() => undefined);
-          throw new StatementTimeoutError(label, id);
+          if (options.cancelOnDeadline ?? true) {
+            // Best effort: the timeout error below is what fails the call, whether or not the cancel succeeds.
+            await client.send(new CancelStatementCommand({ Id: id })).catch(() => undefined);
+          }
+          throw new StatementTimeoutError(label, id, options.cancelOnDeadline ?? true);
         }
         await sleep(options.pollIntervalMs);
     }

@@ -20,8 +20,12 @@ export class StatementFailedError extends WarehouseSqlError {
 
 /** The statement did not finish before the function's deadline. */
 export class StatementTimeoutError extends WarehouseSqlError {
-  constructor(public readonly label: string, public readonly statementId: string) {
-    super(`statement ${label} (${statementId}) did not finish before the function's deadline; it was cancelled`);
+  constructor(
+    public readonly label: string,
+    public readonly statementId: string,
+    cancelled: boolean,
+  ) {
+    super(`statement ${label} (${statementId}) did not finish before the function's deadline; ${cancelled ? 'it was cancelled' : 'it keeps running in Redshift'}`);
     this.name = 'StatementTimeoutError';
   }
 }

@@ -1,0 +1,305 @@
+/**
+ * The warehouse's SQL at deploy time and its merge schedule.
+ *
+ * `new WarehouseSql(stack, 'Sql', { namespace, workgroup, databaseName, streamingRole, streams, ... })` creates:
+ * - a custom resource (provider framework, Lambda `SqlRunner`) that applies the rendered SQL (lib/sql/render.ts)
+ *   through the Redshift Data API after the namespace and workgroup exist: statements run in order in one session,
+ *   each is waited for, a failure fails the deployment with the database's error text, an update re-runs them
+ *   (materialized views are created, recreated when their definition changed, or skipped), and a stack deletion
+ *   keeps every object and its data;
+ * - a merge runner (Lambda `MergeRunner`) invoked by an EventBridge Scheduler schedule every `mergeInterval`, which
+ *   calls the merge procedure and fails visibly (the function's Errors metric) when the merge fails.
+ *
+ * The rendered statements travel inline in the custom resource's properties (a few kB in all; template limits are
+ * 1 MB and CDK uploads large templates to S3). Inline, CloudFormation resolves the tokens in them (Region, role ARN),
+ * and any change to the SQL is a property change, so CloudFormation sends an Update and the runner re-applies it.
+ */
+import * as path from 'node:path';
+import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { RenderedStatement, renderMergeCall, renderSql, WAREHOUSE_SQL_DEFAULTS } from './sql/render';
+
+/** How the functions authenticate to the Data API. */
+export enum WarehouseSqlAuthentication {
+  /**
+   * The namespace's managed admin secret (`manageAdminPassword`): the functions read it at run time; it is never in
+   * the template. CloudFormation does not expose its ARN, so a small AwsCustomResource looks it up
+   * (`redshift-serverless:GetNamespace`) at deploy time, unless `adminSecret` is given.
+   */
+  ADMIN_SECRET = 'admin-secret',
+  /**
+   * The functions' IAM role (Data API → `redshift-serverless:GetCredentials`), database user `IAMR:<role name>`.
+   * That user needs the rights to create schemas, external schemas and views, e.g. through the role tag
+   * `RedshiftDbRoles` naming a database role that has them.
+   */
+  IAM = 'iam',
+}
+
+export interface WarehouseSqlStream {
+  /** Logical stream name (`events.stream_name`). */
+  readonly name: string;
+  /** Physical Kinesis stream name in this Region (identical in every Region). */
+  readonly physicalName: string;
+}
+
+export interface WarehouseSqlProps {
+  /** The Redshift Serverless namespace. */
+  readonly namespace: redshiftserverless.CfnNamespace;
+  /** The workgroup the Data API runs statements in. */
+  readonly workgroup: redshiftserverless.CfnWorkgroup;
+  /** Database name (the namespace's `dbName`). */
+  readonly databaseName: string;
+  /** The streaming-ingestion role, associated with the namespace; named in the external schema. */
+  readonly streamingRole: iam.IRole;
+  /** The streams to ingest, one streaming MV each. At least one. */
+  readonly streams: readonly WarehouseSqlStream[];
+  /** How the functions authenticate. @default WarehouseSqlAuthentication.ADMIN_SECRET */
+  readonly authentication?: WarehouseSqlAuthentication;
+  /** The admin secret (`username`/`password` JSON) for ADMIN_SECRET. @default - the namespace's managed admin secret */
+  readonly adminSecret?: secretsmanager.ISecret;
+  /**
+   * The key that encrypts the managed admin secret (the namespace's `adminPasswordSecretKmsKeyId`); the functions
+   * get `kms:Decrypt` on it through Secrets Manager only. @default - none (the secret uses the AWS managed key)
+   */
+  readonly adminSecretKey?: kms.IKey;
+  /** Schema of every Redstream object. @default 'redstream' */
+  readonly schemaName?: string;
+  /** Dot-separated JSON path of the dedup key. @default 'messageId' */
+  readonly dedupKeyPath?: string;
+  /** Days of event time within which a repeated id is a duplicate. Valid range: 1–365. @default 7 */
+  readonly dedupWindowDays?: number;
+  /** JSON path of the event type. @default 'type' */
+  readonly eventTypePath?: string;
+  /** JSON path of the user id. @default 'userId' */
+  readonly userIdPath?: string;
+  /** JSON path of the event time (ISO-8601). @default 'timestamp' */
+  readonly eventTimePath?: string;
+  /** Records larger than this many bytes go to rejects as `too_large`. Valid range: 1–65535. @default 65535 */
+  readonly maxRecordBytes?: number;
+  /** Time between merges, in whole minutes. Valid range: 1–1440 minutes. @default Duration.minutes(1) */
+  readonly mergeInterval?: Duration;
+  /** Whether the merge schedule is enabled. @default true */
+  readonly mergeScheduleEnabled?: boolean;
+  /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const DEFAULTS = {
+  authentication: WarehouseSqlAuthentication.ADMIN_SECRET,
+  mergeInterval: Duration.minutes(1),
+  mergeScheduleEnabled: true,
+  logRetention: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+const LAMBDA_DIR = path.join(__dirname, '..', 'lambda');
+
+/** Bootstraps the warehouse SQL at deploy time and runs the merge on a schedule. */
+export class WarehouseSql extends Construct {
+  /** The custom resource that applies the SQL. */
+  public readonly resource: CustomResource;
+  /** The role both functions run as (one database identity: the owner of every object). */
+  public readonly role: iam.Role;
+  /** The custom resource's handler. */
+  public readonly sqlRunner: nodejs.NodejsFunction;
+  /** The function that runs one merge; alarm on its Errors metric. */
+  public readonly mergeFunction: nodejs.NodejsFunction;
+  /** The merge schedule. */
+  public readonly schedule: scheduler.Schedule;
+  /** The role EventBridge Scheduler invokes the merge runner with. */
+  public readonly schedulerRole: iam.Role;
+  /** The provider framework behind the custom resource. */
+  public readonly provider: cr.Provider;
+  /** The AwsCustomResource that looks up the managed admin secret's ARN, when one is needed. */
+  public readonly adminSecretLookup?: cr.AwsCustomResource;
+  /** The statements the custom resource applies, in order. */
+  public readonly statements: readonly RenderedStatement[];
+  /** The statements one merge runs (one Data API batch). */
+  public readonly mergeSql: readonly string[];
+
+  constructor(scope: Construct, id: string, props: WarehouseSqlProps) {
+    super(scope, id);
+    const mergeInterval = props.mergeInterval ?? DEFAULTS.mergeInterval;
+    const authentication = props.authentication ?? DEFAULTS.authentication;
+    if (!Token.isUnresolved(mergeInterval.toSeconds())) {
+      const minutes = mergeInterval.toSeconds() / 60;
+      if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
+        throw new Error(`mergeInterval must be a whole number of minutes between 1 and 1440 (got ${mergeInterval.toHumanString()})`);
+      }
+    }
+    if (!Token.isUnresolved(props.databaseName) && !/^[a-z_][a-z0-9_]{0,62}$/.test(props.databaseName)) {
+      throw new Error(`databaseName must be a lower-case SQL identifier (got ${JSON.stringify(props.databaseName)})`);
+    }
+    const schema = props.schemaName ?? WAREHOUSE_SQL_DEFAULTS.schema;
+    // Renders (and validates) before creating anything; errors name the parameter, its range and the value.
+    this.statements = renderSql(
+      {
+        schema,
+        region: Stack.of(this).region,
+        streamingRoleArn: props.streamingRole.roleArn,
+        streams: props.streams,
+        dedupKeyPath: props.dedupKeyPath,
+        dedupWindowDays: props.dedupWindowDays,
+        eventTypePath: props.eventTypePath,
+        userIdPath: props.userIdPath,
+        eventTimePath: props.eventTimePath,
+        maxRecordBytes: props.maxRecordBytes,
+      },
+      { dialect: 'redshift' },
+    );
+    this.mergeSql = renderMergeCall({ dialect: 'redshift', schema });
+
+    const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
+    const secretArn = authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? this.adminSecretArn(props) : undefined;
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Redstream warehouse SQL runner and merge runner (Redshift Data API)',
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'RunStatements', actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], resources: [workgroupArn] }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FollowOwnStatements',
+        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
+        // These actions have no resource-level permissions; the condition limits them to the role's own statements.
+        resources: ['*'],
+        conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+      }),
+    );
+    if (secretArn) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAdminSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
+      if (props.adminSecretKey) {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'DecryptAdminSecret',
+            actions: ['kms:Decrypt'],
+            resources: [props.adminSecretKey.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+          }),
+        );
+      }
+    } else {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'GetCredentials', actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }));
+    }
+
+    const environment: Record<string, string> = {
+      WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
+      DATABASE_NAME: props.databaseName,
+      ...(secretArn ? { SECRET_ARN: secretArn } : {}),
+      POLL_INTERVAL_MS: '1000',
+    };
+    const logRetention = props.logRetention ?? DEFAULTS.logRetention;
+    const fn = (fid: string, entry: string, description: string, timeout: Duration, extra: Record<string, string> = {}): nodejs.NodejsFunction => {
+      const logGroup = new logs.LogGroup(this, `${fid}Logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
+      const f = new nodejs.NodejsFunction(this, fid, {
+        description,
+        entry: path.join(LAMBDA_DIR, entry),
+        handler: 'handler',
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout,
+        role: this.role,
+        logGroup,
+        environment: { ...environment, ...extra },
+        // Scheduled invocations are not retried: the next merge picks up where this one stopped.
+        retryAttempts: 0,
+        bundling: { minify: true, sourceMap: false, forceDockerBundling: false },
+      });
+      logGroup.grantWrite(this.role);
+      return f;
+    };
+
+    this.sqlRunner = fn('SqlRunner', 'sql-runner/index.ts', 'Redstream: applies the warehouse SQL (custom resource)', Duration.minutes(14));
+    const provider = (this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.sqlRunner,
+      logGroup: new logs.LogGroup(this, 'ProviderLogs', { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+    }));
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::RedstreamWarehouseSql',
+      serviceTimeout: Duration.minutes(20),
+      properties: {
+        Statements: this.statements.map((s) => ({
+          Id: s.id,
+          Sql: s.sql,
+          Kind: s.kind,
+          ...(s.kind === 'materialized-view' ? { SchemaName: s.schemaName, ObjectName: s.objectName } : {}),
+        })),
+      },
+    });
+    this.resource.node.addDependency(props.workgroup, props.namespace);
+
+    this.mergeFunction = fn('MergeRunner', 'merge/index.ts', 'Redstream: runs one warehouse merge', Duration.minutes(15), {
+      MERGE_SQL: JSON.stringify(this.mergeSql),
+    });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'Redstream: EventBridge Scheduler invokes the warehouse merge runner',
+    });
+    this.schedule = new scheduler.Schedule(this, 'MergeSchedule', {
+      description: `Redstream: warehouse merge every ${mergeInterval.toHumanString()}`,
+      schedule: scheduler.ScheduleExpression.rate(mergeInterval),
+      target: new targets.LambdaInvoke(this.mergeFunction, { role: this.schedulerRole, retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      enabled: props.mergeScheduleEnabled ?? DEFAULTS.mergeScheduleEnabled,
+    });
+    // Merging before the SQL exists would only fail: start after the bootstrap.
+    this.schedule.node.addDependency(this.resource);
+  }
+
+  /** The admin secret's ARN: given, or looked up from the namespace at deploy time (CloudFormation has no attribute for it). */
+  private adminSecretArn(props: WarehouseSqlProps): string {
+    if (props.adminSecret) return props.adminSecret.secretArn;
+    const lookup = new cr.AwsCustomResource(this, 'AdminSecretLookup', {
+      onUpdate: {
+        service: 'RedshiftServerless',
+        action: 'getNamespace',
+        parameters: { namespaceName: props.namespace.attrNamespaceNamespaceName },
+        physicalResourceId: cr.PhysicalResourceId.of(props.namespace.attrNamespaceNamespaceName),
+        outputPaths: ['namespace.adminPasswordSecretArn'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['redshift-serverless:GetNamespace'], resources: [props.namespace.attrNamespaceNamespaceArn] }),
+      ]),
+      installLatestAwsSdk: false,
+    });
+    lookup.node.addDependency(props.namespace);
+    (this as { adminSecretLookup?: cr.AwsCustomResource }).adminSecretLookup = lookup;
+    return lookup.getResponseField('namespace.adminPasswordSecretArn');
+  }
+}
+
+/**
+ * The cdk-nag (AwsSolutions) findings a WarehouseSql has by design, acknowledged on the narrowest construct with
+ * the reason. Call it from the app's acknowledgements file.
+ */
+export function acknowledgeWarehouseSqlNagFindings(sql: WarehouseSql): void {
+  const ack = (scope: Construct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
+  const stack = Stack.of(sql);
+  ack(
+    sql.role,
+    'IAM5[Resource::*]',
+    'redshift-data:DescribeStatement, GetStatementResult and CancelStatement have no resource-level permissions; the statement is limited by the condition redshift-data:statement-owner-iam-userid = ${aws:userid} to the role\'s own statements.',
+  );
+  const framework = sql.provider.node.findChild('framework-onEvent');
+  ack(framework, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The CDK provider framework\'s onEvent function uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
+  ack(framework, `IAM5[Resource::<${stack.getLogicalId(sql.sqlRunner.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'The CDK provider framework may invoke any version of the SQL runner function it wraps (lambda:InvokeFunction on <arn>:*); scoped to that one function.');
+  ack(sql.schedulerRole, `IAM5[Resource::<${stack.getLogicalId(sql.mergeFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'EventBridge Scheduler\'s LambdaInvoke target grants lambda:InvokeFunction on the merge runner and its versions (<arn>:*); scoped to that one function.');
+  if (sql.adminSecretLookup) {
+    const singleton = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (singleton) {
+      ack(singleton, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The AwsCustomResource singleton that reads the namespace\'s managed admin secret ARN (GetNamespace) uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
+    }
+  }
+}
