@@ -86,16 +86,33 @@ describe('failover', () => {
     expect(await state.activeRegions.read(STANDBY, STREAM)).toEqual(before);
   });
 
-  test('two racing failovers: exactly one wins, the other changes nothing', async () => {
+  test('racing failovers: exactly one wins, the others change nothing', async () => {
+    // A barrier on the first read makes the race real: every racer reads ACTIVE (epoch 1) before anyone writes.
+    const ids = ['a', 'b', 'c'];
+    let release: () => void = () => undefined;
+    const allRead = new Promise<void>((resolve) => (release = resolve));
+    let reads = 0;
+    const barrier: ActiveRegionStore = {
+      read: async (region, stream) => {
+        const item = await state.activeRegions.read(region, stream);
+        if (reads < ids.length) {
+          reads += 1;
+          if (reads === ids.length) release();
+          await allRead;
+        }
+        return item;
+      },
+      replace: (region, next, fence) => state.activeRegions.replace(region, next, fence),
+    };
     const racers = await Promise.all(
-      ['a', 'b', 'c'].map((id) => failover(settings, { targetRegion: STANDBY, streams: [STREAM], reason: id }, depsFor(state, clock, { newSwitchId: () => id }))),
+      ids.map((id) => failover(settings, { targetRegion: STANDBY, streams: [STREAM], reason: id }, depsFor(state, clock, { activeRegions: barrier, newSwitchId: () => id }))),
     );
 
     const winners = racers.filter((r) => r.streams[0].outcome === 'switched');
     expect(winners).toHaveLength(1);
     for (const loser of racers.filter((r) => r !== winners[0])) {
       expect(loser.ok).toBe(false);
-      expect(loser.streams[0].outcome).toBe('conflict');
+      expect(loser.streams[0]).toMatchObject({ outcome: 'conflict', epochBefore: 1, message: expect.stringMatching(/^lost the race: another switch changed the item first/) });
     }
     const item = await state.activeRegions.read(STANDBY, STREAM);
     expect(item).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, epoch: 3, switchId: winners[0].switchId, reason: winners[0].reason });
