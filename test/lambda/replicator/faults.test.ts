@@ -9,7 +9,7 @@
  * Per run it checks: nothing lost, per-key order intact in every target (strict streams), checkpoints monotonic.
  * Duplicates can only come from ambiguous failures and are counted against them.
  *
- * FAULT_RUNS=<n> changes the number of runs, e.g. for a one-off long campaign (default 25, ≈ 35 s).
+ * FAULT_RUNS=<n> changes the number of runs, e.g. for a one-off long campaign (default 20, ≈ 30 s).
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -28,7 +28,7 @@ import { startReplicatorWorld, type ReplicatorWorld } from '../../helpers/replic
 
 const SOURCE = 'us-east-1';
 const TARGETS = ['us-west-2', 'eu-west-1'];
-const RUNS = Number(process.env.FAULT_RUNS ?? 25);
+const RUNS = Number(process.env.FAULT_RUNS ?? 20);
 const CALL_COST_MS = 40;
 
 let world: ReplicatorWorld;
