@@ -42,10 +42,6 @@
              {{event_type_expr}} AS event_type,
              {{user_id_expr}} AS user_id,
              {{event_time_text_expr}} AS event_time_text
-      FROM {{schema}}.{{mv_name}} m
-      LEFT JOIN {{schema}}.merge_state s
-        ON s.stream_name = '{{stream_name}}' AND s.shard_id = m.shard_id
-      WHERE s.shard_id IS NULL
-         OR LPAD(m.sequence_number, {{sequence_width}}, '0') > s.last_sequence_number
+      FROM {{new_rows}}
     ) y
   ) x;

@@ -119,6 +119,11 @@ export const SQL_MANIFEST: readonly ManifestEntry[] = [
   { file: '060_merge_procedure.sql' },
 ];
 const STAGE_FRAGMENT = '061_merge_stage_stream.fragment.sql';
+/** The FROM clause (alias `m`) of the rows above the watermark: a plain scan in Redshift, an index path in Postgres. */
+const NEW_ROWS_FRAGMENT: Readonly<Record<SqlDialect, string>> = {
+  redshift: '062_merge_new_rows.redshift.fragment.sql',
+  postgres: '062_merge_new_rows.postgres.fragment.sql',
+};
 
 /** Thrown for invalid parameters and for unknown or unreplaced placeholders. */
 export class SqlRenderError extends Error {
@@ -325,6 +330,7 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
   });
 
   const stageTemplate = readSql(STAGE_FRAGMENT);
+  const newRowsTemplate = readSql(NEW_ROWS_FRAGMENT[dialect]);
   const stageStatements = p.streams
     .map((s) =>
       fillPlaceholders(
@@ -338,6 +344,7 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
           user_id_expr: expressions.userId,
           event_time_text_expr: expressions.eventTimeText,
           event_time_expr: expressions.eventTime,
+          new_rows: fillPlaceholders(newRowsTemplate, streamValues(s), `${NEW_ROWS_FRAGMENT[dialect]}:${s.name}`).trim(),
         },
         `${STAGE_FRAGMENT}:${s.name}`,
       ).trimEnd(),
