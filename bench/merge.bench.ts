@@ -109,7 +109,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`merge benchmark: ${NEW_ROWS.toLocaleString('en-US')} new rows per merge, ${ROUNDS} rounds, median reported (PGlite ${process.version})`);
+  console.log(`merge benchmark: ${NEW_ROWS.toLocaleString('en-US')} new rows per merge, ${ROUNDS} rounds, median reported (PGlite, Node ${process.version})`);
   console.log(`events table of ${SMALL_ROWS.toLocaleString('en-US')} rows (baseline):`);
   const small = await measure(SMALL_ROWS);
   console.log(`  merges: ${small.ms.map((m) => m.toFixed(0)).join(', ')} ms — ${small.check}`);

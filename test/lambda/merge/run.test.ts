@@ -1,0 +1,74 @@
+/**
+ * The merge runner against a stubbed Redshift Data API: one batch in one session, waited for, failures visible.
+ */
+import { BatchExecuteStatementCommand, CancelStatementCommand, DescribeStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runMerge } from '../../../lambda/merge/run';
+import { parseMergeSql, parseWarehouseFunctionEnv } from '../../../lambda/sql-runner/env';
+import { StatementFailedError, StatementTimeoutError } from '../../../lambda/sql-runner/errors';
+import { renderMergeCall } from '../../../lib/sql/render';
+
+const dataApi = mockClient(RedshiftDataClient);
+const TARGET = { workgroupName: 'wg', database: 'redstream', secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:admin-AbCdEf' };
+const SQL = renderMergeCall({ dialect: 'redshift' });
+const client = new RedshiftDataClient({ region: 'us-east-1' });
+const options = { pollIntervalMs: 1, remainingMs: () => 600_000, sleep: async () => undefined, cancelOnDeadline: false };
+
+beforeEach(() => {
+  dataApi.reset();
+  dataApi.on(BatchExecuteStatementCommand).resolves({ Id: 'batch-1' });
+});
+
+test('runs SET + CALL as one batch with the secret and waits until it finished', async () => {
+  dataApi.on(DescribeStatementCommand).resolvesOnce({ Status: 'STARTED' }).resolves({ Status: 'FINISHED' });
+
+  const result = await runMerge(client, TARGET, SQL, options);
+
+  expect(result).toEqual({ statementId: 'batch-1' });
+  expect(dataApi.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input).toEqual({
+    WorkgroupName: 'wg',
+    Database: 'redstream',
+    SecretArn: TARGET.secretArn,
+    Sqls: ['SET enable_case_sensitive_identifier TO true', 'CALL redstream.merge_events()'],
+    StatementName: 'redstream-merge',
+  });
+  expect(dataApi.commandCalls(DescribeStatementCommand).length).toBe(2);
+});
+
+test('a failing merge fails the invocation with the sub-statement error text', async () => {
+  dataApi.on(DescribeStatementCommand).resolves({
+    Status: 'FAILED',
+    SubStatements: [{ Id: 'batch-1:1', Status: 'FINISHED' }, { Id: 'batch-1:2', Status: 'FAILED', Error: 'ERROR: merge_events needs SET enable_case_sensitive_identifier TO true' }],
+  });
+
+  await expect(runMerge(client, TARGET, SQL, options)).rejects.toThrow(
+    new StatementFailedError('redstream-merge', 'FAILED', 'ERROR: merge_events needs SET enable_case_sensitive_identifier TO true'),
+  );
+});
+
+test('a merge outliving the function is not cancelled (it finishes in Redshift; the next run waits for its lock)', async () => {
+  dataApi.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
+  let remaining = 30_000;
+
+  await expect(runMerge(client, TARGET, SQL, { ...options, remainingMs: () => (remaining -= 10_000) })).rejects.toThrow(StatementTimeoutError);
+  expect(dataApi.commandCalls(CancelStatementCommand).length).toBe(0);
+});
+
+describe('environment', () => {
+  test.each<[string, Record<string, string>, RegExp]>([
+    ['no workgroup', { DATABASE_NAME: 'db' }, /WORKGROUP_NAME is not set/],
+    ['no database', { WORKGROUP_NAME: 'wg' }, /DATABASE_NAME is not set/],
+    ['a secret that is not an ARN', { WORKGROUP_NAME: 'wg', DATABASE_NAME: 'db', SECRET_ARN: 'admin' }, /SECRET_ARN must be a Secrets Manager secret ARN/],
+    ['a poll interval of 0', { WORKGROUP_NAME: 'wg', DATABASE_NAME: 'db', POLL_INTERVAL_MS: '0' }, /POLL_INTERVAL_MS must be a whole number between 10 and 60000/],
+  ])('%s fails with the variable name', (_name, env, message) => {
+    expect(() => parseWarehouseFunctionEnv(env)).toThrow(message);
+  });
+
+  test('defaults: IAM authentication (no secret), 1 s polling', () => {
+    expect(parseWarehouseFunctionEnv({ WORKGROUP_NAME: 'wg', DATABASE_NAME: 'db' })).toEqual({ workgroupName: 'wg', database: 'db', secretArn: undefined, pollIntervalMs: 1000 });
+  });
+
+  test.each([['not json', 'x'], ['an empty list', '[]'], ['a list with a number', '[1]']])('MERGE_SQL as %s is rejected', (_name, value) => {
+    expect(() => parseMergeSql({ MERGE_SQL: value })).toThrow(/MERGE_SQL must be/);
+  });
+});
