@@ -143,6 +143,15 @@ describe('renderSql (postgres)', () => {
     }
   });
 
+  test('finds new rows through the stand-in\'s index (per-shard LATERAL range), where Redshift scans the MV', () => {
+    const pg = statements.find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
+    const rs = renderSql(PARAMS, { dialect: 'redshift' }).find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
+    expect(pg).toContain('WITH RECURSIVE shards AS');
+    expect(pg).toContain("LPAD(r.sequence_number, 130, '0') > w.watermark");
+    expect(rs).not.toContain('LATERAL');
+    expect(rs).toContain("OR LPAD(m.sequence_number, 130, '0') > s.last_sequence_number");
+  });
+
   test('needs no streaming role', () => {
     expect(() => renderSql({ ...PARAMS, streamingRoleArn: undefined }, { dialect: 'postgres' })).not.toThrow();
   });
