@@ -6,6 +6,7 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { EventStream } from './event-stream';
 import { RedstreamEnvironmentStacks } from './redstream-app';
+import { RegionStack } from './region-stack';
 
 function ack(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
@@ -27,6 +28,24 @@ function acknowledgeEventStream(s: EventStream, archiveBucket: IConstruct): void
   }
 }
 
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+function acknowledgeReplicator(region: RegionStack): void {
+  const { replicator } = region;
+  for (const target of region.replicatorTargetRegions) {
+    ack(
+      replicator.node.findChild('ServiceRole'),
+      `IAM5[Resource::arn:${partitionOf(target)}:kms:${target}:${region.account}:key/*]`,
+      `kms:GenerateDataKey on the stream key in ${target}: a key ARN in another Region cannot be referenced without a cycle between the Region stacks, so the grant is limited to the key whose alias is the environment's stream alias (kms:ResourceAliases condition).`,
+    );
+  }
+  ack(replicator.failureQueue, 'SQS3', 'This queue is the final on-failure destination of the replicator\'s event source mappings (batch metadata for replay); a dead-letter queue behind it would only move the same metadata again.');
+}
+
 export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void {
   // The state stack's seeding custom resource (AwsCustomResource) runs on a CDK-provided singleton function.
   ack(
@@ -38,6 +57,7 @@ export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void
   for (const region of stacks.regions.values()) {
     for (const s of region.streams.values()) acknowledgeEventStream(s, region.archive.bucket);
     ack(region.archive.accessLogsBucket, 'S1', 'This is the server access log target bucket itself; logging it into itself would loop.');
+    acknowledgeReplicator(region);
   }
 
   for (const warehouse of stacks.warehouses.values()) {

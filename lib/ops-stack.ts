@@ -59,7 +59,6 @@ export class OpsStack extends Stack {
     const replicatorName = replicatorFunctionName(config.name);
     const serviceName = props.replicatorServiceName ?? REPLICATOR_SERVICE_NAME;
     const physical = new Map(config.streams.map((s) => [s.name, physicalStreamName(config.name, s.name)]));
-    const shortestRetentionHours = Math.min(...config.streams.map((s) => s.retentionHours));
 
     this.alarms = new RegionHealthAlarms(this, 'Alarms', {
       environment: config.name,
@@ -70,7 +69,6 @@ export class OpsStack extends Stack {
       producerErrorRatePercent: config.alarms.producerErrorRatePercent,
       producerErrorRatePeriod: Duration.minutes(config.alarms.producerErrorRateMinutes),
       replicationLagThreshold: Duration.seconds(config.alarms.replicationLagSeconds),
-      replicatorIteratorAgeThreshold: Duration.seconds(Math.floor((shortestRetentionHours * 3600 * config.alarms.iteratorAgeRetentionPercent) / 100)),
       failoverTargetRegion: failoverTarget,
     });
     const notify = new cwActions.SnsAction(props.alarmTopic);

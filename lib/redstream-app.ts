@@ -1,6 +1,7 @@
 import { App, Tags } from 'aws-cdk-lib';
 import { allRegions, EnvironmentConfig, warehouseRegions } from './config';
 import { stackNames } from './names';
+import { OpsStack } from './ops-stack';
 import { RegionStack } from './region-stack';
 import { StateStack } from './state-stack';
 import { WarehouseStack } from './warehouse-stack';
@@ -12,6 +13,8 @@ export interface RedstreamEnvironmentStacks {
   readonly regions: ReadonlyMap<string, RegionStack>;
   /** Keyed by Region. */
   readonly warehouses: ReadonlyMap<string, WarehouseStack>;
+  /** Keyed by Region. */
+  readonly ops: ReadonlyMap<string, OpsStack>;
 }
 
 /**
@@ -54,9 +57,23 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
     warehouses.set(region, stack);
   }
 
-  for (const stack of [state, ...regions.values(), ...warehouses.values()]) {
+  const ops = new Map<string, OpsStack>();
+  for (const [region, regionStack] of regions) {
+    const stack = new OpsStack(app, stackNames.ops(config.name, region), {
+      env: envFor(region),
+      description: description(`health alarms, failover function${region === config.primaryRegion ? ' and dashboard' : ''} in ${region}`),
+      config,
+      streams: new Map([...regionStack.streams].map(([name, s]) => [name, s.stream])),
+      alarmTopic: regionStack.alarmTopic,
+    });
+    // The failover function reads the global tables' replicas in this Region.
+    stack.addStackDependency(state);
+    ops.set(region, stack);
+  }
+
+  for (const stack of [state, ...regions.values(), ...warehouses.values(), ...ops.values()]) {
     Tags.of(stack).add('redstream:environment', config.name);
     for (const [key, value] of Object.entries(config.tags)) Tags.of(stack).add(key, value);
   }
-  return { state, regions, warehouses };
+  return { state, regions, warehouses, ops };
 }

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,9 +9,10 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { ArchiveBucket } from './archive-bucket';
-import { EnvironmentConfig, physicalStreamName, StreamConfig } from './config';
+import { allRegions, EnvironmentConfig, physicalStreamName, StreamConfig } from './config';
 import { EventStream } from './event-stream';
-import { streamKeyAlias } from './names';
+import { activeRegionTableName, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
+import { StreamReplicator } from './replicator';
 
 export interface RegionStackProps extends StackProps {
   readonly config: EnvironmentConfig;
@@ -29,6 +31,10 @@ export class RegionStack extends Stack {
   public readonly alarmTopic: sns.Topic;
   /** The streams, keyed by logical name. */
   public readonly streams = new Map<string, EventStream>();
+  /** Copies every stream to the other Regions while this Region is the stream's active Region. */
+  public readonly replicator: StreamReplicator;
+  /** Every other Region of the environment: where this Region's replicator writes. */
+  public readonly replicatorTargetRegions: readonly string[];
 
   constructor(scope: Construct, id: string, props: RegionStackProps) {
     super(scope, id, props);
@@ -81,6 +87,38 @@ export class RegionStack extends Stack {
     for (const stream of config.streams) {
       this.streams.set(stream.name, this.addStream(config, stream, removalPolicy));
     }
+
+    this.replicatorTargetRegions = allRegions(config).filter((r) => r !== this.region);
+    // Every Region replicates to every other one: a standby's replicator stays idle (its Region is not active)
+    // until a failover activates it, and then it carries the new active Region's records back.
+    this.replicator = new StreamReplicator(this, 'Replicator', {
+      streams: config.streams.map((s) => ({
+        stream: this.streams.get(s.name)!.stream,
+        consumer: this.streams.get(s.name)!.replicatorConsumer,
+        physicalStreamName: physicalStreamName(config.name, s.name),
+        ordering: s.ordering,
+      })),
+      targetRegions: this.replicatorTargetRegions,
+      // This Region's replicas of the global tables (the state stack, deployed first, creates them).
+      checkpointTable: dynamodb.TableV2.fromTableName(this, 'CheckpointTable', checkpointTableName(config.name)),
+      activeRegionTable: dynamodb.TableV2.fromTableName(this, 'ActiveRegionTable', activeRegionTableName(config.name)),
+      targetStreamKeyAlias: streamKeyAlias(config.name),
+      functionName: replicatorFunctionName(config.name),
+      batchSize: config.replicator.batchSize,
+      maxBatchingWindow: Duration.seconds(config.replicator.maxBatchingWindowSeconds),
+      retryAttempts: config.replicator.retryAttempts,
+      maxRecordAge: Duration.seconds(config.replicator.maxRecordAgeSeconds),
+      timeout: Duration.seconds(config.replicator.timeoutSeconds),
+      memorySize: config.replicator.memorySizeMiB,
+      reservedConcurrency: config.replicator.reservedConcurrency,
+      activeRegionCacheTtl: Duration.seconds(config.replicator.activeRegionCacheTtlSeconds),
+      iteratorAgeAlarmThreshold: Duration.millis(
+        Math.min(...config.streams.map((s) => Math.floor((s.retentionHours * 3600 * 1000 * config.alarms.iteratorAgeRetentionPercent) / 100))),
+      ),
+      removalPolicy,
+    });
+    this.notify(this.replicator.iteratorAgeAlarm);
+    this.notify(this.replicator.errorsAlarm);
   }
 
   /** Sends an alarm's state changes (into and out of ALARM) to the Region's alarm topic. */

@@ -299,7 +299,7 @@ export class StreamReplicator extends Construct {
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `The replicator reads records ${p.iteratorAgeAlarmThreshold.toHumanString()} or more after they arrived: records may expire before they reach ${props.targetRegions.join(', ')}. Check its errors and throttles; raise its reserved concurrency.`,
+        alarmDescription: `The replicator reads records ${p.iteratorAgeAlarmThreshold.toHumanString()} or more after they arrived: records may expire before they reach ${props.targetRegions.join(', ')}. Check its errors and throttles and raise its reserved concurrency (keep the parallelization factor at 1: checkpoints are per shard); \`npm run ops -- status\` shows each shard's checkpoint.`,
       });
     this.errorsAlarm = this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'ErrorsAlarm', {
       threshold: 1,
@@ -307,7 +307,7 @@ export class StreamReplicator extends Construct {
       datapointsToAlarm: 2,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'The replicator failed whole invocations in 2 of the last 3 five-minute periods; Lambda retries them and those shards stall. Read its JSON logs.',
+      alarmDescription: 'The replicator failed whole invocations in 2 of the last 3 five-minute periods; Lambda retries them and those shards stall. Read its JSON logs, then `npm run ops -- status` for the stalled checkpoints.',
     });
   }
 

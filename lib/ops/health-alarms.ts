@@ -21,8 +21,6 @@ export interface RegionHealthAlarmsProps {
   readonly producerErrorRatePeriod: Duration;
   /** Replication lag that raises the lag alarm. */
   readonly replicationLagThreshold: Duration;
-  /** Replicator iterator age that raises the iterator-age alarm. */
-  readonly replicatorIteratorAgeThreshold: Duration;
   /** Region a failover from here would move to (named in the health alarm's description). */
   readonly failoverTargetRegion: string;
 }
@@ -32,16 +30,14 @@ export interface RegionHealthAlarmsProps {
  * - per stream, the producers' error rate: (PutRecords.FailedRecords + PutRecords.ThrottledRecords) /
  *   PutRecords.TotalRecords, in percent, over the configured period; and a composite `health` alarm that is in ALARM
  *   when any stream's is (the signal to fail over, and what automatic mode reacts to);
- * - per stream, the replication lag (the replicator's EMF metric);
- * - the replicator's iterator age (how far its enhanced fan-out reading is behind) and its errors.
+ * - per stream, the replication lag (the replicator's EMF metric).
+ * The replicator's own iterator-age and errors alarms belong to its construct (lib/replicator.ts) in the Region stack.
  */
 export class RegionHealthAlarms extends Construct {
   public readonly producerErrorRateAlarms = new Map<string, cloudwatch.Alarm>();
   public readonly replicationLagAlarms = new Map<string, cloudwatch.Alarm>();
   /** In ALARM when any stream's producer error rate is: the Region is unhealthy. */
   public readonly health: cloudwatch.CompositeAlarm;
-  public readonly replicatorIteratorAgeAlarm: cloudwatch.Alarm;
-  public readonly replicatorErrorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RegionHealthAlarmsProps) {
     super(scope, id);
@@ -112,32 +108,10 @@ export class RegionHealthAlarms extends Construct {
         '(docs/runbook.md: what producers and consumers do with the resume timestamp).',
     });
 
-    const fnMetric = (metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/Lambda', metricName, dimensionsMap: { FunctionName: p.replicatorFunctionName }, statistic, period: Duration.minutes(5) });
-    this.replicatorIteratorAgeAlarm = fnMetric('IteratorAge', 'Maximum').createAlarm(this, 'ReplicatorIteratorAge', {
-      threshold: p.replicatorIteratorAgeThreshold.toMilliseconds(),
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        `The replicator in ${region} reads records ${p.replicatorIteratorAgeThreshold.toHours({ integral: false }).toFixed(1)} h or more after they arrived: ` +
-        'records may expire before they are replicated. Check its errors, duration and throttles; raise its reserved concurrency or the parallelization factor. ' +
-        `\`npm run ops -- status --env ${env}\` shows each shard's checkpoint.`,
-    });
-    this.replicatorErrorsAlarm = fnMetric('Errors', 'Sum').createAlarm(this, 'ReplicatorErrors', {
-      threshold: 1,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        `The replicator in ${region} failed whole invocations in 2 of the last 3 five-minute periods; Lambda retries them, so replication stalls on those shards. ` +
-        `Read its logs (structured JSON), then \`npm run ops -- status --env ${env}\` for the stalled checkpoints.`,
-    });
   }
 
   /** Every alarm that should notify the on-call topic (the per-stream error-rate alarms notify through `health`). */
   public notifyingAlarms(): cloudwatch.IAlarm[] {
-    return [this.health, ...this.replicationLagAlarms.values(), this.replicatorIteratorAgeAlarm, this.replicatorErrorsAlarm];
+    return [this.health, ...this.replicationLagAlarms.values()];
   }
 }

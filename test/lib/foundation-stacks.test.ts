@@ -144,6 +144,37 @@ describe('region stack', () => {
   });
 });
 
+describe('replicator wiring', () => {
+  test.each([
+    ['us-east-1', 'us-west-2'],
+    ['us-west-2', 'us-east-1'],
+  ])('%s replicates to %s with the environment\'s settings, on each stream\'s enhanced fan-out consumer', (region, target) => {
+    const t = regionTemplate(prod, region);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'redstream-prod-replicator',
+      Architectures: ['arm64'],
+      ReservedConcurrentExecutions: 50,
+      Environment: {
+        Variables: Match.objectLike({
+          TARGET_REGIONS: target,
+          CHECKPOINT_TABLE_NAME: checkpointTableName('prod'),
+          ACTIVE_REGION_TABLE_NAME: activeRegionTableName('prod'),
+          RELAXED_ORDER_STREAMS: physicalStreamName('prod', 'telemetry'),
+        }),
+      },
+    });
+    t.resourcePropertiesCountIs(
+      'AWS::Lambda::EventSourceMapping',
+      { BatchSize: 2000, FunctionResponseTypes: ['ReportBatchItemFailures'], EventSourceArn: { 'Fn::GetAtt': [Match.anyValue(), 'ConsumerARN'] } },
+      2,
+    );
+    // Writes go to the same-named streams of the other Region only.
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain(`:kinesis:${target}:333333333333:stream/${physicalStreamName('prod', 'events')}`);
+    expect(policies).not.toContain(`:kinesis:${region}:333333333333:stream/`);
+  });
+});
+
 describe('warehouse stack', () => {
   test('prod runs a warehouse in every Region, dev in the primary only', () => {
     expect([...prod.warehouses.keys()]).toEqual(['us-east-1', 'us-west-2']);
