@@ -7,6 +7,7 @@ import { IConstruct } from 'constructs';
 import { EventStream } from './event-stream';
 import { RedstreamEnvironmentStacks } from './redstream-app';
 import { RegionStack } from './region-stack';
+import { acknowledgeWarehouseSqlNagFindings } from './warehouse-sql';
 
 function ack(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
@@ -66,6 +67,7 @@ export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void
       id: 'CloudFormation-Validate::W3010',
       reason: 'Zones come from configuration on purpose: looking up the Region\'s zones needs credentials, and synth must run offline. Override them per Region in warehouse.availabilityZones.',
     });
+    acknowledgeWarehouseSqlNagFindings(warehouse.sql);
     ack(warehouse.streamingRole, 'IAM5[Resource::*]', 'kinesis:ListStreams has no resource-level permissions (Redshift streaming ingestion lists streams when it resolves the external schema); every other action is scoped to the stream ARNs and key.');
   }
 }

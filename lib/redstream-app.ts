@@ -53,6 +53,7 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
       config,
       streams: new Map([...regionStack.streams].map(([name, s]) => [name, s.stream])),
       streamKey: regionStack.streamKey,
+      alarmTopic: regionStack.alarmTopic,
     });
     warehouses.set(region, stack);
   }

@@ -1,13 +1,17 @@
-import { RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { availabilityZonesFor, EnvironmentConfig } from './config';
+import { availabilityZonesFor, EnvironmentConfig, physicalStreamName } from './config';
 import { warehouseName } from './names';
+import { WarehouseSql } from './warehouse-sql';
 
 export interface StreamingIngestionRoleProps {
   /** The streams Redshift reads (all in the role's Region: streaming ingestion is Region-local). */
@@ -48,6 +52,8 @@ export interface WarehouseStackProps extends StackProps {
   readonly streams: ReadonlyMap<string, kinesis.IStream>;
   /** This Region's stream key. */
   readonly streamKey: kms.IKey;
+  /** This Region's alarm topic (the merge alarm notifies it). */
+  readonly alarmTopic: sns.ITopic;
 }
 
 /**
@@ -62,6 +68,10 @@ export class WarehouseStack extends Stack {
   public readonly streamingRole: iam.Role;
   public readonly warehouseKey: kms.Key;
   public readonly securityGroup: ec2.SecurityGroup;
+  /** The SQL bootstrap (schema, streaming views, tables, merge procedure) and the scheduled merge. */
+  public readonly sql: WarehouseSql;
+  /** Merges are failing: the events table is not being updated. */
+  public readonly mergeErrorsAlarm: cloudwatch.Alarm;
   private readonly zones: string[];
 
   constructor(scope: Construct, id: string, props: WarehouseStackProps) {
@@ -140,6 +150,31 @@ export class WarehouseStack extends Stack {
     });
     this.workgroup.addResourceDependency(this.namespace);
     this.workgroup.applyRemovalPolicy(removalPolicy);
+
+    this.sql = new WarehouseSql(this, 'Sql', {
+      namespace: this.namespace,
+      workgroup: this.workgroup,
+      databaseName: config.warehouse.databaseName,
+      streamingRole: this.streamingRole,
+      adminSecretKey: this.warehouseKey,
+      streams: config.streams.map((s) => ({ name: s.name, physicalName: physicalStreamName(config.name, s.name) })),
+      dedupKeyPath: config.warehouse.dedupKeyPath,
+      dedupWindowDays: config.warehouse.dedupWindowDays,
+      mergeInterval: Duration.minutes(config.warehouse.mergeIntervalMinutes),
+    });
+    this.mergeErrorsAlarm = this.sql.mergeFunction.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'MergeErrorsAlarm', {
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `Redstream ${config.name}: the warehouse merge in ${this.region} failed in 2 of the last 3 five-minute periods, so the events table is falling behind ` +
+        '(nothing is lost: the streaming views keep the records for the stream retention). Read the merge function\'s logs for the SQL error.',
+    });
+    const notify = new cwActions.SnsAction(props.alarmTopic);
+    this.mergeErrorsAlarm.addAlarmAction(notify);
+    this.mergeErrorsAlarm.addOkAction(notify);
   }
 
   /**

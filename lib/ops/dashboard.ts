@@ -56,7 +56,7 @@ export class OpsDashboard extends Construct {
         height: 2,
         markdown:
           `# Redstream ${env}\nRegions: ${props.regions.join(' (primary), ')}. Active Region, epochs and checkpoints: \`npm run ops -- status --env ${env}\`. ` +
-          'Runbook: docs/runbook.md (detect, fail over, resume, fail back).',
+          'Runbook: README, "Runbook: Region failover and failback" (detect, fail over, resume, fail back).',
       }),
     );
     if (props.alarms && props.alarms.length > 0) {

@@ -105,7 +105,7 @@ export class RegionHealthAlarms extends Construct {
       alarmDescription:
         `Redstream ${env} in ${region} is unhealthy: producers' error rate is at or above ${p.producerErrorRatePercent} % for a stream (see the ProducerErrorRate alarms). ` +
         `Confirm with \`npm run ops -- status --env ${env}\`, then \`npm run ops -- failover --env ${env} --to ${p.failoverTargetRegion} --from ${region}\` ` +
-        '(docs/runbook.md: what producers and consumers do with the resume timestamp).',
+        '(README, Runbook: what producers and consumers do with the resume timestamp).',
     });
 
   }

@@ -218,7 +218,10 @@ describe('warehouse stack', () => {
         Statement: [Match.objectLike({ Principal: { Service: 'redshift.amazonaws.com' }, Action: 'sts:AssumeRole' })],
       },
     });
-    const policies = Object.values(t.findResources('AWS::IAM::Policy'));
+    const policies = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify((p as { Properties: { Roles: unknown } }).Properties.Roles).includes('StreamingIngestionRole'),
+    );
+    expect(policies).toHaveLength(1);
     const statements = policies.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement);
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid as string, s]));
     expect(bySid.ReadStreams.Action).toEqual([
@@ -236,6 +239,19 @@ describe('warehouse stack', () => {
     expect(bySid.DecryptStreams).toMatchObject({ Action: 'kms:Decrypt' });
     expect(JSON.stringify(bySid.DecryptStreams.Resource)).toContain('StreamKey');
     expect(statements.map((s) => s.Sid).sort()).toEqual(['DecryptStreams', 'ListStreams', 'ReadStreams']);
+  });
+
+  test('applies the SQL after the workgroup exists, merges on the configured schedule, and alarms on failed merges', () => {
+    const t = Template.fromStack(dev.warehouses.get('us-east-1')!);
+    const sql = Object.values(t.findResources('Custom::RedstreamWarehouseSql'));
+    expect(sql).toHaveLength(1);
+    expect(JSON.stringify(sql[0])).toMatch(/Workgroup/);
+    t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      AlarmActions: [Match.objectLike({ 'Fn::ImportValue': Match.stringLikeRegexp('AlarmTopic') })],
+    });
   });
 
   test('security groups admit SQL and HTTPS from inside the VPC only', () => {
