@@ -167,7 +167,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
     const reader = new ShardReader(props.kinesis, props.streamName, shardId, props.startingPosition ?? 'TRIM_HORIZON');
     const source: RecordSource = { region: props.region, eventSourceArn: arn, shardId, invokeIdentityArn };
     let pending: ShardRecord[] = [];
-    let firstPendingReadAt: number | undefined;
+    let readAt: number[] = []; // when each pending record was read: the batching window starts at the first one
     let attempt = 0;
     let readFailures = 0;
     let lastError: string | undefined;
@@ -177,7 +177,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
       // 1. Read while the next batch is not ready.
       const n = batchLength(pending, batchSize, source);
       const fullByPayload = n < pending.length;
-      const ready = isBatchReady({ pendingCount: pending.length, batchSize, fullByPayload, firstPendingReadAtMs: firstPendingReadAt, nowMs: clock(), maxBatchingWindowMs: windowMs });
+      const ready = isBatchReady({ pendingCount: pending.length, batchSize, fullByPayload, firstPendingReadAtMs: readAt[0], nowMs: clock(), maxBatchingWindowMs: windowMs });
       if (!ready) {
         const readStartedAt = clock();
         try {
@@ -185,8 +185,9 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
           readFailures = 0;
           status.readError = undefined;
           if (out.records.length > 0) {
-            if (pending.length === 0) firstPendingReadAt = clock();
+            const at = clock();
             pending = pending.concat(out.records);
+            readAt = readAt.concat(out.records.map(() => at));
             status.pending = pending.length;
             status.idleSinceMs = undefined;
           }
@@ -197,7 +198,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
               continue;
             }
             // Something pending and nothing new: wait out the rest of the window, then invoke.
-            const left = windowMs - (clock() - (firstPendingReadAt ?? clock()));
+            const left = windowMs - (clock() - readAt[0]);
             if (left > 0) await pause(Math.min(left, idlePollMs));
           }
           continue;
@@ -242,7 +243,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
         if (count <= 0) return;
         status.checkpoint = pending[count - 1].sequenceNumber;
         pending = pending.slice(count);
-        firstPendingReadAt = pending.length > 0 ? clock() : undefined;
+        readAt = readAt.slice(count);
         status.pending = pending.length;
       };
       if (step.kind === 'advance') {

@@ -203,13 +203,17 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
       rl.on('line', (line) => props.onLog?.(line));
     }
     const env: Environment = { worker, busy: false, dead: false };
-    worker.once('exit', () => {
-      env.dead = true;
-      const i = environments.indexOf(env);
-      if (i >= 0) environments.splice(i, 1);
-    });
+    worker.once('exit', () => discard(env, false));
     environments.push(env);
     return env;
+  }
+
+  /** Takes an environment out of the pool at once (its worker may still be stopping). */
+  function discard(env: Environment, terminate: boolean): void {
+    env.dead = true;
+    const i = environments.indexOf(env);
+    if (i >= 0) environments.splice(i, 1);
+    if (terminate) void env.worker.terminate();
   }
 
   function acquire(): Promise<Environment> {
@@ -228,8 +232,8 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
 
   function release(env: Environment): void {
     if (env.dead) {
-      const next = waiting.shift();
-      if (next && !closed) {
+      const next = waiting.length > 0 && !closed && environments.length < maxConcurrency ? waiting.shift() : undefined;
+      if (next) {
         const fresh = spawn();
         fresh.busy = true;
         next(fresh);
@@ -254,14 +258,15 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
         if (msg.id !== id) return;
         cleanup();
         if (msg.error) {
+          if (msg.error.message.startsWith('INIT failed: ')) discard(env, true); // Lambda retries init next time
           resolve({ kind: 'error', errorType: msg.error.errorType, message: msg.error.message });
-          if (msg.error.message.startsWith('INIT failed: ')) void env.worker.terminate(); // Lambda retries init next time
         } else {
           resolve({ kind: 'returned', response: msg.result });
         }
       };
       const onError = (err: Error): void => {
         cleanup();
+        discard(env, true);
         resolve({ kind: 'error', errorType: 'Runtime.ExitError', message: `${err.name}: ${err.message}` });
       };
       const onExit = (code: number): void => {
@@ -270,8 +275,7 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
       };
       const timer = setTimeout(() => {
         cleanup();
-        env.dead = true;
-        void env.worker.terminate();
+        discard(env, true);
         resolve({ kind: 'error', errorType: 'Sandbox.Timedout', message: `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds` });
       }, timeoutMs);
       env.worker.on('message', onMessage);
