@@ -98,7 +98,10 @@ export interface ShardResult {
   readonly belowCheckpoint: number;
   /** Records the loop guard did not forward (not the active Region, or arrived before activation). */
   readonly notForwarded: number;
-  /** Records written to every target Region. */
+  /**
+   * Records written to every target Region, up to the first unreplicated record (those beyond it count when the
+   * redelivered batch completes them).
+   */
   readonly replicated: number;
   /** Payload bytes of those records (counted once, not per target). */
   readonly bytesReplicated: number;
@@ -201,16 +204,21 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     });
   }
   const reached = new Map([...confirmedPerRegion].map(([region, seqs]) => [region, new Set(seqs)]));
+  for (const r of toSend) {
+    if (settings.targetRegions.every((region) => reached.get(region)?.has(r.sequence))) outcomes[r.index] = 'replicated';
+  }
+  const progress = batchProgress(batch.records, outcomes);
+  // Only the done prefix counts: a record beyond the first unreplicated one is counted by the invocation whose prefix
+  // takes it in (the redelivered batch holds it already), so each record is counted once.
+  const doneBefore = progress.firstPending?.index ?? batch.records.length;
   let replicated = 0;
   let bytesReplicated = 0;
   for (const r of toSend) {
-    if (settings.targetRegions.every((region) => reached.get(region)?.has(r.sequence))) {
-      outcomes[r.index] = 'replicated';
+    if (r.index < doneBefore && outcomes[r.index] === 'replicated') {
       replicated++;
       bytesReplicated += r.data.byteLength;
     }
   }
-  const progress = batchProgress(batch.records, outcomes);
 
   // The checkpoint moves to the end of the replicated prefix; what reached a target beyond it is remembered in
   // replicatedAfter. Without any checkpoint yet, "just before this batch's first record" anchors it.

@@ -81,3 +81,34 @@ test('the deadline during backoff stops the batch: what succeeded is checkpointe
     replicatedAfter: { 'us-west-2': [event.Records[2].kinesis.sequenceNumber] },
   });
 });
+
+test('a record that reached every target after the first unreplicated one counts as replicated once, when its prefix is done', async () => {
+  // Invocation 1: key b is throttled until the deadline, so record 2 (key a) reaches the target beyond the stop.
+  // Invocation 2 (redelivered from record 1): everything succeeds; record 2 is skipped as already held.
+  let throttleB = true;
+  const { d } = deps({
+    answer: (r) => r.entries.map((e): EntryResult => (throttleB && e.partitionKey === 'b' ? { ok: false, errorCode: 'ProvisionedThroughputExceededException' } : { ok: true })),
+  });
+  let stored: CheckpointItem | undefined;
+  const withStore: ReplicatorDeps = {
+    ...d,
+    checkpoints: {
+      get: async () => stored,
+      advance: async (item) => {
+        stored = item;
+        return 'written';
+      },
+    },
+  };
+
+  const first = await replicateEvent(event, lambdaContext(6_500), withStore);
+  expect(first.batchItemFailures).toEqual([{ itemIdentifier: event.Records[1].kinesis.sequenceNumber }]);
+  throttleB = false;
+  const second = await replicateEvent({ Records: event.Records.slice(1) }, lambdaContext(60_000), withStore);
+  expect(second.batchItemFailures).toEqual([]);
+
+  // Nothing after the first unreplicated record counts as done: each record is counted once over both invocations.
+  const results = [...first.results, ...second.results];
+  expect(results.map((r) => r.replicated)).toEqual([1, 2]);
+  expect(results.reduce((n, r) => n + r.bytesReplicated, 0)).toBe(event.Records.reduce((n, r) => n + Buffer.from(r.kinesis.data, 'base64').byteLength, 0));
+});
