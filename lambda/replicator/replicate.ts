@@ -187,15 +187,20 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
   // Records a target already holds (written by an earlier invocation that stopped mid-batch) are not sent again.
   const ordering: OrderingMode = settings.relaxedStreams.has(batch.streamName) ? 'relaxed' : 'strict';
   const held = new Map(settings.targetRegions.map((region) => [region, new Set(stored?.replicatedAfter?.[region] ?? [])]));
-  const runs =
+  // allSettled, not all: if one target fails unexpectedly, the others must finish before the invocation ends
+  // (a loop still sending after the handler returned would race the redelivered batch), then the first error wins.
+  const settled =
     toSend.length === 0
       ? []
-      : await Promise.all(
+      : await Promise.allSettled(
           settings.targetRegions.map((region) => {
             const missing = toSend.filter((r) => !held.get(region)?.has(r.sequenceNumber));
             return replicateToTarget(batch.streamName, region, missing, ordering, deadline, deps);
           }),
         );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const runs = settled.map((s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof replicateToTarget>>>).value);
 
   const confirmedPerRegion = new Map<string, bigint[]>(runs.map((run) => [run.region, [...held.get(run.region)!].map(BigInt)]));
   for (const run of runs) {
