@@ -1,0 +1,124 @@
+/**
+ * The `npm run demo` command line: parsing and validation. Pure: a bad argument throws a {@link DemoUsageError}
+ * whose message is the one line the command prints.
+ */
+
+export interface DemoOptions {
+  /** Records to generate (ignored with `input`). */
+  readonly events: number;
+  /** Records per second. */
+  readonly rate: number;
+  /** Share of producer re-sends (same messageId). */
+  readonly duplicates: number;
+  /** Share of malformed records. */
+  readonly malformed: number;
+  /** Records produced before the primary goes down; `'half'`: half of them; undefined: no failover drill. */
+  readonly failoverAt: number | 'half' | undefined;
+  /** Replay this file instead of generating. */
+  readonly input: string | undefined;
+  /** Write events.ndjson, rejects.ndjson and report.json here. */
+  readonly out: string | undefined;
+  /** Print the report as JSON. */
+  readonly json: boolean;
+  readonly help: boolean;
+}
+
+export const DEMO_DEFAULTS = {
+  events: 3000,
+  rate: 500,
+  duplicates: 0.05,
+  malformed: 0.02,
+} as const;
+
+export const DEMO_USAGE = `Usage: npm run demo -- [options]
+
+Runs Redstream's whole data path locally (two Regions of kinesalite, DynamoDB Local, the real replicator and
+failover code, the warehouse SQL in embedded Postgres), with a failover drill halfway, and prints a report.
+
+Options:
+  --events N         records to produce (default ${DEMO_DEFAULTS.events})
+  --rate R           records per second (default ${DEMO_DEFAULTS.rate})
+  --duplicates F     share of producer re-sends with the same messageId, 0-1 (default ${DEMO_DEFAULTS.duplicates})
+  --malformed F      share of malformed records, 0-1 (default ${DEMO_DEFAULTS.malformed})
+  --failover-at N    take the primary Region down after N records (default: half of them)
+  --no-failover      no failover drill
+  --input FILE       replay FILE instead of generating: one JSON object per line,
+                     {"partitionKey": "...", "data": "<base64 of the record bytes>"}, sent in file order
+  --out DIR          write events.ndjson, rejects.ndjson and report.json to DIR
+  --json             print the report as JSON
+  --help             show this help`;
+
+export class DemoUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoUsageError';
+  }
+}
+
+type Flag = 'events' | 'rate' | 'duplicates' | 'malformed' | 'failover-at' | 'input' | 'out';
+const VALUE_FLAGS: readonly Flag[] = ['events', 'rate', 'duplicates', 'malformed', 'failover-at', 'input', 'out'];
+const SWITCHES = ['no-failover', 'json', 'help'] as const;
+
+function wholeNumber(flag: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new DemoUsageError(`--${flag} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return Number(raw);
+}
+
+function fraction(flag: string, raw: string): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new DemoUsageError(`--${flag} must be a number from 0 to 1 (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
+/** Parses the arguments after `npm run demo --`. */
+export function parseDemoArgs(argv: readonly string[]): DemoOptions {
+  const values = new Map<Flag, string>();
+  const switches = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-h') {
+      switches.add('help');
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new DemoUsageError(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq >= 0 ? eq : undefined);
+    if ((SWITCHES as readonly string[]).includes(name)) {
+      if (eq >= 0) throw new DemoUsageError(`--${name} takes no value`);
+      switches.add(name);
+      continue;
+    }
+    if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new DemoUsageError(`unknown option --${name} (see --help)`);
+    const flag = name as Flag;
+    let value: string | undefined;
+    if (eq >= 0) value = arg.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
+    if (value === undefined || value === '') throw new DemoUsageError(`--${flag} needs a value`);
+    if (values.has(flag)) throw new DemoUsageError(`--${flag} is given twice`);
+    values.set(flag, value);
+  }
+  const help = switches.has('help');
+  const input = values.get('input');
+  for (const f of ['events', 'duplicates', 'malformed'] as const) {
+    if (input !== undefined && values.has(f)) throw new DemoUsageError(`--${f} cannot be used with --input (the file says what is sent)`);
+  }
+  const events = values.has('events') ? wholeNumber('events', values.get('events')!, 1, 10_000_000) : DEMO_DEFAULTS.events;
+  const rateRaw = values.get('rate');
+  const rate = rateRaw === undefined ? DEMO_DEFAULTS.rate : Number(rateRaw);
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) throw new DemoUsageError(`--rate must be a number of records per second above 0 and at most 1000000 (got ${JSON.stringify(rateRaw)})`);
+  const duplicates = values.has('duplicates') ? fraction('duplicates', values.get('duplicates')!) : DEMO_DEFAULTS.duplicates;
+  const malformed = values.has('malformed') ? fraction('malformed', values.get('malformed')!) : DEMO_DEFAULTS.malformed;
+  if (duplicates + malformed > 1) throw new DemoUsageError(`--duplicates plus --malformed must not exceed 1 (got ${duplicates} + ${malformed})`);
+  if (switches.has('no-failover') && values.has('failover-at')) throw new DemoUsageError('--failover-at and --no-failover cannot be used together');
+  let failoverAt: number | 'half' | undefined;
+  if (values.has('failover-at')) {
+    // With --input the upper bound is checked once the file is read.
+    failoverAt = wholeNumber('failover-at', values.get('failover-at')!, 1, input === undefined ? Math.max(1, events - 1) : 10_000_000);
+    if (input === undefined && events < 2) throw new DemoUsageError('--failover-at needs --events of at least 2');
+  } else if (!switches.has('no-failover')) {
+    failoverAt = input === undefined && events < 2 ? undefined : 'half';
+  }
+  return { events, rate, duplicates, malformed, failoverAt, input, out: values.get('out'), json: switches.has('json'), help };
+}

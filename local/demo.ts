@@ -1,0 +1,512 @@
+/**
+ * `npm run demo`: produces events into the local pipeline (local/pipeline.ts), optionally runs the failover drill
+ * (the primary's Kinesis goes down, failover with the real failover API, producers resume in the new Region from the
+ * resume timestamp, the primary comes back, failback), waits for replication and the warehouse to catch up, merges,
+ * checks the warehouse against what was produced, and reports.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { EnvironmentConfig } from '../lib/config';
+import { failback, failover, SwitchResult } from '../lambda/failover/api';
+import { DemoOptions } from './demo-options';
+import { readInputFile } from './input-file';
+import { matchReplicationLag, percentile, TimedRecord } from './lag';
+import { LocalPipeline, LocalTuning, startLocalPipeline } from './pipeline';
+import { Producer, ProducerLedger, ProducerRecord } from './producer';
+import { classifyRecord } from './record-classifier';
+import { segmentEvents } from './segment-events';
+import { readWholeStream } from './shard-reader';
+
+export interface DemoIo {
+  /** Progress output (stderr). */
+  progress(line: string): void;
+  /** Whether progress may redraw one line. */
+  readonly interactive: boolean;
+  /** Log lines of the local functions. @default - dropped */
+  readonly functionLog?: (region: string, line: string) => void;
+}
+
+/** A switch of the drill as reported. */
+export interface DrillSwitch {
+  readonly from: string;
+  readonly to: string;
+  readonly outcome: string;
+  readonly activatedAt: string | undefined;
+  readonly resumeTimestamp: string | undefined;
+  /** Records the producer wrote again in the new Region. */
+  readonly replayed: number;
+  readonly durationMs: number;
+}
+
+export interface DemoReport {
+  readonly environment: string;
+  readonly regions: readonly string[];
+  readonly stream: string;
+  readonly source: 'generated' | 'input';
+  readonly produced: {
+    /** Records taken from the source. */
+    readonly records: number;
+    readonly uniqueIds: number;
+    /** Records whose id was produced before (producer re-sends). */
+    readonly resends: number;
+    readonly malformed: number;
+    readonly malformedByReason: Record<string, number>;
+    /** Records written again after a switch of Regions. */
+    readonly replayed: number;
+    /** PutRecords calls that failed (e.g. while the primary was down). */
+    readonly failedCalls: number;
+  };
+  readonly warehouse: {
+    readonly events: number;
+    readonly rejects: number;
+    readonly rejectsByReason: Record<string, number>;
+    readonly duplicatesRemoved: number;
+    readonly rowsIngested: number;
+    readonly merges: number;
+  };
+  readonly replication: {
+    readonly lagP50Ms: number | undefined;
+    readonly lagP99Ms: number | undefined;
+    readonly samples: number;
+    /** Batches the event source mappings gave up on (should be 0). */
+    readonly discardedBatches: number;
+  };
+  readonly drill: { readonly failoverAt: number; readonly failover: DrillSwitch; readonly failback: DrillSwitch | undefined } | undefined;
+  readonly checks: {
+    /** The events table holds exactly the unique valid ids produced. */
+    readonly eventsExact: boolean;
+    readonly missingIds: number;
+    readonly unexpectedIds: number;
+    /** Every malformed record in the warehouse stream is one reject with the expected reason, and nothing else. */
+    readonly rejectsExact: boolean;
+    /** Every malformed record produced reached the rejects. */
+    readonly everyMalformedRejected: boolean;
+  };
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
+
+/** What runDemo returns: the report and the rows written by --out. */
+export interface DemoResult {
+  readonly report: DemoReport;
+}
+
+export class DemoFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DemoFailedError';
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(predicate: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new DemoFailedError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Runs the demo against `config` (cdk.json's environment); throws {@link DemoFailedError} when the pipeline cannot run. */
+export async function runDemo(options: DemoOptions, config: EnvironmentConfig, io: DemoIo, tuning: Partial<LocalTuning> = {}): Promise<DemoResult> {
+  const started = Date.now();
+  const inputRecords = options.input === undefined ? undefined : readInputFile(options.input);
+  const total = inputRecords?.length ?? options.events;
+  const failoverAt = options.failoverAt === 'half' ? Math.floor(total / 2) : options.failoverAt;
+  if (failoverAt !== undefined && (failoverAt < 1 || failoverAt >= total)) {
+    throw new DemoFailedError(`--failover-at must be between 1 and ${total - 1} (the input has ${total} records)`);
+  }
+  if (config.standbyRegions.length === 0) throw new DemoFailedError(`environment ${config.name} has no standby Region`);
+
+  const progress = new Progress(io);
+  progress.phase('starting local Regions, DynamoDB Local, replicators and the warehouse');
+  const pipeline = await startLocalPipeline({ config, tuning, onLog: io.functionLog });
+  try {
+    const stream = pipeline.streams[0];
+    const primary = config.primaryRegion;
+    const standby = config.standbyRegions[0];
+    const classifier = { dedupKeyPath: config.warehouse.dedupKeyPath };
+    const source: Iterable<ProducerRecord> =
+      inputRecords ??
+      segmentEvents({ count: options.events, duplicateFraction: options.duplicates, malformedFraction: options.malformed, clock: Date.now, seed: 1 });
+    const producer = new Producer({ source, streamName: stream.physicalName, region: primary, clientFor: (r) => pipeline.kinesis(r), ratePerSecond: options.rate, classifier });
+    const stats = (): string =>
+      `produced ${producer.ledger.produced}/${total} → ${producer.currentRegion} · warehouse rows ${pipeline.loader.totals.appended} · events ${pipeline.loader.totals.inserted}`;
+    progress.ticker(stats);
+    progress.phase(`producing ${total} records at ${options.rate}/s into ${stream.physicalName} in ${primary}`);
+    const production = producer.run();
+
+    let drill: DemoReport['drill'];
+    if (failoverAt !== undefined) {
+      await until(() => producer.ledger.produced >= failoverAt || producer.done, `${failoverAt} records`, 600_000);
+      progress.phase(`drill: ${primary}'s Kinesis goes down after ${producer.ledger.produced} records`);
+      const failedBefore = producer.ledger.failedCalls;
+      pipeline.router.setRegionDown(primary, true);
+      await until(() => producer.ledger.failedCalls > failedBefore || producer.done, 'the producer to see the outage', 60_000);
+      progress.phase(`drill: failover to ${standby} (fenced switch; waits for in-flight forwarding)`);
+      const t0 = Date.now();
+      const fo = await failover(
+        pipeline.failoverSettings,
+        { targetRegion: standby, expectedRegion: primary, reason: `demo drill: ${primary} Kinesis down` },
+        { ...pipeline.failoverDeps, onProgress: (l) => progress.detail(l) },
+      );
+      const foStream = switched(fo, stream.physicalName);
+      await producer.pause();
+      const replayedOnFailover = producer.switchRegion(standby, foStream.resumeTimestamp!);
+      producer.rebaseRate();
+      producer.resume();
+      const failoverReport: DrillSwitch = {
+        from: primary,
+        to: standby,
+        outcome: foStream.outcome,
+        activatedAt: iso(foStream.activatedAt),
+        resumeTimestamp: iso(foStream.resumeTimestamp),
+        replayed: replayedOnFailover,
+        durationMs: Date.now() - t0,
+      };
+      progress.phase(`drill: producers resume in ${standby} from ${failoverReport.resumeTimestamp} (${replayedOnFailover} records re-sent)`);
+
+      // Later: the primary comes back; reverse replication catches up; failback.
+      const failbackAt = failoverAt + Math.floor((total - failoverAt) / 2);
+      await until(() => producer.ledger.produced >= failbackAt || producer.done, `${failbackAt} records`, 600_000);
+      progress.phase(`drill: ${primary} is back; waiting for ${standby} → ${primary} replication to catch up`);
+      pipeline.router.setRegionDown(primary, false);
+      await pipeline.waitForMappings(Date.now(), { regions: [standby], timeoutMs: 120_000 });
+      await producer.pause();
+      progress.phase(`drill: failback to ${primary}`);
+      const t1 = Date.now();
+      const fb = await failbackWhenCaughtUp(pipeline, progress);
+      const fbStream = switched(fb, stream.physicalName);
+      const replayedOnFailback = producer.switchRegion(primary, fbStream.resumeTimestamp!);
+      producer.rebaseRate();
+      producer.resume();
+      drill = {
+        failoverAt,
+        failover: failoverReport,
+        failback: {
+          from: standby,
+          to: primary,
+          outcome: fbStream.outcome,
+          activatedAt: iso(fbStream.activatedAt),
+          resumeTimestamp: iso(fbStream.resumeTimestamp),
+          replayed: replayedOnFailback,
+          durationMs: Date.now() - t1,
+        },
+      };
+      progress.phase(`drill: producers resume in ${primary} (${replayedOnFailback} records re-sent)`);
+    }
+
+    await production;
+    progress.phase('waiting for replication and the warehouse to catch up');
+    const producedAt = Date.now();
+    await pipeline.waitForMappings(producedAt, { timeoutMs: 120_000 });
+    const replicatedAt = Date.now();
+    await pipeline.loader.waitUntilCaughtUp(replicatedAt, { timeoutMs: 120_000 });
+    await pipeline.loader.mergeNow();
+    progress.stop();
+
+    const report = await buildReport({ pipeline, producer: producer.ledger, drill, started, source: inputRecords ? 'input' : 'generated', streamIndex: 0 });
+    if (options.out !== undefined) await writeOut(options.out, pipeline, report);
+    return { report };
+  } finally {
+    progress.stop();
+    await pipeline.stop();
+  }
+}
+
+function switched(result: SwitchResult, streamName: string): NonNullable<SwitchResult['streams'][number]> {
+  const s = result.streams.find((x) => x.streamName === streamName);
+  if (!s || s.outcome !== 'switched' || s.resumeTimestamp === undefined) {
+    throw new DemoFailedError(`${result.action} to ${result.targetRegion} did not switch ${streamName}: ${s ? `${s.outcome}: ${s.message}` : 'no result'}`);
+  }
+  return s;
+}
+
+async function failbackWhenCaughtUp(pipeline: LocalPipeline, progress: Progress): Promise<SwitchResult> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const fb = await failback(pipeline.failoverSettings, { reason: 'demo drill over' }, { ...pipeline.failoverDeps, onProgress: (l) => progress.detail(l) });
+    const refused = fb.streams.filter((s) => s.outcome === 'refused');
+    if (refused.length === 0 || Date.now() > deadline) return fb;
+    progress.detail(`failback refused, retrying: ${refused[0].message} ${process.env.REDSTREAM_DEBUG ? JSON.stringify(pipeline.mappings.map((m) => [m.region, m.status()])) : ''}`);
+    await sleep(250);
+  }
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+interface EventRow {
+  event_id: string;
+  stream_name: string;
+  event_type: string | null;
+  user_id: string | null;
+  event_time: string;
+  source_region: string;
+  shard_id: string;
+  sequence_number: string;
+  payload: unknown;
+}
+
+interface RejectRow {
+  stream_name: string;
+  shard_id: string;
+  sequence_number: string;
+  partition_key: string;
+  approximate_arrival_timestamp: string;
+  reason: string;
+  raw: Uint8Array | null;
+}
+
+async function buildReport(args: {
+  pipeline: LocalPipeline;
+  producer: ProducerLedger;
+  drill: DemoReport['drill'];
+  started: number;
+  source: 'generated' | 'input';
+  streamIndex: number;
+}): Promise<DemoReport> {
+  const { pipeline, producer: ledger } = args;
+  const stream = pipeline.streams[args.streamIndex];
+  const schema = pipeline.warehouse.schema;
+  const events = (await pipeline.db.query<{ event_id: string }>(`SELECT event_id FROM ${schema}.events WHERE stream_name = $1`, [stream.name])).rows;
+  const rejects = (await pipeline.db.query<RejectRow>(`SELECT shard_id, sequence_number, reason, raw FROM ${schema}.rejects WHERE stream_name = $1`, [stream.name])).rows;
+
+  // Events: exactly the unique valid ids produced.
+  const eventIds = new Set(events.map((e) => e.event_id));
+  const missingIds = [...ledger.validIds].filter((id) => !eventIds.has(id)).length;
+  const unexpectedIds = [...eventIds].filter((id) => !ledger.validIds.has(id)).length;
+  const eventsExact = missingIds === 0 && unexpectedIds === 0 && eventIds.size === events.length;
+
+  // Rejects: exactly one per malformed record position in the warehouse stream, with the expected reason.
+  const warehouseStream = await readWholeStream(pipeline.kinesisDirect(pipeline.warehouseRegion), stream.physicalName);
+  const expected = new Map<string, string>();
+  for (const [shardId, records] of warehouseStream) {
+    for (const r of records) {
+      const c = classifyRecord(r.data, { dedupKeyPath: pipeline.config.warehouse.dedupKeyPath });
+      if (c.kind === 'reject') expected.set(`${shardId}/${r.sequenceNumber}`, c.reason);
+    }
+  }
+  let rejectsExact = rejects.length === expected.size;
+  const rejectedRaw = new Set<string>();
+  for (const r of rejects) {
+    if (expected.get(`${r.shard_id}/${r.sequence_number}`) !== r.reason) rejectsExact = false;
+    if (r.raw) rejectedRaw.add(Buffer.from(r.raw).toString('base64'));
+  }
+  const everyMalformedRejected = [...ledger.malformed.keys()].every((k) => rejectedRaw.has(k)) && [...rejectedRaw].every((k) => ledger.malformed.has(k));
+  const rejectsByReason: Record<string, number> = {};
+  for (const r of rejects) rejectsByReason[r.reason] = (rejectsByReason[r.reason] ?? 0) + 1;
+
+  // Replication lag, from the streams.
+  const lags = await replicationLags(pipeline, stream.physicalName, args.drill);
+  const durationMs = Date.now() - args.started;
+  const checks = { eventsExact, missingIds, unexpectedIds, rejectsExact, everyMalformedRejected };
+  return {
+    environment: pipeline.config.name,
+    regions: pipeline.regions,
+    stream: stream.physicalName,
+    source: args.source,
+    produced: {
+      records: ledger.produced,
+      uniqueIds: ledger.validIds.size,
+      resends: ledger.resends,
+      malformed: ledger.malformedCount,
+      malformedByReason: ledger.malformedByReason(),
+      replayed: ledger.replays,
+      failedCalls: ledger.failedCalls,
+    },
+    warehouse: {
+      events: events.length,
+      rejects: rejects.length,
+      rejectsByReason,
+      duplicatesRemoved: pipeline.loader.totals.duplicates,
+      rowsIngested: pipeline.loader.totals.appended,
+      merges: pipeline.loader.totals.merges,
+    },
+    replication: {
+      lagP50Ms: percentile(lags, 50),
+      lagP99Ms: percentile(lags, 99),
+      samples: lags.length,
+      discardedBatches: pipeline.discardedBatches.length,
+    },
+    drill: args.drill,
+    checks,
+    ok: eventsExact && rejectsExact && everyMalformedRejected && pipeline.discardedBatches.length === 0,
+    durationMs,
+  };
+}
+
+/** Per-record replication lag over the drill's timeline (who was active when). */
+async function replicationLags(pipeline: LocalPipeline, physicalName: string, drill: DemoReport['drill']): Promise<number[]> {
+  const records = new Map<string, TimedRecord[]>();
+  for (const region of pipeline.regions) {
+    const byShard = await readWholeStream(pipeline.kinesisDirect(region), physicalName);
+    records.set(
+      region,
+      [...byShard.values()].flat().map((r) => ({ partitionKey: r.partitionKey, dataKey: Buffer.from(r.data).toString('base64'), arrivalMs: r.approximateArrivalTimestampMs })),
+    );
+  }
+  const primary = pipeline.config.primaryRegion;
+  const segments: Array<{ region: string; from: number; to: number }> = [];
+  const start = pipeline.startedAt;
+  if (!drill) {
+    segments.push({ region: primary, from: start, to: Number.POSITIVE_INFINITY });
+  } else {
+    const fo = Date.parse(drill.failover.activatedAt!);
+    const fb = drill.failback?.activatedAt ? Date.parse(drill.failback.activatedAt) : Number.POSITIVE_INFINITY;
+    segments.push({ region: primary, from: start, to: fo }, { region: drill.failover.to, from: fo, to: fb });
+    if (Number.isFinite(fb)) segments.push({ region: primary, from: fb, to: Number.POSITIVE_INFINITY });
+  }
+  const lags: number[] = [];
+  for (const seg of segments) {
+    for (const target of pipeline.regions) {
+      if (target === seg.region) continue;
+      const nextActivation = segments.find((s) => s.region === target && s.from > seg.from)?.from ?? Number.POSITIVE_INFINITY;
+      lags.push(...matchReplicationLag(records.get(seg.region) ?? [], records.get(target) ?? [], { fromMs: seg.from, toMs: seg.to, targetActiveFromMs: nextActivation }));
+    }
+  }
+  return lags;
+}
+
+async function writeOut(dir: string, pipeline: LocalPipeline, report: DemoReport): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  const schema = pipeline.warehouse.schema;
+  const events = (
+    await pipeline.db.query<EventRow>(
+      `SELECT event_id, stream_name, event_type, user_id, event_time, source_region, shard_id, sequence_number, payload FROM ${schema}.events ORDER BY event_time, event_id`,
+    )
+  ).rows;
+  fs.writeFileSync(
+    path.join(dir, 'events.ndjson'),
+    events
+      .map((e) =>
+        JSON.stringify({
+          eventId: e.event_id,
+          stream: e.stream_name,
+          eventType: e.event_type,
+          userId: e.user_id,
+          eventTime: toIso(e.event_time),
+          sourceRegion: e.source_region,
+          shardId: e.shard_id,
+          sequenceNumber: e.sequence_number,
+          payload: e.payload,
+        }),
+      )
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
+  const rejects = (
+    await pipeline.db.query<RejectRow>(
+      `SELECT stream_name, shard_id, sequence_number, partition_key, approximate_arrival_timestamp, reason, raw FROM ${schema}.rejects ORDER BY approximate_arrival_timestamp, shard_id, sequence_number`,
+    )
+  ).rows;
+  fs.writeFileSync(
+    path.join(dir, 'rejects.ndjson'),
+    rejects
+      .map((r) =>
+        JSON.stringify({
+          stream: r.stream_name,
+          reason: r.reason,
+          raw: r.raw ? Buffer.from(r.raw).toString('base64') : null,
+          partitionKey: r.partition_key,
+          shardId: r.shard_id,
+          sequenceNumber: r.sequence_number,
+          approximateArrivalTimestamp: toIso(r.approximate_arrival_timestamp),
+        }),
+      )
+      .map((l) => `${l}\n`)
+      .join(''),
+  );
+  fs.writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+function toIso(v: unknown): string {
+  if (v instanceof Date) return v.toISOString();
+  return String(v);
+}
+
+/** The report as text. */
+export function formatReport(r: DemoReport): string {
+  const ms = (v: number | undefined): string => (v === undefined ? 'n/a' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${Math.round(v)} ms`);
+  const reasons = (m: Record<string, number>): string =>
+    Object.keys(m).length === 0 ? 'none' : Object.entries(m).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    `Redstream local demo — environment ${r.environment}, Regions ${r.regions.join(' → ')}, stream ${r.stream}`,
+    '',
+    `  events produced        ${r.produced.records}${r.source === 'input' ? ' (from --input)' : ''}`,
+    `  unique ids             ${r.produced.uniqueIds}`,
+    `  producer re-sends      ${r.produced.resends}`,
+    `  malformed produced     ${r.produced.malformed} (${reasons(r.produced.malformedByReason)})`,
+    `  re-sent after switches ${r.produced.replayed}`,
+    `  rows in events         ${r.warehouse.events}`,
+    `  rejects by reason      ${r.warehouse.rejects} (${reasons(r.warehouse.rejectsByReason)})`,
+    `  duplicates removed     ${r.warehouse.duplicatesRemoved} (of ${r.warehouse.rowsIngested} rows ingested, ${r.warehouse.merges} merges)`,
+    `  replication lag        p50 ${ms(r.replication.lagP50Ms)}, p99 ${ms(r.replication.lagP99Ms)} (${r.replication.samples} records)`,
+  ];
+  if (r.drill) {
+    lines.push(
+      `  failover drill         after ${r.drill.failoverAt} records: ${r.drill.failover.from} → ${r.drill.failover.to} in ${ms(r.drill.failover.durationMs)}, ` +
+        `${r.drill.failover.replayed} re-sent from ${r.drill.failover.resumeTimestamp}`,
+    );
+    if (r.drill.failback) {
+      lines.push(`  failback               ${r.drill.failback.from} → ${r.drill.failback.to} in ${ms(r.drill.failback.durationMs)}, ${r.drill.failback.replayed} re-sent`);
+    }
+  } else {
+    lines.push('  failover drill         not run (--no-failover)');
+  }
+  lines.push(`  time taken             ${ms(r.durationMs)}`, '');
+  if (r.ok) {
+    lines.push('OK: the events table holds exactly one row per unique id produced, and every malformed record is a reject with its reason.');
+  } else {
+    const why: string[] = [];
+    if (!r.checks.eventsExact) why.push(`events table differs from the ids produced (${r.checks.missingIds} missing, ${r.checks.unexpectedIds} unexpected)`);
+    if (!r.checks.rejectsExact) why.push('rejects differ from the malformed records in the warehouse stream');
+    if (!r.checks.everyMalformedRejected) why.push('some malformed records produced are not in the rejects');
+    if (r.replication.discardedBatches > 0) why.push(`${r.replication.discardedBatches} replication batches were discarded`);
+    lines.push(`FAILED: ${why.join('; ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Progress on stderr: a redrawn status line when interactive, phase lines otherwise. */
+class Progress {
+  private timer: NodeJS.Timeout | undefined;
+  private status: (() => string) | undefined;
+
+  constructor(private readonly io: DemoIo) {}
+
+  phase(text: string): void {
+    this.clearLine();
+    this.io.progress(`• ${text}\n`);
+    this.draw();
+  }
+
+  detail(text: string): void {
+    this.clearLine();
+    this.io.progress(`    ${text}\n`);
+    this.draw();
+  }
+
+  ticker(status: () => string): void {
+    this.status = status;
+    if (this.io.interactive) this.timer ??= setInterval(() => this.draw(), 200);
+    else this.timer ??= setInterval(() => this.io.progress(`    ${status()}\n`), 5000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clearLine();
+    this.status = undefined;
+  }
+
+  private draw(): void {
+    if (this.io.interactive && this.status) this.io.progress(`\r\u001b[2K  ${this.status()}`);
+  }
+
+  private clearLine(): void {
+    if (this.io.interactive && this.status) this.io.progress('\r\u001b[2K');
+  }
+}

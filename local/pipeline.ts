@@ -1,0 +1,319 @@
+/**
+ * The whole Redstream data path on one machine, started in-process: the environment's Regions each with a kinesalite
+ * holding the environment's streams (behind one Region router), DynamoDB Local standing in for the two global tables,
+ * the real replicator handler per Region in its own worker threads fed by the local event source mapping, the
+ * warehouse in PGlite (the rendered Postgres SQL) fed by the loader, and the failover API over the tables.
+ *
+ * Nothing here has a local-only code path in the handlers: they get their Region, table names and the SDK's standard
+ * endpoint variables (`AWS_ENDPOINT_URL_KINESIS` → the router, `AWS_ENDPOINT_URL_DYNAMODB` → DynamoDB Local).
+ *
+ * Timings are scaled down for a laptop (see {@link LocalTuning}); everything else comes from the environment config.
+ */
+import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../lib/config';
+import { settingsFromConfig, stateTablesFor } from '../lib/ops/settings';
+import { setupPostgresWarehouse, PostgresWarehouse } from '../lib/sql/postgres';
+import { dynamoDbFailoverDeps, FailoverDeps, FailoverSettings } from '../lambda/failover/api';
+import { perRegion } from '../lambda/failover/adapters';
+import type { ActiveRegionItem } from '../lambda/shared/state-tables';
+import {
+  createStateTables,
+  createStreams,
+  KinesisRegionRouter,
+  LOCAL_CREDENTIALS,
+  localKinesisClient,
+  RunningService,
+  startDynamoDb,
+  startKinesis,
+  startKinesisRegionRouter,
+} from './emulators';
+import { EventSourceMapping, KinesisBatchInfo, startEventSourceMapping } from './event-source-mapping';
+import { LocalFunction, startWorkerFunction } from './local-function';
+import { startWarehouseLoader, WarehouseLoader } from './warehouse-loader';
+
+/** Local timings (a deployment uses the config's values; these keep a drill to seconds). */
+export interface LocalTuning {
+  /** Replicator timeout; also what the failover waits for in-flight forwarding. @default 3000 */
+  readonly replicatorTimeoutMs: number;
+  /** Active-Region item cache of the replicator. @default 250 */
+  readonly activeRegionCacheTtlMs: number;
+  /** Subtracted from the low-water mark for the resume timestamp. @default 1000 */
+  readonly resumeSafetyMarginMs: number;
+  /** Failover: wait for replicas to show a drain. @default 10000 */
+  readonly propagationTimeoutMs: number;
+  /** Failover: pause between replica polls. @default 50 */
+  readonly pollIntervalMs: number;
+  /** Records per replicator invocation. @default - the config's replicator.batchSize */
+  readonly batchSize: number;
+  /** Event source mapping batching window. @default - the config's replicator.maxBatchingWindowSeconds */
+  readonly maxBatchingWindowMs: number;
+  /** Time between warehouse merges. @default 500 */
+  readonly mergeIntervalMs: number;
+  /** Wait between reads of an idle shard (mappings and loader). @default 50 */
+  readonly idlePollMs: number;
+}
+
+export interface LocalPipelineOptions {
+  readonly config: EnvironmentConfig;
+  readonly tuning?: Partial<LocalTuning>;
+  /** Every log line of the local functions, with the function's Region. @default - dropped */
+  readonly onLog?: (region: string, line: string) => void;
+}
+
+export interface LocalStream {
+  /** Logical name, e.g. `events`. */
+  readonly name: string;
+  /** Physical name, the same in every Region. */
+  readonly physicalName: string;
+  readonly shards: number;
+}
+
+export interface LocalPipeline {
+  readonly config: EnvironmentConfig;
+  readonly tuning: LocalTuning;
+  /** Every Region, primary first. */
+  readonly regions: readonly string[];
+  readonly warehouseRegion: string;
+  /** When each stream was made active in the primary Region, epoch ms. */
+  readonly startedAt: number;
+  readonly streams: readonly LocalStream[];
+  readonly router: KinesisRegionRouter;
+  /** A Kinesis client for a Region, through the router (sees outages). */
+  kinesis(region: string): KinesisClient;
+  /** A Kinesis client for a Region's kinesalite directly (ignores outages; for reading streams in reports). */
+  kinesisDirect(region: string): KinesisClient;
+  readonly mappings: readonly EventSourceMapping[];
+  readonly warehouse: PostgresWarehouse;
+  /** The PGlite database. */
+  readonly db: PGliteLike;
+  readonly loader: WarehouseLoader;
+  readonly failoverSettings: FailoverSettings;
+  readonly failoverDeps: FailoverDeps;
+  /** Batches the mappings gave up on (the on-failure destination); empty when all is well. */
+  readonly discardedBatches: readonly KinesisBatchInfo[];
+  /** A stream's active-Region item. */
+  activeRegionItem(physicalName: string): Promise<ActiveRegionItem | undefined>;
+  /** Resolves when every mapping has delivered everything that arrived before `sinceMs`. */
+  waitForMappings(sinceMs: number, options?: { timeoutMs?: number; regions?: readonly string[] }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What the pipeline uses of PGlite. */
+export interface PGliteLike {
+  exec(sql: string): Promise<unknown>;
+  query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  close(): Promise<void>;
+}
+
+const REPLICATOR_ENTRY = path.resolve(__dirname, '..', 'lambda', 'replicator', 'index.ts');
+
+/** Starts everything; on failure, stops what was started and rethrows. */
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const config = options.config;
+  const tuning: LocalTuning = {
+    replicatorTimeoutMs: 3000,
+    activeRegionCacheTtlMs: 250,
+    resumeSafetyMarginMs: 1000,
+    propagationTimeoutMs: 10_000,
+    pollIntervalMs: 50,
+    batchSize: config.replicator.batchSize,
+    maxBatchingWindowMs: config.replicator.maxBatchingWindowSeconds * 1000,
+    mergeIntervalMs: 500,
+    idlePollMs: 50,
+    ...options.tuning,
+  };
+  const regions = allRegions(config);
+  const warehouseRegion = warehouseRegions(config)[0];
+  const streams: LocalStream[] = config.streams.map((s) => ({ name: s.name, physicalName: physicalStreamName(config.name, s.name), shards: s.shards }));
+  const tables = stateTablesFor(config);
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const clients: KinesisClient[] = [];
+
+  try {
+    // Regions: a kinesalite each, one router.
+    const kinesalites = new Map<string, RunningService>();
+    for (const region of regions) {
+      const k = await startKinesis(region);
+      kinesalites.set(region, k);
+      cleanups.push(() => k.stop());
+    }
+    const router = await startKinesisRegionRouter({ regions: Object.fromEntries([...kinesalites].map(([r, k]) => [r, k.endpoint])) });
+    cleanups.push(() => router.stop());
+    const viaRouter = perRegion((region) => {
+      const c = localKinesisClient(router.endpoint, region);
+      clients.push(c);
+      return c;
+    });
+    const direct = perRegion((region) => {
+      const k = kinesalites.get(region);
+      if (!k) throw new Error(`no local Region ${region}`);
+      const c = localKinesisClient(k.endpoint, region);
+      clients.push(c);
+      return c;
+    });
+    for (const region of regions) await createStreams(direct(region), streams.map((s) => ({ name: s.physicalName, shards: s.shards })));
+
+    // State tables, each stream active in the primary Region from now on.
+    const dynamo = await startDynamoDb();
+    cleanups.push(() => dynamo.stop());
+    await createStateTables(dynamo.endpoint, tables);
+    const documents = perRegion((region) => {
+      const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+      cleanups.push(async () => c.destroy());
+      return c;
+    });
+    const startedAt = Date.now();
+    for (const s of streams) {
+      const item: ActiveRegionItem = {
+        streamName: s.physicalName,
+        activeRegion: config.primaryRegion,
+        state: 'ACTIVE',
+        epoch: 1,
+        activatedAt: startedAt,
+        reason: 'local pipeline start',
+        updatedAt: startedAt,
+      };
+      await documents(config.primaryRegion).send(new PutCommand({ TableName: tables.activeRegionTableName, Item: item }));
+    }
+
+    // Replicators: the real handler, one function per Region with that Region's environment.
+    const functions: LocalFunction[] = [];
+    const mappings: EventSourceMapping[] = [];
+    const discardedBatches: KinesisBatchInfo[] = [];
+    const relaxed = config.streams.filter((s) => s.ordering === 'relaxed').map((s) => physicalStreamName(config.name, s.name));
+    const maxShards = Math.max(...streams.map((s) => s.shards));
+    for (const region of regions) {
+      const fn = await startWorkerFunction({
+        entry: REPLICATOR_ENTRY,
+        functionName: `redstream-${config.name}-replicator`,
+        region,
+        timeoutMs: tuning.replicatorTimeoutMs,
+        memorySizeMiB: config.replicator.memorySizeMiB,
+        maxConcurrency: maxShards * streams.length,
+        environment: {
+          TARGET_REGIONS: regions.filter((r) => r !== region).join(','),
+          CHECKPOINT_TABLE_NAME: tables.checkpointTableName,
+          ACTIVE_REGION_TABLE_NAME: tables.activeRegionTableName,
+          ...(relaxed.length > 0 ? { RELAXED_ORDER_STREAMS: relaxed.join(',') } : {}),
+          ACTIVE_REGION_CACHE_TTL_MS: String(tuning.activeRegionCacheTtlMs),
+          DEADLINE_SAFETY_MARGIN_MS: String(Math.min(500, Math.floor(tuning.replicatorTimeoutMs / 4))),
+          CALL_TIMEOUT_MS: String(Math.max(100, Math.min(1000, Math.floor(tuning.replicatorTimeoutMs / 3)))),
+          RETRY_BASE_DELAY_MS: '20',
+          RETRY_MAX_DELAY_MS: '200',
+          POWERTOOLS_SERVICE_NAME: 'redstream-replicator',
+          POWERTOOLS_LOG_LEVEL: 'WARN',
+          AWS_ENDPOINT_URL_KINESIS: router.endpoint,
+          AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        },
+        onLog: options.onLog ? (line) => options.onLog?.(region, line) : undefined,
+      });
+      functions.push(fn);
+      cleanups.push(() => fn.close());
+      for (const s of streams) {
+        const m = await startEventSourceMapping({
+          kinesis: viaRouter(region),
+          streamName: s.physicalName,
+          region,
+          target: fn,
+          batchSize: tuning.batchSize,
+          maxBatchingWindowMs: tuning.maxBatchingWindowMs,
+          startingPosition: 'TRIM_HORIZON',
+          reportBatchItemFailures: true,
+          retryAttempts: config.replicator.retryAttempts,
+          maxRecordAgeMs: config.replicator.maxRecordAgeSeconds * 1000,
+          idlePollMs: tuning.idlePollMs,
+          retryBackoffMs: { min: 20, max: 500 },
+          onFailure: (info) => void discardedBatches.push(info),
+        });
+        mappings.push(m);
+        cleanups.push(() => m.stop());
+      }
+    }
+
+    // Warehouse: PGlite with the rendered Postgres SQL, fed by the loader.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PGlite } = require('@electric-sql/pglite') as { PGlite: new () => PGliteLike };
+    const db = new PGlite();
+    cleanups.push(() => db.close());
+    const warehouse = await setupPostgresWarehouse(db, {
+      streams: streams.map((s) => ({ name: s.name, physicalName: s.physicalName })),
+      region: warehouseRegion,
+      dedupKeyPath: config.warehouse.dedupKeyPath,
+      dedupWindowDays: config.warehouse.dedupWindowDays,
+    });
+    const loader = await startWarehouseLoader({
+      kinesis: viaRouter(warehouseRegion),
+      streams,
+      warehouse,
+      mergeIntervalMs: tuning.mergeIntervalMs,
+      idlePollMs: tuning.idlePollMs,
+    });
+    cleanups.push(() => loader.stop());
+
+    const failoverSettings: FailoverSettings = {
+      ...settingsFromConfig(config, { propagationTimeoutMs: tuning.propagationTimeoutMs, pollIntervalMs: tuning.pollIntervalMs }),
+      replicatorTimeoutMs: tuning.replicatorTimeoutMs,
+      activeRegionCacheTtlMs: tuning.activeRegionCacheTtlMs,
+      resumeSafetyMarginMs: tuning.resumeSafetyMarginMs,
+      replicatorConcurrency: undefined,
+    };
+    const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents });
+
+    let stopped = false;
+    return {
+      config,
+      tuning,
+      regions,
+      warehouseRegion,
+      startedAt,
+      streams,
+      router,
+      kinesis: viaRouter,
+      kinesisDirect: direct,
+      mappings,
+      warehouse,
+      db,
+      loader,
+      failoverSettings,
+      failoverDeps,
+      discardedBatches,
+      async activeRegionItem(physicalName) {
+        const { Item } = await documents(config.primaryRegion).send(
+          new GetCommand({ TableName: tables.activeRegionTableName, Key: { streamName: physicalName }, ConsistentRead: true }),
+        );
+        return Item as ActiveRegionItem | undefined;
+      },
+      async waitForMappings(sinceMs, opts = {}) {
+        const only = opts.regions;
+        await Promise.all(mappings.filter((m) => !only || only.includes(m.region)).map((m) => m.waitUntilCaughtUp(sinceMs, { timeoutMs: opts.timeoutMs })));
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await runCleanups(cleanups, clients);
+      },
+    };
+  } catch (err) {
+    await runCleanups(cleanups, clients).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Runs cleanups in reverse order; every one runs even when another fails; the first error is rethrown. */
+async function runCleanups(cleanups: Array<() => Promise<unknown>>, clients: KinesisClient[]): Promise<void> {
+  let first: unknown;
+  for (const c of [...cleanups].reverse()) {
+    try {
+      await c();
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  for (const c of clients) c.destroy();
+  if (first !== undefined) throw first;
+}
