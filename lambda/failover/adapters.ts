@@ -4,13 +4,15 @@
  * emulators unchanged.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, ListShardsCommand, ListShardsCommandInput } from '@aws-sdk/client-kinesis';
 import { DeleteFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ActiveRegionItem, ActiveRegionState, CheckpointItem, parseCheckpointSortKey } from '../shared/state-tables';
 import { Fence } from './decisions';
 import { MalformedItemError } from './errors';
-import { ActiveRegionStore, CheckpointStore, ReservedConcurrencyControl, ResultPublisher } from './ports';
+import { ActiveRegionStore, CheckpointStore, ReservedConcurrencyControl, ResultPublisher, ShardLister } from './ports';
 
 /** Names of the two state tables (the same in every Region: they are global tables). */
 export interface StateTables {
@@ -40,6 +42,22 @@ export function documentClients(options: { maxAttempts?: number } = {}): Regiona
     DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: options.maxAttempts }), {
       marshallOptions: { removeUndefinedValues: true },
     }),
+  );
+}
+
+/**
+ * Kinesis clients per Region, from the default credential chain and `AWS_ENDPOINT_URL_KINESIS` (read by the SDK).
+ * HTTP/1.1 (kinesalite has no HTTP/2) with short timeouts and one retry: the Region asked may be the one that is down,
+ * and a switch must not hang on it.
+ */
+export function kinesisClients(options: { maxAttempts?: number; connectionTimeoutMs?: number; requestTimeoutMs?: number } = {}): RegionalClients<KinesisClient> {
+  return perRegion(
+    (region) =>
+      new KinesisClient({
+        region,
+        maxAttempts: options.maxAttempts ?? 2,
+        requestHandler: new NodeHttpHandler({ connectionTimeout: options.connectionTimeoutMs ?? 3_000, requestTimeout: options.requestTimeoutMs ?? 10_000 }),
+      }),
   );
 }
 
@@ -170,6 +188,29 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey !== undefined);
     return items;
+  }
+}
+
+/**
+ * Shards through Kinesis ListShards (by stream name, paginated). `ShardFilter` FROM_TIMESTAMP returns every open shard
+ * and every shard closed since `since` (a resharded parent may still hold unreplicated records); a time before the
+ * trim horizon counts from the trim horizon. kinesalite ignores the filter and returns every shard, a superset.
+ */
+export class KinesisShardLister implements ShardLister {
+  constructor(private readonly clients: RegionalClients<KinesisClient>) {}
+
+  async list(region: string, streamName: string, since: number): Promise<string[]> {
+    const ids: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      // With NextToken, ListShards takes neither the stream name nor the filter.
+      const input: ListShardsCommandInput =
+        NextToken === undefined ? { StreamName: streamName, ShardFilter: { Type: 'FROM_TIMESTAMP', Timestamp: new Date(since) } } : { NextToken };
+      const page = await this.clients(region).send(new ListShardsCommand(input));
+      for (const shard of page.Shards ?? []) if (shard.ShardId) ids.push(shard.ShardId);
+      NextToken = page.NextToken;
+    } while (NextToken !== undefined);
+    return ids;
   }
 }
 

@@ -10,22 +10,39 @@
  * await failback(settings, { reason: 'drill over' }, deps);
  * ```
  */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { documentClients, DynamoDbActiveRegionStore, DynamoDbCheckpointStore, RegionalClients, StateTables } from './adapters';
-import { Clock, ReservedConcurrencyControl, ResultPublisher, Sleep } from './ports';
+import {
+  documentClients,
+  DynamoDbActiveRegionStore,
+  DynamoDbCheckpointStore,
+  kinesisClients,
+  KinesisShardLister,
+  RegionalClients,
+  StateTables,
+} from './adapters';
+import { Clock, ReservedConcurrencyControl, ResultPublisher, ShardLister, Sleep } from './ports';
 import { FailoverDeps } from './service';
 
 export { failback, failover, status, staleAfterMs } from './service';
 export type { FailoverDeps, FailoverSettings, StatusReport, StreamStatus, StreamSwitchResult, SwitchOptions, SwitchResult, StreamOutcome } from './service';
 export type { StateTables } from './adapters';
+export type { ShardLister } from './ports';
 export { inFlightWaitMs, lowWaterMark, resumeTimestamp } from './decisions';
 
-/** Deps over the two DynamoDB tables (one client per Region; SDK endpoint variables apply). */
+/**
+ * Deps over the two DynamoDB tables and Kinesis ListShards (one client per Region; SDK endpoint variables apply:
+ * without `kinesisClients` or `shards`, AWS_ENDPOINT_URL_KINESIS must point a local run at its Kinesis).
+ */
 export function dynamoDbFailoverDeps(
   tables: StateTables,
   options: {
     /** @default - default credential chain and endpoint variables */
     clients?: RegionalClients<DynamoDBDocumentClient>;
+    /** Kinesis clients for ListShards. @default - default credential chain and endpoint variables (HTTP/1.1) */
+    kinesisClients?: RegionalClients<KinesisClient>;
+    /** The shard-listing port itself (wins over kinesisClients). @default - ListShards through kinesisClients */
+    shards?: ShardLister;
     /** @default Date.now */
     clock?: Clock;
     /** @default setTimeout */
@@ -39,6 +56,7 @@ export function dynamoDbFailoverDeps(
   return {
     activeRegions: new DynamoDbActiveRegionStore(clients, tables.activeRegionTableName),
     checkpoints: new DynamoDbCheckpointStore(clients, tables.checkpointTableName),
+    shards: options.shards ?? new KinesisShardLister(options.kinesisClients ?? kinesisClients()),
     clock: options.clock ?? Date.now,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     concurrency: options.concurrency,

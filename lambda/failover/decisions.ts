@@ -192,24 +192,58 @@ export function inFlightWaitMs(replicatorTimeoutMs: number, activeRegionCacheTtl
 /** Where a stream's low-water mark comes from. */
 export type LowWaterMarkBasis = 'checkpoints' | 'activation';
 
+/**
+ * The shards of a stream in one Region that may hold records since a time, as the shard-listing port reported
+ * them, or why they could not be listed (the Region is down, access denied, …).
+ */
+export type ShardListing = { readonly ok: true; readonly shardIds: readonly string[] } | { readonly ok: false; readonly error: string };
+
 export interface LowWaterMark {
   /** Epoch milliseconds: every record of the source Region that arrived before it has been replicated. */
   readonly timestamp: number;
+  /** `activation` when the mark is the source Region's activation time: no checkpoint, or a shard without one. */
   readonly basis: LowWaterMarkBasis;
   /** Shards of the source Region that have a checkpoint. */
   readonly shards: number;
+  /**
+   * Shards of the source Region that have no checkpoint (a new child shard after resharding, a shard the replicator
+   * never completed an invocation on): each counts from the activation time, which is why the mark is that early.
+   */
+  readonly uncheckpointedShards: string[];
+  /**
+   * `checkpointed-only` when the source Region's shards could not be listed: a shard without a checkpoint is then
+   * invisible, and the mark may be later than its oldest unreplicated record. `warning` says what to do.
+   */
+  readonly coverage: 'all-shards' | 'checkpointed-only';
+  /** Set with `checkpointed-only`: one line for the operator, naming the fallback resume time. */
+  readonly warning?: string;
 }
 
 /**
  * The low-water mark of a stream's replication from `sourceRegion`: the minimum over its shards of the last
  * replicated record's arrival time. A shard whose checkpoint predates the Region's activation has replicated nothing
- * since, so it counts from the activation time; with no checkpoint at all, the activation time is the mark.
+ * since, so it counts from the activation time; so does every listed shard without a checkpoint; with no checkpoint
+ * at all, the activation time is the mark. Counting from the activation time is conservative: earlier means more
+ * re-sent duplicates, never a gap.
+ * @param shards the source Region's shards (every shard open at or after `activatedAt`), or why they are unknown:
+ *   then the mark covers the checkpointed shards only and says so in `warning`.
  */
-export function lowWaterMark(checkpoints: readonly CheckpointItem[], sourceRegion: string, activatedAt: number): LowWaterMark {
+export function lowWaterMark(checkpoints: readonly CheckpointItem[], sourceRegion: string, activatedAt: number, shards: ShardListing): LowWaterMark {
   const own = checkpoints.filter((c) => c.sourceRegion === sourceRegion);
-  if (own.length === 0) return { timestamp: activatedAt, basis: 'activation', shards: 0 };
+  const checkpointed = new Set(own.map((c) => c.sourceShardId));
+  const uncheckpointedShards = shards.ok ? [...new Set(shards.shardIds)].filter((id) => !checkpointed.has(id)).sort() : [];
+  const coverage = shards.ok ? 'all-shards' : 'checkpointed-only';
+  const warning = shards.ok
+    ? undefined
+    : `the shards of ${sourceRegion} could not be listed (${shards.error}), so the resume timestamp covers only the ${own.length} shard(s) ` +
+      `with a checkpoint; a shard without one may hold unreplicated records from before it. If in doubt, re-send from ` +
+      (activatedAt > 0
+        ? `${iso(activatedAt)} (when ${sourceRegion} became active) minus the safety margin`
+        : `the oldest record still held (${sourceRegion} has been active since the state was seeded)`);
+  const base = { shards: own.length, uncheckpointedShards, coverage, ...(warning === undefined ? {} : { warning }) } as const;
+  if (own.length === 0 || uncheckpointedShards.length > 0) return { timestamp: activatedAt, basis: 'activation', ...base };
   const timestamp = Math.min(...own.map((c) => Math.max(c.approximateArrivalTimestamp, activatedAt)));
-  return { timestamp, basis: 'checkpoints', shards: own.length };
+  return { timestamp, basis: 'checkpoints', ...base };
 }
 
 /** Resume timestamp for producers and AT_TIMESTAMP consumers: low-water mark minus the safety margin, never below 0. */
@@ -247,24 +281,35 @@ export interface FailbackAssessment {
   readonly reasons: string[];
   /** Highest shard lag of the active Region's replication, undefined without checkpoints. */
   readonly maxLagMs?: number;
+  /** Shards of the active Region that have no checkpoint at all (each refuses the failback). */
+  readonly uncheckpointedShards?: string[];
 }
 
 /**
  * Failback guard: the reverse replication (from the Region now active) must have caught up: every one of its shards
- * has replicated a record that arrived at or after the activation (the switch), with a lag under the threshold.
+ * (every shard listed in `shards`, and every shard with a checkpoint) has replicated a record that arrived at or
+ * after the activation (the switch), with a lag under the threshold. A shard without a checkpoint refuses, and so
+ * does a listing that failed: a shard that cannot be seen cannot be shown to have caught up.
  */
-export function assessFailback(active: ActiveRegionItem, checkpoints: readonly CheckpointItem[], maxAllowedLagMs: number): FailbackAssessment {
+export function assessFailback(active: ActiveRegionItem, checkpoints: readonly CheckpointItem[], maxAllowedLagMs: number, shards: ShardListing): FailbackAssessment {
   if (active.state !== 'ACTIVE') {
     return { caughtUp: false, reasons: [`a switch is under way (state ${active.state}, epoch ${active.epoch}); wait for it to finish`] };
   }
-  const own = checkpoints.filter((c) => c.sourceRegion === active.activeRegion);
-  if (own.length === 0) {
-    return {
-      caughtUp: false,
-      reasons: [`no replication checkpoint from ${active.activeRegion} yet: reverse replication has not replicated a record since the switch`],
-    };
-  }
+  const region = active.activeRegion;
+  const own = checkpoints.filter((c) => c.sourceRegion === region);
   const reasons: string[] = [];
+  if (!shards.ok) {
+    reasons.push(`the shards of ${region} could not be listed (${shards.error}), so a shard without a checkpoint cannot be ruled out; retry when Kinesis in ${region} answers`);
+  }
+  if (own.length === 0) {
+    reasons.push(`no replication checkpoint from ${region} yet: reverse replication has not replicated a record since the switch`);
+    return { caughtUp: false, reasons };
+  }
+  const checkpointed = new Set(own.map((c) => c.sourceShardId));
+  const uncheckpointedShards = shards.ok ? [...new Set(shards.shardIds)].filter((id) => !checkpointed.has(id)).sort() : [];
+  for (const id of uncheckpointedShards) {
+    reasons.push(`shard ${region}/${id} has no replication checkpoint: it has not replicated a record since the switch`);
+  }
   let maxLagMs = 0;
   for (const c of own) {
     const lag = Math.max(0, c.updatedAt - c.approximateArrivalTimestamp);
@@ -276,7 +321,7 @@ export function assessFailback(active: ActiveRegionItem, checkpoints: readonly C
       reasons.push(`shard ${c.shardId} lags ${seconds(lag)} s, above the ${seconds(maxAllowedLagMs)} s failback threshold`);
     }
   }
-  return { caughtUp: reasons.length === 0, reasons, maxLagMs };
+  return { caughtUp: reasons.length === 0, reasons, maxLagMs, uncheckpointedShards };
 }
 
 function iso(ms: number): string {

@@ -1,7 +1,8 @@
 /**
  * The failover function: runs a failover, failback or status (see `request.ts` for the input) with the fenced switch
  * protocol, and returns the result; a switch result is also published to RESULT_TOPIC_ARN when set. Invoked by the
- * operator (`aws lambda invoke`), or by the EventBridge rule of automatic mode on the health alarm.
+ * operator (`aws lambda invoke`), or by the EventBridge rule of automatic mode on the health alarm. Kinesis ListShards
+ * (endpoint from AWS_ENDPOINT_URL_KINESIS when set) tells it which shards have no checkpoint.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -10,6 +11,8 @@ import {
   documentClients,
   DynamoDbActiveRegionStore,
   DynamoDbCheckpointStore,
+  kinesisClients,
+  KinesisShardLister,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
@@ -25,6 +28,7 @@ const dynamo = documentClients();
 const deps: FailoverDeps = {
   activeRegions: new DynamoDbActiveRegionStore(dynamo, config.tables.activeRegionTableName),
   checkpoints: new DynamoDbCheckpointStore(dynamo, config.tables.checkpointTableName),
+  shards: new KinesisShardLister(kinesisClients()),
   concurrency: config.settings.replicatorConcurrency ? new LambdaReservedConcurrency(perRegion((region) => new LambdaClient({ region }))) : undefined,
   publisher: config.resultTopicArn ? new SnsResultPublisher(new SNSClient({ region: regionOfArn(config.resultTopicArn) }), config.resultTopicArn) : undefined,
   clock: Date.now,

@@ -19,6 +19,16 @@ export interface CheckpointStore {
   list(region: string, streamName: string): Promise<CheckpointItem[]>;
 }
 
+/** The shards of a Kinesis stream in one Region. */
+export interface ShardLister {
+  /**
+   * Ids of the shards of `streamName` in `region` that may hold records that arrived since `since` (epoch ms): every
+   * open shard and every shard closed at or after `since` (AWS may return more, never fewer).
+   * Rejects when the Region's Kinesis cannot be reached or answers with an error.
+   */
+  list(region: string, streamName: string, since: number): Promise<string[]>;
+}
+
 /** Reserved concurrency of a Region's replicator function. */
 export interface ReservedConcurrencyControl {
   /** Sets the reservation; `undefined` removes it. */

@@ -22,11 +22,12 @@ import {
   planConcurrencyMove,
   planDrain,
   resumeTimestamp,
+  ShardListing,
   ShardProgress,
   shardProgress,
 } from './decisions';
 import { InvalidRequestError } from './errors';
-import { ActiveRegionStore, CheckpointStore, Clock, ReservedConcurrencyControl, ResultPublisher, Sleep } from './ports';
+import { ActiveRegionStore, CheckpointStore, Clock, ReservedConcurrencyControl, ResultPublisher, ShardLister, Sleep } from './ports';
 
 /** What the service needs to know about the environment. Build it with `settingsFromConfig` (lib/ops/settings.ts). */
 export interface FailoverSettings {
@@ -57,6 +58,11 @@ export interface FailoverSettings {
 export interface FailoverDeps {
   readonly activeRegions: ActiveRegionStore;
   readonly checkpoints: CheckpointStore;
+  /**
+   * The streams' shards per Region: a shard without a checkpoint moves the resume timestamp to the old Region's
+   * activation time and refuses a failback. When it fails, a failover goes on with a warning, a failback is refused.
+   */
+  readonly shards: ShardLister;
   /** Needed only when settings.replicatorConcurrency is set. */
   readonly concurrency?: ReservedConcurrencyControl;
   /** Where results are published. @default - not published */
@@ -155,6 +161,19 @@ function resolveStreams(settings: FailoverSettings, streams: readonly string[] |
   return [...new Set(streams)];
 }
 
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The port's answer as the pure logic takes it: a failure is a value, not an error. */
+async function listShards(lister: ShardLister, region: string, streamName: string, since: number): Promise<ShardListing> {
+  try {
+    return { ok: true, shardIds: await lister.list(region, streamName, since) };
+  } catch (err) {
+    return { ok: false, error: errorText(err) };
+  }
+}
+
 function requireRegion(settings: FailoverSettings, field: string, region: string | undefined): void {
   if (region !== undefined && !settings.regions.includes(region)) {
     throw new InvalidRequestError(field, `${JSON.stringify(region)} is not a Region of ${settings.environment} (${settings.regions.join(', ')})`);
@@ -219,7 +238,11 @@ async function runSwitch(
     for (const s of streams) {
       const plan = plans.get(s)!;
       if (plan.kind !== 'drain' || plan.takeover) continue;
-      guards.set(s, assessFailback(plan.current, await deps.checkpoints.list(coordinator, s), settings.failbackMaxLagMs));
+      const [cps, shards] = await Promise.all([
+        deps.checkpoints.list(coordinator, s),
+        listShards(deps.shards, plan.current.activeRegion, s, plan.current.activatedAt),
+      ]);
+      guards.set(s, assessFailback(plan.current, cps, settings.failbackMaxLagMs, shards));
     }
     const behind = [...guards].filter(([, g]) => !g.caughtUp).map(([s]) => s);
     if (behind.length > 0 && force) {
@@ -259,7 +282,7 @@ async function runSwitch(
 
   if (dryRun) {
     for (const { stream, plan } of toDrain) {
-      const mark = lowWaterMark(await deps.checkpoints.list(coordinator, stream), plan.next.previousRegion!, plan.current.activatedAt);
+      const mark = await markOf(stream, plan.next.previousRegion!, plan.current.activatedAt);
       results.set(stream, {
         streamName: stream,
         outcome: 'would-switch',
@@ -304,7 +327,7 @@ async function runSwitch(
           try {
             return { region, item: await deps.activeRegions.read(region, stream) };
           } catch (err) {
-            return { region, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+            return { region, error: errorText(err) };
           }
         }),
       );
@@ -360,7 +383,7 @@ async function runSwitch(
   const activatedAt = deps.clock();
   await Promise.all(
     [...drained].map(async ([stream, d]) => {
-      const mark = lowWaterMark(await deps.checkpoints.list(coordinator, stream), d.item.previousRegion!, d.item.activatedAt);
+      const mark = await markOf(stream, d.item.previousRegion!, d.item.activatedAt);
       const resume = resumeTimestamp(mark, settings.resumeSafetyMarginMs);
       const { next, fence } = planActivation(d.item, activatedAt, resume);
       if (!(await deps.activeRegions.replace(coordinator, next, fence))) {
@@ -421,6 +444,14 @@ async function runSwitch(
         warnings.push(`reserved concurrency of ${move.functionName} in ${move.region} not set to ${move.reservedConcurrency ?? 'unreserved'}: ${String(err)}`);
       }
     }
+  }
+
+  /** The low-water mark of `stream`'s replication from `source`; a coverage warning goes to the result's warnings. */
+  async function markOf(stream: string, source: string, activatedAt: number): Promise<LowWaterMark> {
+    const [cps, shards] = await Promise.all([deps.checkpoints.list(coordinator, stream), listShards(deps.shards, source, stream, activatedAt)]);
+    const mark = lowWaterMark(cps, source, activatedAt, shards);
+    if (mark.warning !== undefined) warnings.push(`${stream}: ${mark.warning}`);
+    return mark;
   }
 
   async function lostRace(stream: string, before: ActiveRegionItem, why = 'another switch changed the item first'): Promise<StreamSwitchResult> {
@@ -509,7 +540,7 @@ export interface StatusReport {
 export async function status(
   settings: FailoverSettings,
   options: { streams?: readonly string[]; readRegion?: string },
-  deps: Pick<FailoverDeps, 'activeRegions' | 'checkpoints' | 'clock'>,
+  deps: Pick<FailoverDeps, 'activeRegions' | 'checkpoints' | 'shards' | 'clock'>,
 ): Promise<StatusReport> {
   requireRegion(settings, 'readRegion', options.readRegion);
   const streams = resolveStreams(settings, options.streams);
@@ -545,7 +576,8 @@ export async function status(
     if (item === undefined) return { streamName, replicas, replicasAgree: epochs.size <= 1, checkpoints };
     // While DRAINING, activeRegion is still the Region the stream is switching away from.
     const source = item.activeRegion;
-    const mark = lowWaterMark(cps, source, item.activatedAt);
+    const shards = await listShards(deps.shards, source, streamName, item.activatedAt);
+    const mark = lowWaterMark(cps, source, item.activatedAt, shards);
     const own = checkpoints.filter((c) => c.sourceRegion === source);
     return {
       streamName,
@@ -556,7 +588,7 @@ export async function status(
       lowWaterMark: mark,
       resumeTimestamp: resumeTimestamp(mark, settings.resumeSafetyMarginMs),
       maxLagMs: own.length > 0 ? Math.max(...own.map((c) => c.lagMs)) : undefined,
-      failback: item.activeRegion !== settings.primaryRegion ? assessFailback(item, cps, settings.failbackMaxLagMs) : undefined,
+      failback: item.activeRegion !== settings.primaryRegion ? assessFailback(item, cps, settings.failbackMaxLagMs, shards) : undefined,
     };
   }
 }

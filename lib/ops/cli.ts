@@ -5,6 +5,7 @@
  * Exit codes: 0 done (including a no-op and a dry run that would succeed); 1 refused, conflict, stalled or failed;
  * 2 bad usage (unknown command or option, missing value, unknown environment, Region or stream).
  */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -13,6 +14,8 @@ import {
   documentClients,
   DynamoDbActiveRegionStore,
   DynamoDbCheckpointStore,
+  kinesisClients,
+  KinesisShardLister,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
@@ -21,6 +24,7 @@ import {
 } from '../../lambda/failover/adapters';
 import { InvalidRequestError } from '../../lambda/failover/errors';
 import { Clock, Sleep } from '../../lambda/failover/ports';
+import { LowWaterMark } from '../../lambda/failover/decisions';
 import { failback, failover, FailoverDeps, status, StatusReport, SwitchResult } from '../../lambda/failover/service';
 import { settingsFromConfig, stateTablesFor } from './settings';
 
@@ -39,6 +43,8 @@ export interface CliDeps {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** @default - default credential chain and endpoint variables, one client per Region */
   readonly dynamoClients?: RegionalClients<DynamoDBDocumentClient>;
+  /** For ListShards. @default - default credential chain and endpoint variables, one HTTP/1.1 client per Region */
+  readonly kinesisClients?: RegionalClients<KinesisClient>;
   /** @default - default credential chain, one client per Region */
   readonly lambdaClients?: RegionalClients<LambdaClient>;
   /** @default - default credential chain, one client per Region */
@@ -79,7 +85,8 @@ Options
   --active-region-table NAME  (or REDSTREAM_ACTIVE_REGION_TABLE)
 
 Exit codes: 0 done (also: nothing to do, dry run OK), 1 refused / conflict / stalled / failed, 2 bad usage.
-AWS access uses the default credential chain; AWS_ENDPOINT_URL_DYNAMODB etc. point it at local emulators.`;
+AWS access uses the default credential chain (DynamoDB, Kinesis ListShards, Lambda, SNS); AWS_ENDPOINT_URL_DYNAMODB,
+AWS_ENDPOINT_URL_KINESIS etc. point it at local emulators.`;
 
 const COMMANDS = ['status', 'failover', 'failback'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -216,6 +223,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     const base = {
       activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
       checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
+      shards: new KinesisShardLister(deps.kinesisClients ?? kinesisClients()),
       clock,
     };
 
@@ -273,12 +281,24 @@ export function formatSwitch(r: SwitchResult): string {
     lines.push(`  ${s.streamName}: ${s.outcome}: ${s.message}`);
     if (s.outcome === 'switched') lines.push(`    activated at ${iso(s.activatedAt)}`);
     if (s.resumeTimestamp !== undefined && s.lowWaterMark) {
-      const from = s.lowWaterMark.basis === 'checkpoints' ? `low-water mark of ${s.lowWaterMark.shards} shard checkpoint(s)` : 'activation time (no checkpoint)';
-      lines.push(`    producers and consumers resume from ${iso(s.resumeTimestamp)} (${from} ${iso(s.lowWaterMark.timestamp)} minus the safety margin)`);
+      lines.push(`    producers and consumers resume from ${iso(s.resumeTimestamp)} (${describeMark(s.lowWaterMark, s.fromRegion)})`);
+      if (s.lowWaterMark.coverage === 'checkpointed-only') {
+        lines.push(`    WARNING: checkpointed shards only: the shards of ${s.fromRegion ?? 'the old Region'} could not be listed (see the warning)`);
+      }
     }
   }
   for (const m of r.concurrencyMoves) lines.push(`  replicator ${m.functionName} in ${m.region}: reserved concurrency ${m.reservedConcurrency ?? 'unreserved'}`);
   return lines.join('\n');
+}
+
+/** Where a resume timestamp comes from, for the line that prints it. */
+function describeMark(mark: LowWaterMark, source: string | undefined): string {
+  const t = `${iso(mark.timestamp)} minus the safety margin`;
+  if (mark.uncheckpointedShards.length > 0) {
+    return `activation time of ${source ?? 'the old Region'} ${t}: shard(s) ${mark.uncheckpointedShards.join(', ')} have no checkpoint`;
+  }
+  if (mark.basis === 'activation') return `activation time (no checkpoint) ${t}`;
+  return `low-water mark of ${mark.shards} shard checkpoint(s) ${t}`;
 }
 
 export function formatStatus(report: StatusReport): string {
@@ -299,10 +319,13 @@ export function formatStatus(report: StatusReport): string {
         (s.replicasAgree ? '' : '  ← replicas disagree'),
     );
     if (s.lowWaterMark) {
+      const m = s.lowWaterMark;
       lines.push(
-        `  low-water mark from ${it.activeRegion}: ${iso(s.lowWaterMark.timestamp)} (${s.lowWaterMark.basis}, ${s.lowWaterMark.shards} shard(s)); ` +
-          `resume timestamp if failed over now: ${iso(s.resumeTimestamp)}; max lag ${secs(s.maxLagMs)}`,
+        `  low-water mark from ${it.activeRegion}: ${iso(m.timestamp)} (${m.basis}, ${m.shards} shard(s)` +
+          (m.uncheckpointedShards.length > 0 ? `; no checkpoint: ${m.uncheckpointedShards.join(', ')}` : '') +
+          `); resume timestamp if failed over now: ${iso(s.resumeTimestamp)}; max lag ${secs(s.maxLagMs)}`,
       );
+      if (m.warning !== undefined) lines.push(`  warning: ${m.warning}`);
     }
     for (const c of s.checkpoints) {
       lines.push(`  ${c.shardId}  seq ${c.sequenceNumber}  arrived ${iso(c.approximateArrivalTimestamp)}  lag ${secs(c.lagMs)}  age ${secs(c.ageMs)}`);

@@ -30,7 +30,7 @@ const MAX_TIMEOUT_SECONDS = 900;
 /**
  * The failover function (`lambda/failover/handler.ts`): a fenced switch of the active Region, callable by the
  * operator, by the CLI's equivalent `aws lambda invoke`, or by the automatic-failover rule. Its role can read and
- * conditionally write the two state tables in every Region, move the replicators' reserved concurrency (only when the
+ * conditionally write the two state tables in every Region, list the shards of the environment's streams there, move the replicators' reserved concurrency (only when the
  * settings say so) and publish to the result topic; nothing else.
  */
 export class FailoverFunction extends Construct {
@@ -73,6 +73,17 @@ export class FailoverFunction extends Construct {
         sid: 'CheckpointTable',
         actions: ['dynamodb:Query'],
         resources: settings.regions.map((r) => tableArn(r, tables.checkpointTableName)),
+      }),
+    );
+    // ListShards by stream name: which shards have no checkpoint (resume timestamp, failback guard). The names are
+    // deterministic (lib/config.ts physicalStreamName), the same in every Region.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'StreamShards',
+        actions: ['kinesis:ListShards'],
+        resources: settings.regions.flatMap((region) =>
+          settings.streams.map((name) => stack.formatArn({ service: 'kinesis', region, resource: 'stream', resourceName: name })),
+        ),
       }),
     );
     if (settings.replicatorConcurrency) {

@@ -141,14 +141,26 @@ describe('failover function', () => {
     });
   });
 
-  test('its role can do exactly: the two tables in every Region, the topic and its key, its log group', () => {
+  test('its role can do exactly: the two tables and ListShards on the streams in every Region, the topic and its key, its log group', () => {
     const policies = primary.template.findResources('AWS::IAM::Policy');
     expect(Object.keys(policies)).toHaveLength(1);
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
     const table = (region: string, name: string) => `arn:aws:dynamodb:${region}:${ACCOUNT}:table/${name}`;
+    const stream = (region: string, name: string) => `arn:aws:kinesis:${region}:${ACCOUNT}:stream/${name}`;
     expect(statements).toEqual([
       { Sid: 'ActiveRegionTable', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: [table(PRIMARY, 'redstream-dev-active-region'), table(STANDBY, 'redstream-dev-active-region')] },
       { Sid: 'CheckpointTable', Effect: 'Allow', Action: 'dynamodb:Query', Resource: [table(PRIMARY, 'redstream-dev-checkpoints'), table(STANDBY, 'redstream-dev-checkpoints')] },
+      {
+        Sid: 'StreamShards',
+        Effect: 'Allow',
+        Action: 'kinesis:ListShards',
+        Resource: [
+          stream(PRIMARY, 'redstream-dev-events'),
+          stream(PRIMARY, 'redstream-dev-telemetry'),
+          stream(STANDBY, 'redstream-dev-events'),
+          stream(STANDBY, 'redstream-dev-telemetry'),
+        ],
+      },
       { Sid: 'ResultTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopic/) } },
       { Sid: 'ResultTopicKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::ImportValue': expect.stringMatching(/AlarmTopicKey/) } },
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^FailoverLogs/), 'Arn'] } },
@@ -166,7 +178,7 @@ describe('failover function', () => {
       Action: ['lambda:DeleteFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
       Resource: [fn(PRIMARY), fn(STANDBY)],
     });
-    expect(statements).toHaveLength(6);
+    expect(statements).toHaveLength(7);
     built.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator', REPLICATOR_RESERVED_CONCURRENCY: '10' }) },
     });

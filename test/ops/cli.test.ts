@@ -1,6 +1,19 @@
-/** The operator CLI in-process against DynamoDB Local: each command's output and exit code; bad arguments. */
+/**
+ * The operator CLI in-process against DynamoDB Local and one kinesalite per Region (behind the Region router, which
+ * can take a Region's Kinesis down): each command's output and exit code; bad arguments.
+ */
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { perRegion } from '../../lambda/failover/adapters';
 import { CliDeps, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from '../../lib/ops/cli';
-import { RunningService, startDynamoDb } from '../../local/emulators';
+import {
+  createStreams,
+  KinesisRegionRouter,
+  localKinesisClient,
+  RunningService,
+  startDynamoDb,
+  startKinesis,
+  startKinesisRegionRouter,
+} from '../../local/emulators';
 import { activeItem, checkpoint, PRIMARY, STANDBY, STREAM } from '../lambda/failover/factories';
 import { FakeClock, LocalState, localState } from '../lambda/failover/local-state';
 
@@ -13,14 +26,32 @@ const ENVIRONMENTS = {
   },
 };
 
+const SHARD_0 = 'shardId-000000000000';
+const SHARD_1 = 'shardId-000000000001';
+
 let dynamo: RunningService;
+let kinesalites: RunningService[] = [];
+let router: KinesisRegionRouter;
+const kinesisCreated: KinesisClient[] = [];
+const kinesisClients = perRegion((region) => {
+  const c = localKinesisClient(router.endpoint, region);
+  kinesisCreated.push(c);
+  return c;
+});
 let state: LocalState;
 let clock: FakeClock;
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
+  kinesalites = await Promise.all([startKinesis(PRIMARY), startKinesis(STANDBY)]);
+  router = await startKinesisRegionRouter({ regions: { [PRIMARY]: kinesalites[0].endpoint, [STANDBY]: kinesalites[1].endpoint } });
+  // The events stream of the config below, with its two shards, in both Regions.
+  for (const region of [PRIMARY, STANDBY]) await createStreams(kinesisClients(region), [{ name: STREAM, shards: 2 }]);
 });
 afterAll(async () => {
+  kinesisCreated.forEach((c) => c.destroy());
+  await router?.stop();
+  await Promise.all(kinesalites.map((k) => k.stop()));
   await dynamo?.stop();
 });
 beforeEach(async () => {
@@ -28,7 +59,11 @@ beforeEach(async () => {
   clock = new FakeClock(Date.parse('2026-11-22T02:00:00.000Z'));
   await state.putActive(activeItem());
 });
-afterEach(() => state.destroy());
+afterEach(() => {
+  state.destroy();
+  router.setRegionDown(PRIMARY, false);
+  router.setRegionDown(STANDBY, false);
+});
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
   const out: string[] = [];
@@ -39,6 +74,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
     loadEnvironments: () => ENVIRONMENTS,
     env: { REDSTREAM_CHECKPOINT_TABLE: state.tables.checkpointTableName, REDSTREAM_ACTIVE_REGION_TABLE: state.tables.activeRegionTableName },
     dynamoClients: state.clients,
+    kinesisClients,
     clock: clock.clock,
     sleep: clock.sleep,
     newSwitchId: () => 'switch-1',
@@ -114,7 +150,8 @@ test('status: active Region, epoch, replicas, per-shard checkpoints, low-water m
 });
 
 test('failover: switches and prints the resume timestamp; a repeat is a no-op (exit 0); the wrong --from is refused (exit 1)', async () => {
-  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', clock.now - 30_000));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_1, clock.now - 10_000));
 
   const first = await run('failover', '--env', 'dev', '--to', STANDBY, '--from', PRIMARY, '--reason', 'us-east-1 degraded');
   expect(first.code).toBe(EXIT_OK);
@@ -122,8 +159,9 @@ test('failover: switches and prints the resume timestamp; a repeat is a no-op (e
     'failover to us-west-2 (dev, switch switch-1): OK',
     `  ${STREAM}: switched: switched from us-east-1 to us-west-2 (epoch 1 → 3)`,
     '    activated at 2026-11-22T02:02:06.000Z',
-    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 1 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
+    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 2 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
   ]);
+  expect(first.err.filter((l) => l.startsWith('warning:'))).toEqual([]);
   expect(first.err).toContain('every replica shows the drain; waiting 126 s for in-flight forwarding to end');
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, epoch: 3, reason: 'us-east-1 degraded' });
 
@@ -134,6 +172,44 @@ test('failover: switches and prints the resume timestamp; a repeat is a no-op (e
   const wrongFrom = await run('failover', '--env', 'dev', '--to', PRIMARY, '--from', PRIMARY);
   expect(wrongFrom.code).toBe(EXIT_FAILED);
   expect(wrongFrom.out).toMatch(/NOT DONE\n {2}redstream-dev-events: refused: expected us-east-1 to be active, but us-west-2 is \(epoch 3\)/);
+});
+
+test('failover: a shard of the old Region without a checkpoint moves the resume timestamp to the old activation time, and is named', async () => {
+  await state.putActive(activeItem({ activatedAt: Date.parse('2026-11-22T01:00:00.000Z') }));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
+
+  const before = await run('status', '--env', 'dev');
+  expect(before.out).toContain(
+    '  low-water mark from us-east-1: 2026-11-22T01:00:00.000Z (activation, 1 shard(s); no checkpoint: shardId-000000000001); resume timestamp if failed over now: 2026-11-22T00:59:00.000Z',
+  );
+
+  const { code, out, err } = await run('failover', '--env', 'dev', '--to', STANDBY);
+  expect(code).toBe(EXIT_OK);
+  expect(out.split('\n')[3]).toBe(
+    '    producers and consumers resume from 2026-11-22T00:59:00.000Z (activation time of us-east-1 2026-11-22T01:00:00.000Z minus the safety margin: shard(s) shardId-000000000001 have no checkpoint)',
+  );
+  expect(err.filter((l) => l.startsWith('warning:'))).toEqual([]);
+  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ activeRegion: STANDBY, resumeTimestamp: Date.parse('2026-11-22T00:59:00.000Z') });
+});
+
+test('failover with the old Region\'s Kinesis down: resume from the checkpoints, with a warning naming the fallback (exit 0)', async () => {
+  await state.putActive(activeItem({ activatedAt: Date.parse('2026-11-22T01:00:00.000Z') }));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
+  router.setRegionDown(PRIMARY, true);
+
+  const { code, out, err } = await run('failover', '--env', 'dev', '--to', STANDBY, '--from', PRIMARY);
+
+  expect(code).toBe(EXIT_OK);
+  expect(out.split('\n').slice(3)).toEqual([
+    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 1 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
+    '    WARNING: checkpointed shards only: the shards of us-east-1 could not be listed (see the warning)',
+  ]);
+  expect(err.filter((l) => l.startsWith('warning:'))).toEqual([
+    'warning: redstream-dev-events: the shards of us-east-1 could not be listed (ServiceUnavailable: router: Region us-east-1 is down), ' +
+      'so the resume timestamp covers only the 1 shard(s) with a checkpoint; a shard without one may hold unreplicated records from before it. ' +
+      'If in doubt, re-send from 2026-11-22T01:00:00.000Z (when us-east-1 became active) minus the safety margin',
+  ]);
+  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY });
 });
 
 test('failover --dry-run writes nothing and exits 0', async () => {
@@ -154,7 +230,18 @@ test('failback: refused while reverse replication lags (exit 1), done after catc
   const status = await run('status', '--env', 'dev');
   expect(status.out).toMatch(/failback to us-east-1: not ready: no replication checkpoint from us-west-2 yet/);
 
-  await state.putCheckpoint(checkpoint(STANDBY, 'shardId-000000000000', T + 1_000, { updatedAt: T + 1_500 }));
+  await state.putCheckpoint(checkpoint(STANDBY, SHARD_0, T + 1_000, { updatedAt: T + 1_500 }));
+  const oneShard = await run('failback', '--env', 'dev');
+  expect(oneShard.code).toBe(EXIT_FAILED);
+  expect(oneShard.out).toMatch(/refused: failback refused: shard us-west-2\/shardId-000000000001 has no replication checkpoint: it has not replicated a record since the switch; /);
+
+  await state.putCheckpoint(checkpoint(STANDBY, SHARD_1, T + 2_000, { updatedAt: T + 2_500 }));
+  router.setRegionDown(STANDBY, true);
+  const unlisted = await run('failback', '--env', 'dev');
+  expect(unlisted.code).toBe(EXIT_FAILED);
+  expect(unlisted.out).toMatch(/refused: failback refused: the shards of us-west-2 could not be listed \(ServiceUnavailable: router: Region us-west-2 is down\), so a shard without a checkpoint cannot be ruled out; /);
+
+  router.setRegionDown(STANDBY, false);
   const done = await run('failback', '--env', 'dev', '--reason', 'back home');
   expect(done.code).toBe(EXIT_OK);
   expect(done.out).toMatch(/: OK\n {2}redstream-dev-events: switched: switched from us-west-2 to us-east-1 \(epoch 3 → 5\)/);

@@ -1,8 +1,12 @@
-/** Adapters that have no local emulator (Lambda, SNS): aws-sdk-client-mock. DynamoDB adapters run in service.test.ts. */
+/**
+ * Adapters that have no local emulator (Lambda, SNS), and what kinesalite cannot show (ListShards pagination and
+ * filter): aws-sdk-client-mock. DynamoDB adapters run in service.test.ts, ListShards against kinesalite in the CLI test.
+ */
+import { KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DeleteFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
-import { LambdaReservedConcurrency, parseActiveRegionItem, parseCheckpointItem, regionOfArn, SnsResultPublisher } from '../../../lambda/failover/adapters';
+import { KinesisShardLister, LambdaReservedConcurrency, parseActiveRegionItem, parseCheckpointItem, regionOfArn, SnsResultPublisher } from '../../../lambda/failover/adapters';
 import { MalformedItemError } from '../../../lambda/failover/errors';
 
 test('reserved concurrency: a number is put, undefined removes the reservation, in the given Region', async () => {
@@ -31,6 +35,28 @@ test('results are published as JSON with a printable subject of at most 100 char
   expect(input.Subject).toHaveLength(100);
   expect(input.Subject).toMatch(/^failover \? x+$/);
   expect(JSON.parse(input.Message!)).toEqual({ ok: true });
+  mock.restore();
+});
+
+test('shards: ListShards by stream name with FROM_TIMESTAMP on the first page, NextToken alone on the next, in the given Region', async () => {
+  const mock = mockClient(KinesisClient);
+  mock
+    .on(ListShardsCommand)
+    .resolvesOnce({ Shards: [{ ShardId: 'shardId-000000000000', HashKeyRange: undefined, SequenceNumberRange: undefined }], NextToken: 'page-2' })
+    .resolvesOnce({ Shards: [{ ShardId: 'shardId-000000000002', HashKeyRange: undefined, SequenceNumberRange: undefined }] });
+  const regions: string[] = [];
+  const lister = new KinesisShardLister((region) => {
+    regions.push(region);
+    return new KinesisClient({ region });
+  });
+
+  expect(await lister.list('us-west-2', 'redstream-dev-events', 1_700_000_000_000)).toEqual(['shardId-000000000000', 'shardId-000000000002']);
+
+  expect(regions).toEqual(['us-west-2', 'us-west-2']);
+  expect(mock.commandCalls(ListShardsCommand).map((c) => c.args[0].input)).toEqual([
+    { StreamName: 'redstream-dev-events', ShardFilter: { Type: 'FROM_TIMESTAMP', Timestamp: new Date(1_700_000_000_000) } },
+    { NextToken: 'page-2' },
+  ]);
   mock.restore();
 });
 

@@ -1,20 +1,39 @@
-/** The failover function's handler against DynamoDB Local, configured only through its environment variables. */
+/**
+ * The failover function's handler against DynamoDB Local and kinesalite (behind the Region router), configured only
+ * through its environment variables (AWS_ENDPOINT_URL_KINESIS reaches the ListShards adapter through the SDK).
+ */
 import type * as HandlerModule from '../../../lambda/failover/handler';
-import { RunningService, startDynamoDb } from '../../../local/emulators';
+import {
+  createStreams,
+  KinesisRegionRouter,
+  localKinesisClient,
+  RunningService,
+  startDynamoDb,
+  startKinesis,
+  startKinesisRegionRouter,
+} from '../../../local/emulators';
 import { activeItem, PRIMARY, STANDBY, STREAM } from './factories';
 import { LocalState, localState } from './local-state';
 
 let dynamo: RunningService;
+let kinesalites: RunningService[] = [];
+let router: KinesisRegionRouter;
 let state: LocalState;
 let handler: (event: unknown) => Promise<unknown>;
 const saved = { ...process.env };
 
 beforeAll(async () => {
   dynamo = await startDynamoDb();
+  kinesalites = await Promise.all([startKinesis(PRIMARY), startKinesis(STANDBY)]);
+  router = await startKinesisRegionRouter({ regions: { [PRIMARY]: kinesalites[0].endpoint, [STANDBY]: kinesalites[1].endpoint } });
+  const kinesis = localKinesisClient(kinesalites[0].endpoint, PRIMARY);
+  await createStreams(kinesis, [{ name: STREAM, shards: 1 }]);
+  kinesis.destroy();
   state = await localState(dynamo.endpoint);
   await state.putActive(activeItem());
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_KINESIS: router.endpoint,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_REGION: PRIMARY,
@@ -40,12 +59,20 @@ beforeAll(async () => {
 afterAll(async () => {
   process.env = saved;
   state?.destroy();
+  await router?.stop();
+  await Promise.all(kinesalites.map((k) => k.stop()));
   await dynamo?.stop();
 });
 
 test('fails over on request and reports the result; status and a repeat are read-only', async () => {
   const result = await handler({ action: 'failover', targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'automatic: health alarm' });
-  expect(result).toMatchObject({ ok: true, action: 'failover', streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3 }] });
+  // The old Region's only shard has no checkpoint: listed through AWS_ENDPOINT_URL_KINESIS, it counts from the activation.
+  expect(result).toMatchObject({
+    ok: true,
+    action: 'failover',
+    warnings: [],
+    streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3, lowWaterMark: { basis: 'activation', uncheckpointedShards: ['shardId-000000000000'] } }],
+  });
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, reason: 'automatic: health alarm' });
 
   // The alarm fires again (or in the other Region): same request, nothing changes.

@@ -2,6 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbActiveRegionStore, DynamoDbCheckpointStore, perRegion, RegionalClients, StateTables } from '../../../lambda/failover/adapters';
+import { ShardLister } from '../../../lambda/failover/ports';
 import { FailoverDeps } from '../../../lambda/failover/service';
 import { ActiveRegionItem, CheckpointItem } from '../../../lambda/shared/state-tables';
 import { createStateTables, LOCAL_CREDENTIALS } from '../../../local/emulators';
@@ -61,6 +62,25 @@ export class FakeClock {
   };
 }
 
+/** The shard-listing port, as a test sets it up: shard ids per Region and stream (none unless set), Regions that are down. */
+export class FakeShards implements ShardLister {
+  private readonly shards = new Map<string, string[]>();
+  /** Regions whose Kinesis does not answer. */
+  readonly down = new Set<string>();
+  readonly calls: Array<{ region: string; streamName: string; since: number }> = [];
+
+  set(region: string, streamName: string, shardIds: string[]): this {
+    this.shards.set(`${region}|${streamName}`, shardIds);
+    return this;
+  }
+
+  list = async (region: string, streamName: string, since: number): Promise<string[]> => {
+    this.calls.push({ region, streamName, since });
+    if (this.down.has(region)) throw Object.assign(new Error(`${region} is down`), { name: 'ServiceUnavailable' });
+    return [...(this.shards.get(`${region}|${streamName}`) ?? [])];
+  };
+}
+
 export function depsFor(state: LocalState, clock: FakeClock, extra: Partial<FailoverDeps> = {}): FailoverDeps {
-  return { activeRegions: state.activeRegions, checkpoints: state.checkpoints, clock: clock.clock, sleep: clock.sleep, ...extra };
+  return { activeRegions: state.activeRegions, checkpoints: state.checkpoints, shards: new FakeShards(), clock: clock.clock, sleep: clock.sleep, ...extra };
 }

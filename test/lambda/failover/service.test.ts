@@ -4,7 +4,7 @@ import { ActiveRegionStore, ReservedConcurrencyControl, ResultPublisher } from '
 import { failback, failover, FailoverSettings, staleAfterMs, status } from '../../../lambda/failover/service';
 import { RunningService, startDynamoDb } from '../../../local/emulators';
 import { activeItem, checkpoint, PRIMARY, STANDBY, STREAM } from './factories';
-import { depsFor, FakeClock, LocalState, localState } from './local-state';
+import { depsFor, FakeClock, FakeShards, LocalState, localState } from './local-state';
 
 const OTHER = 'redstream-dev-telemetry';
 const settings: FailoverSettings = {
@@ -47,9 +47,12 @@ describe('failover', () => {
     await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000001', t0 - 10_000));
     await state.putCheckpoint(checkpoint(STANDBY, 'shardId-000000000000', t0 - 90_000)); // other direction: ignored
 
-    const result = await failover(settings, { targetRegion: STANDBY, streams: [STREAM], reason: 'drill' }, depsFor(state, clock, { newSwitchId: () => 's1' }));
+    const shards = new FakeShards().set(PRIMARY, STREAM, ['shardId-000000000000', 'shardId-000000000001']);
+    const result = await failover(settings, { targetRegion: STANDBY, streams: [STREAM], reason: 'drill' }, depsFor(state, clock, { newSwitchId: () => 's1', shards }));
 
     expect(result).toMatchObject({ ok: true, action: 'failover', targetRegion: STANDBY, switchId: 's1', warnings: [] });
+    // The old Region's shards are listed after the in-flight wait, since its activation.
+    expect(shards.calls).toEqual([{ region: PRIMARY, streamName: STREAM, since: 0 }]);
     expect(clock.sleeps).toEqual([IN_FLIGHT_WAIT]);
     const T = t0 + IN_FLIGHT_WAIT;
     expect(result.streams).toEqual([
@@ -61,7 +64,7 @@ describe('failover', () => {
         epoch: 3,
         activatedAt: T,
         resumeTimestamp: t0 - 30_000 - 60_000,
-        lowWaterMark: { timestamp: t0 - 30_000, basis: 'checkpoints', shards: 2 },
+        lowWaterMark: { timestamp: t0 - 30_000, basis: 'checkpoints', shards: 2, uncheckpointedShards: [], coverage: 'all-shards' },
       }),
     ]);
     expect(await state.activeRegions.read(PRIMARY, STREAM)).toEqual({
@@ -70,6 +73,46 @@ describe('failover', () => {
     });
     // Streams not asked for are untouched.
     expect(await state.activeRegions.read(PRIMARY, OTHER)).toMatchObject({ activeRegion: PRIMARY, state: 'ACTIVE', epoch: 1 });
+  });
+
+  test('a shard of the old Region without a checkpoint moves the resume timestamp to the old activation time and is named', async () => {
+    const t0 = clock.now;
+    const oldActivation = t0 - 3_600_000;
+    await state.putActive(activeItem({ streamName: STREAM, activatedAt: oldActivation }));
+    await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', t0 - 30_000));
+    // shardId-000000000002: a child of a split that has not replicated anything yet.
+    const shards = new FakeShards().set(PRIMARY, STREAM, ['shardId-000000000000', 'shardId-000000000002']);
+
+    const result = await failover(settings, { targetRegion: STANDBY, streams: [STREAM] }, depsFor(state, clock, { shards }));
+
+    expect(result.warnings).toEqual([]);
+    expect(result.streams[0]).toMatchObject({
+      outcome: 'switched',
+      resumeTimestamp: oldActivation - 60_000,
+      lowWaterMark: { timestamp: oldActivation, basis: 'activation', shards: 1, uncheckpointedShards: ['shardId-000000000002'], coverage: 'all-shards' },
+    });
+    expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ activeRegion: STANDBY, resumeTimestamp: oldActivation - 60_000 });
+  });
+
+  test('the old Region\'s shards cannot be listed: the switch goes on, from the checkpoints, with a warning naming the fallback', async () => {
+    const t0 = clock.now;
+    await state.putActive(activeItem({ streamName: STREAM, activatedAt: t0 - 3_600_000 }));
+    await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', t0 - 30_000));
+    const shards = new FakeShards();
+    shards.down.add(PRIMARY);
+
+    const result = await failover(settings, { targetRegion: STANDBY, streams: [STREAM] }, depsFor(state, clock, { shards }));
+
+    expect(result.ok).toBe(true);
+    expect(result.streams[0]).toMatchObject({
+      outcome: 'switched',
+      resumeTimestamp: t0 - 90_000,
+      lowWaterMark: { timestamp: t0 - 30_000, basis: 'checkpoints', shards: 1, coverage: 'checkpointed-only' },
+    });
+    expect(result.warnings).toEqual([
+      `${STREAM}: the shards of us-east-1 could not be listed (ServiceUnavailable: us-east-1 is down), so the resume timestamp covers only the 1 shard(s) with a checkpoint; ` +
+        `a shard without one may hold unreplicated records from before it. If in doubt, re-send from ${new Date(t0 - 3_600_000).toISOString()} (when us-east-1 became active) minus the safety margin`,
+    ]);
   });
 
   test('a repeated failover is a no-op: nothing is written, nothing waits', async () => {
@@ -111,8 +154,12 @@ describe('failover', () => {
     const winners = racers.filter((r) => r.streams[0].outcome === 'switched');
     expect(winners).toHaveLength(1);
     for (const loser of racers.filter((r) => r !== winners[0])) {
-      expect(loser.ok).toBe(false);
-      expect(loser.streams[0]).toMatchObject({ outcome: 'conflict', epochBefore: 1, message: expect.stringMatching(/^lost the race: another switch changed the item first/) });
+      // A loser reports what it finds after losing: the winner still switching (conflict), or, if the winner has
+      // already activated the same target, nothing left to do (noop). Which one depends on timing; both are right.
+      const [s] = loser.streams;
+      expect(s).toMatchObject({ epochBefore: 1, message: expect.stringMatching(/^lost the race: another switch changed the item first/) });
+      expect(['conflict', 'noop']).toContain(s.outcome);
+      expect(loser.ok).toBe(s.outcome === 'noop');
     }
     const item = await state.activeRegions.read(STANDBY, STREAM);
     expect(item).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, epoch: 3, switchId: winners[0].switchId, reason: winners[0].reason });
@@ -239,6 +286,37 @@ describe('failback', () => {
     expect(await state.activeRegions.read(PRIMARY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: PRIMARY, previousRegion: STANDBY, epoch: 5 });
   });
 
+  test('refused while a shard of the active Region has no checkpoint, or its shards cannot be listed; forced, it goes', async () => {
+    const failed = await failover(settings, { targetRegion: STANDBY }, depsFor(state, clock));
+    const T = failed.streams[0].activatedAt!;
+    for (const streamName of [STREAM, OTHER]) {
+      await state.putCheckpoint(checkpoint(STANDBY, 'shardId-000000000000', T + 1_000, { streamName, shardId: `${STANDBY}/shardId-000000000000`, updatedAt: T + 2_000 }));
+    }
+    const shards = new FakeShards()
+      .set(STANDBY, STREAM, ['shardId-000000000000', 'shardId-000000000001'])
+      .set(STANDBY, OTHER, ['shardId-000000000000']);
+
+    const refused = await failback(settings, {}, depsFor(state, clock, { shards }));
+    expect(refused.streams.map((s) => s.outcome)).toEqual(['refused', 'refused']);
+    expect(refused.streams[0].message).toBe(
+      'failback refused: shard us-west-2/shardId-000000000001 has no replication checkpoint: it has not replicated a record since the switch; ' +
+        'wait for reverse replication to catch up, or use --force',
+    );
+    expect(refused.streams[0].failback).toMatchObject({ caughtUp: false, uncheckpointedShards: ['shardId-000000000001'] });
+    expect(shards.calls).toContainEqual({ region: STANDBY, streamName: STREAM, since: T });
+
+    shards.set(STANDBY, STREAM, ['shardId-000000000000']);
+    shards.down.add(STANDBY);
+    const unlisted = await failback(settings, {}, depsFor(state, clock, { shards }));
+    expect(unlisted.ok).toBe(false);
+    expect(unlisted.streams[0].message).toMatch(/^failback refused: the shards of us-west-2 could not be listed \(ServiceUnavailable: us-west-2 is down\), so a shard without a checkpoint cannot be ruled out/);
+    expect(await state.activeRegions.read(PRIMARY, STREAM)).toMatchObject({ activeRegion: STANDBY, epoch: 3 });
+
+    const forced = await failback(settings, { force: true }, depsFor(state, clock, { shards }));
+    expect(forced.streams.map((s) => s.outcome)).toEqual(['switched', 'switched']);
+    expect(forced.warnings[0]).toBe(`failback forced although reverse replication has not caught up for ${STREAM}, ${OTHER}`);
+  });
+
   test('forced, a failback skips the guard and says so', async () => {
     await failover(settings, { targetRegion: STANDBY }, depsFor(state, clock));
     const back = await failback(settings, { force: true }, depsFor(state, clock));
@@ -264,7 +342,7 @@ describe('status', () => {
       item: { activeRegion: PRIMARY, state: 'ACTIVE', epoch: 1 },
       replicasAgree: true,
       replicas: [{ region: PRIMARY, epoch: 1, state: 'ACTIVE' }, { region: STANDBY, epoch: 1 }],
-      lowWaterMark: { timestamp: clock.now - 9_000, basis: 'checkpoints', shards: 2 },
+      lowWaterMark: { timestamp: clock.now - 9_000, basis: 'checkpoints', shards: 2, uncheckpointedShards: [], coverage: 'all-shards' },
       resumeTimestamp: clock.now - 69_000,
       maxLagMs: 3_000,
       failback: undefined,
@@ -278,7 +356,8 @@ describe('status', () => {
 
 describe('programmatic API (lambda/failover/api.ts)', () => {
   test('a drill: fail over, status, fail back after reverse replication', async () => {
-    const deps = api.dynamoDbFailoverDeps(state.tables, { clients: state.clients, clock: clock.clock, sleep: clock.sleep });
+    const shards = new FakeShards().set(STANDBY, STREAM, ['shardId-000000000000']).set(STANDBY, OTHER, ['shardId-000000000000']);
+    const deps = api.dynamoDbFailoverDeps(state.tables, { clients: state.clients, shards, clock: clock.clock, sleep: clock.sleep });
     const out = await api.failover(settings, { targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'drill' }, deps);
     expect(out.streams.map((s) => s.outcome)).toEqual(['switched', 'switched']);
     const T = out.streams[0].activatedAt!;
