@@ -10,6 +10,14 @@ import { ENVIRONMENTS_CONTEXT_KEY, resolveEnvironments } from '../lib/config';
 import { formatReport, runDemo } from '../local/demo';
 import { DEMO_USAGE, DemoUsageError, parseDemoArgs } from '../local/demo-options';
 
+// The AWS SDK warns once per process that future versions need Node 22; on the supported Node 20 that is noise in a
+// demo's output (the project's engines field says >=20). Every other warning is printed as usual.
+const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+process.emitWarning = ((...args: unknown[]) => {
+  if (args.some((a) => (typeof a === 'string' ? a : JSON.stringify(a ?? null)).includes('NodeVersionSupportWarning'))) return;
+  emitWarning(...args);
+}) as typeof process.emitWarning;
+
 /** The environment the demo runs: its Regions, streams and settings come from cdk.json. */
 const DEMO_ENVIRONMENT = 'dev';
 

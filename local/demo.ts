@@ -132,15 +132,15 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
       segmentEvents({ count: options.events, duplicateFraction: options.duplicates, malformedFraction: options.malformed, clock: Date.now, seed: 1 });
     const producer = new Producer({ source, streamName: stream.physicalName, region: primary, clientFor: (r) => pipeline.kinesis(r), ratePerSecond: options.rate, classifier });
     const stats = (): string =>
-      `produced ${producer.ledger.produced}/${total} → ${producer.currentRegion} · warehouse rows ${pipeline.loader.totals.appended} · events ${pipeline.loader.totals.inserted}`;
+      `written ${producer.ledger.firstWrites}/${total} (+${producer.ledger.replays} re-sent) → ${producer.currentRegion} · warehouse rows ${pipeline.loader.totals.appended} · events ${pipeline.loader.totals.inserted}`;
     progress.ticker(stats);
     progress.phase(`producing ${total} records at ${options.rate}/s into ${stream.physicalName} in ${primary}`);
     const production = producer.run();
 
     let drill: DemoReport['drill'];
     if (failoverAt !== undefined) {
-      await until(() => producer.ledger.produced >= failoverAt || producer.done, `${failoverAt} records`, 600_000);
-      progress.phase(`drill: ${primary}'s Kinesis goes down after ${producer.ledger.produced} records`);
+      await until(() => producer.ledger.firstWrites >= failoverAt || producer.done, `${failoverAt} records`, 600_000);
+      progress.phase(`drill: ${primary}'s Kinesis goes down after ${producer.ledger.firstWrites} records`);
       const failedBefore = producer.ledger.failedCalls;
       pipeline.router.setRegionDown(primary, true);
       await until(() => producer.ledger.failedCalls > failedBefore || producer.done, 'the producer to see the outage', 60_000);
@@ -169,7 +169,7 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
 
       // Later: the primary comes back; reverse replication catches up; failback.
       const failbackAt = failoverAt + Math.floor((total - failoverAt) / 2);
-      await until(() => producer.ledger.produced >= failbackAt || producer.done, `${failbackAt} records`, 600_000);
+      await until(() => producer.ledger.firstWrites >= failbackAt || producer.done, `${failbackAt} records`, 600_000);
       progress.phase(`drill: ${primary} is back; waiting for ${standby} → ${primary} replication to catch up`);
       pipeline.router.setRegionDown(primary, false);
       await pipeline.waitForMappings(Date.now(), { regions: [standby], timeoutMs: 120_000 });
@@ -198,6 +198,7 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
     }
 
     await production;
+    await producer.run(); // replays queued by the last switch, if the first run had already ended
     progress.phase('waiting for replication and the warehouse to catch up');
     const producedAt = Date.now();
     await pipeline.waitForMappings(producedAt, { timeoutMs: 120_000 });
@@ -229,7 +230,7 @@ async function failbackWhenCaughtUp(pipeline: LocalPipeline, progress: Progress)
     const fb = await failback(pipeline.failoverSettings, { reason: 'demo drill over' }, { ...pipeline.failoverDeps, onProgress: (l) => progress.detail(l) });
     const refused = fb.streams.filter((s) => s.outcome === 'refused');
     if (refused.length === 0 || Date.now() > deadline) return fb;
-    progress.detail(`failback refused, retrying: ${refused[0].message} ${process.env.REDSTREAM_DEBUG ? JSON.stringify(pipeline.mappings.map((m) => [m.region, m.status()])) : ''}`);
+    progress.detail(`failback refused, retrying: ${refused[0].message}`);
     await sleep(250);
   }
 }

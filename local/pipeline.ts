@@ -262,7 +262,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       resumeSafetyMarginMs: tuning.resumeSafetyMarginMs,
       replicatorConcurrency: undefined,
     };
-    const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents });
+    const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents, kinesisClients: viaRouter });
 
     let stopped = false;
     return {

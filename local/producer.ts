@@ -41,6 +41,8 @@ export class ProducerLedger {
   malformedCount = 0;
   /** Records written again after a switch of Regions. */
   replays = 0;
+  /** Records written for the first time (not replays). */
+  firstWrites = 0;
   readonly validIds = new Set<string>();
   /** Malformed records taken from the source, by base64 of their bytes. */
   readonly malformed = new Map<string, { readonly reason: RejectReason; readonly record: OutgoingRecord }>();
@@ -96,6 +98,8 @@ export class Producer {
   private paused = false;
   private stopped = false;
   private running: Promise<void> | undefined;
+  private loopRunning = false;
+  private rateStarted = false;
   private idle: (() => void) | undefined;
   private startedAt = 0;
   private rateBase = 0;
@@ -115,10 +119,18 @@ export class Producer {
     return this.exhausted && this.queue.length === 0;
   }
 
-  /** Starts writing; the promise resolves when the source is exhausted and everything is written (or on stop). */
+  /**
+   * Starts writing (or returns the run under way); resolves when the source is exhausted and everything queued is
+   * written, or on stop. After a switch of Regions, {@link resume} writes the replays even when the run had ended.
+   */
   run(): Promise<void> {
-    this.running ??= this.loop();
-    return this.running;
+    if (!this.loopRunning) {
+      this.loopRunning = true;
+      this.running = this.loop().finally(() => {
+        this.loopRunning = false;
+      });
+    }
+    return this.running!;
   }
 
   /** Stops taking and writing records after the call in flight; resolves when it has returned. */
@@ -132,6 +144,7 @@ export class Producer {
 
   resume(): void {
     this.paused = false;
+    if (!this.done && !this.stopped) void this.run();
   }
 
   stop(): void {
@@ -153,8 +166,11 @@ export class Producer {
   private inFlight = false;
 
   private async loop(): Promise<void> {
-    this.startedAt = this.clock();
-    this.rateBase = 0;
+    if (!this.rateStarted) {
+      this.rateStarted = true;
+      this.startedAt = this.clock();
+      this.rateBase = 0;
+    }
     let failures = 0;
     const maxBatch = this.props.maxBatch ?? 500;
     while (!this.stopped && !this.done) {
@@ -194,6 +210,7 @@ export class Producer {
           } else {
             this.ledger.writes.push({ region, writtenAtMs: at, record: p.record, replay: p.replay, shardId: r.ShardId ?? '', sequenceNumber: r.SequenceNumber });
             if (p.replay) this.ledger.replays++;
+            else this.ledger.firstWrites++;
           }
         });
         // Entries that failed go first again (a producer that cares about per-key order would also hold later ones).
