@@ -9,6 +9,22 @@ import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY, resolveEnvironments } from '../lib/config';
 import { formatReport, runDemo } from '../local/demo';
 import { DEMO_USAGE, DemoUsageError, parseDemoArgs } from '../local/demo-options';
+import { stopAllPipelines } from '../local/pipeline';
+
+// Ctrl-C, a kill or a closed pipe (`npm run demo | head`) still stops DynamoDB Local and the workers.
+let exiting = false;
+function exitAfterCleanup(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  void stopAllPipelines().finally(() => process.exit(code));
+}
+process.once('SIGINT', () => exitAfterCleanup(130));
+process.once('SIGTERM', () => exitAfterCleanup(143));
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') exitAfterCleanup(141);
+  });
+}
 
 // The AWS SDK warns once per process that future versions need Node 22; on the supported Node 20 that is noise in a
 // demo's output (the project's engines field says >=20). Every other warning is printed as usual.

@@ -27,10 +27,10 @@ import {
   localKinesisClient,
   RunningService,
   startDynamoDb,
-  startKinesis,
   startKinesisRegionRouter,
 } from './emulators';
-import { EventSourceMapping, KinesisBatchInfo, startEventSourceMapping } from './event-source-mapping';
+import { startKinesisWorker } from './kinesalite-worker';
+import { EventSourceMapping, InvocationOutcome, KinesisBatchInfo, startEventSourceMapping } from './event-source-mapping';
 import { LocalFunction, startWorkerFunction } from './local-function';
 import { startWarehouseLoader, WarehouseLoader } from './warehouse-loader';
 
@@ -61,6 +61,8 @@ export interface LocalPipelineOptions {
   readonly tuning?: Partial<LocalTuning>;
   /** Every log line of the local functions, with the function's Region. @default - dropped */
   readonly onLog?: (region: string, line: string) => void;
+  /** Every replicator invocation, with the mapping's Region. @default - none */
+  readonly onInvocation?: (region: string, outcome: InvocationOutcome) => void;
 }
 
 export interface LocalStream {
@@ -110,6 +112,14 @@ export interface PGliteLike {
 
 const REPLICATOR_ENTRY = path.resolve(__dirname, '..', 'lambda', 'replicator', 'index.ts');
 
+/** Pipelines started and not yet stopped, so a command can stop them on SIGINT (DynamoDB Local is a child process). */
+const running = new Set<LocalPipeline>();
+
+/** Stops every pipeline still running (for signal handlers). */
+export async function stopAllPipelines(): Promise<void> {
+  await Promise.allSettled([...running].map((p) => p.stop()));
+}
+
 /** Starts everything; on failure, stops what was started and rethrows. */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const config = options.config;
@@ -136,7 +146,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     // Regions: a kinesalite each, one router.
     const kinesalites = new Map<string, RunningService>();
     for (const region of regions) {
-      const k = await startKinesis(region);
+      const k = await startKinesisWorker(region);
       kinesalites.set(region, k);
       cleanups.push(() => k.stop());
     }
@@ -229,6 +239,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           idlePollMs: tuning.idlePollMs,
           retryBackoffMs: { min: 20, max: 500 },
           onFailure: (info) => void discardedBatches.push(info),
+          onInvocation: options.onInvocation ? (o) => options.onInvocation?.(region, o) : undefined,
         });
         mappings.push(m);
         cleanups.push(() => m.stop());
@@ -265,7 +276,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents, kinesisClients: viaRouter });
 
     let stopped = false;
-    return {
+    const pipeline: LocalPipeline = {
       config,
       tuning,
       regions,
@@ -295,9 +306,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       async stop() {
         if (stopped) return;
         stopped = true;
+        running.delete(pipeline);
         await runCleanups(cleanups, clients);
       },
     };
+    running.add(pipeline);
+    return pipeline;
   } catch (err) {
     await runCleanups(cleanups, clients).catch(() => undefined);
     throw err;

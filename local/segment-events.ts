@@ -48,7 +48,7 @@ export interface SegmentEventOptions {
   readonly malformedFraction: number;
   /** @default 1 */
   readonly seed?: number;
-  /** Distinct users (partition keys of valid events). @default 50 */
+  /** Distinct users (partition keys of valid events). @default 500 */
   readonly users?: number;
   /** Event timestamps, epoch ms. */
   readonly clock: () => number;
@@ -85,7 +85,7 @@ export function planKinds(options: Pick<SegmentEventOptions, 'count' | 'duplicat
 /** Generates the records lazily, in plan order. */
 export function* segmentEvents(options: SegmentEventOptions): Generator<GeneratedRecord> {
   const random = seededRandom(options.seed ?? 1);
-  const users = options.users ?? 50;
+  const users = options.users ?? 500;
   const sent: GeneratedRecord[] = [];
   let malformedIndex = 0;
   let eventIndex = 0;
