@@ -8,6 +8,7 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 120000,
   // Synthesizing CDK apps and running emulators is memory- and CPU-heavy: two workers match the CI machine.
   maxWorkers: 2,
