@@ -63,11 +63,30 @@ export class LocalFunctionError extends Error {
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Keeps `__dirname` meaning the source file's directory inside the bundle (modules such as lib/sql/render.ts find
+ * their data files relative to it), as it does when the project runs unbundled.
+ */
+const keepDirname = {
+  name: 'keep-dirname',
+  setup(build: { onLoad(options: { filter: RegExp }, cb: (args: { path: string }) => { contents: string; loader: 'ts' | 'js' } | undefined): void }) {
+    build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+      if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+      const source = fs.readFileSync(args.path, 'utf8');
+      if (!source.includes('__dirname')) return undefined;
+      return { contents: source.replace(/\b__dirname\b/g, JSON.stringify(path.dirname(args.path))), loader: args.path.endsWith('ts') ? 'ts' : 'js' };
+    });
+  },
+};
 const BUNDLE_DIR = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'redstream-local');
 let bundleCounter = 0;
 
-/** Bundles `entry` to a CommonJS file next to the project's node_modules (so external packages resolve). */
-async function bundle(entry: string, functionName: string): Promise<string> {
+/**
+ * Bundles `entry` to a CommonJS file next to the project's node_modules (so external packages resolve), for loading
+ * in a worker thread. The caller deletes the file when done.
+ */
+export async function bundle(entry: string, functionName: string): Promise<string> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   fs.mkdirSync(BUNDLE_DIR, { recursive: true });
@@ -83,6 +102,7 @@ async function bundle(entry: string, functionName: string): Promise<string> {
       packages: 'external',
       sourcemap: 'inline',
       logLevel: 'silent',
+      plugins: [keepDirname],
     });
   } catch (err) {
     throw new LocalFunctionError(`cannot bundle ${entry}: ${err instanceof Error ? err.message : String(err)}`);

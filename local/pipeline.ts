@@ -2,7 +2,8 @@
  * The whole Redstream data path on one machine, started in-process: the environment's Regions each with a kinesalite
  * holding the environment's streams (behind one Region router), DynamoDB Local standing in for the two global tables,
  * the real replicator handler per Region in its own worker threads fed by the local event source mapping, the
- * warehouse in PGlite (the rendered Postgres SQL) fed by the loader, and the failover API over the tables.
+ * warehouse in PGlite (the rendered Postgres SQL) fed by the loader in a worker thread, and the failover API over
+ * the tables.
  *
  * Nothing here has a local-only code path in the handlers: they get their Region, table names and the SDK's standard
  * endpoint variables (`AWS_ENDPOINT_URL_KINESIS` → the router, `AWS_ENDPOINT_URL_DYNAMODB` → DynamoDB Local).
@@ -15,7 +16,6 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../lib/config';
 import { settingsFromConfig, stateTablesFor } from '../lib/ops/settings';
-import { setupPostgresWarehouse, PostgresWarehouse } from '../lib/sql/postgres';
 import { dynamoDbFailoverDeps, FailoverDeps, FailoverSettings } from '../lambda/failover/api';
 import { perRegion } from '../lambda/failover/adapters';
 import type { ActiveRegionItem } from '../lambda/shared/state-tables';
@@ -32,7 +32,8 @@ import {
 import { startKinesisWorker } from './kinesalite-worker';
 import { EventSourceMapping, InvocationOutcome, KinesisBatchInfo, startEventSourceMapping } from './event-source-mapping';
 import { LocalFunction, startWorkerFunction } from './local-function';
-import { startWarehouseLoader, WarehouseLoader } from './warehouse-loader';
+import type { WarehouseLoader } from './warehouse-loader';
+import { startWarehouseWorker } from './warehouse-worker';
 
 /** Local timings (a deployment uses the config's values; these keep a drill to seconds). */
 export interface LocalTuning {
@@ -88,9 +89,10 @@ export interface LocalPipeline {
   /** A Kinesis client for a Region's kinesalite directly (ignores outages; for reading streams in reports). */
   kinesisDirect(region: string): KinesisClient;
   readonly mappings: readonly EventSourceMapping[];
-  readonly warehouse: PostgresWarehouse;
-  /** The PGlite database. */
-  readonly db: PGliteLike;
+  /** The warehouse's schema (its tables are `<schema>.events`, `<schema>.rejects`, …). */
+  readonly warehouse: { readonly schema: string };
+  /** Queries against the warehouse (PGlite, in its worker). */
+  readonly db: WarehouseQueries;
   readonly loader: WarehouseLoader;
   readonly failoverSettings: FailoverSettings;
   readonly failoverDeps: FailoverDeps;
@@ -103,11 +105,9 @@ export interface LocalPipeline {
   stop(): Promise<void>;
 }
 
-/** What the pipeline uses of PGlite. */
-export interface PGliteLike {
-  exec(sql: string): Promise<unknown>;
+/** Read access to the warehouse. */
+export interface WarehouseQueries {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
-  close(): Promise<void>;
 }
 
 const REPLICATOR_ENTRY = path.resolve(__dirname, '..', 'lambda', 'replicator', 'index.ts');
@@ -246,25 +246,24 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       }
     }
 
-    // Warehouse: PGlite with the rendered Postgres SQL, fed by the loader.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { PGlite } = require('@electric-sql/pglite') as { PGlite: new () => PGliteLike };
-    const db = new PGlite();
-    cleanups.push(() => db.close());
-    const warehouse = await setupPostgresWarehouse(db, {
-      streams: streams.map((s) => ({ name: s.name, physicalName: s.physicalName })),
+    // Warehouse: PGlite with the rendered Postgres SQL, fed by the loader, in its own worker thread.
+    const warehouseWorker = await startWarehouseWorker({
+      kinesisEndpoint: router.endpoint,
       region: warehouseRegion,
-      dedupKeyPath: config.warehouse.dedupKeyPath,
-      dedupWindowDays: config.warehouse.dedupWindowDays,
-    });
-    const loader = await startWarehouseLoader({
-      kinesis: viaRouter(warehouseRegion),
       streams,
-      warehouse,
+      sql: {
+        streams: streams.map((s) => ({ name: s.name, physicalName: s.physicalName })),
+        region: warehouseRegion,
+        dedupKeyPath: config.warehouse.dedupKeyPath,
+        dedupWindowDays: config.warehouse.dedupWindowDays,
+      },
       mergeIntervalMs: tuning.mergeIntervalMs,
       idlePollMs: tuning.idlePollMs,
     });
-    cleanups.push(() => loader.stop());
+    cleanups.push(() => warehouseWorker.stop());
+    const loader = warehouseWorker.loader;
+    const warehouse = { schema: warehouseWorker.schema };
+    const db: WarehouseQueries = { query: (sql, params) => warehouseWorker.query(sql, params) };
 
     const failoverSettings: FailoverSettings = {
       ...settingsFromConfig(config, { propagationTimeoutMs: tuning.propagationTimeoutMs, pollIntervalMs: tuning.pollIntervalMs }),
