@@ -139,10 +139,11 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
 
     let drill: DemoReport['drill'];
     if (failoverAt !== undefined) {
-      await until(() => producer.ledger.firstWrites >= failoverAt || producer.done, `${failoverAt} records`, 600_000);
+      await producer.pauseAfterFirstWrites(failoverAt);
       progress.phase(`drill: ${primary}'s Kinesis goes down after ${producer.ledger.firstWrites} records`);
       const failedBefore = producer.ledger.failedCalls;
       pipeline.router.setRegionDown(primary, true);
+      producer.resume();
       await until(() => producer.ledger.failedCalls > failedBefore || producer.done, 'the producer to see the outage', 60_000);
       progress.phase(`drill: failover to ${standby} (fenced switch; waits for in-flight forwarding)`);
       const t0 = Date.now();
@@ -169,11 +170,11 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
 
       // Later: the primary comes back; reverse replication catches up; failback.
       const failbackAt = failoverAt + Math.floor((total - failoverAt) / 2);
-      await until(() => producer.ledger.firstWrites >= failbackAt || producer.done, `${failbackAt} records`, 600_000);
+      await producer.pauseAfterFirstWrites(failbackAt);
+      await producer.pause();
       progress.phase(`drill: ${primary} is back; waiting for ${standby} → ${primary} replication to catch up`);
       pipeline.router.setRegionDown(primary, false);
       await pipeline.waitForMappings(Date.now(), { regions: [standby], timeoutMs: 120_000 });
-      await producer.pause();
       progress.phase(`drill: failback to ${primary}`);
       const t1 = Date.now();
       const fb = await failbackWhenCaughtUp(pipeline, progress);

@@ -142,6 +142,31 @@ export class Producer {
     });
   }
 
+  /**
+   * Pauses by itself once `count` records have been written for the first time (calls are cut so none goes past it);
+   * resolves then, or when everything is written.
+   */
+  pauseAfterFirstWrites(count: number): Promise<void> {
+    this.pauseAt = count;
+    return new Promise((resolve) => {
+      this.onPausedAt = resolve;
+      this.checkPauseAt();
+    });
+  }
+
+  private pauseAt: number | undefined;
+  private onPausedAt: (() => void) | undefined;
+
+  private checkPauseAt(): void {
+    if (this.pauseAt !== undefined && (this.ledger.firstWrites >= this.pauseAt || this.done)) {
+      this.paused = this.ledger.firstWrites >= this.pauseAt;
+      this.pauseAt = undefined;
+      const notify = this.onPausedAt;
+      this.onPausedAt = undefined;
+      notify?.();
+    }
+  }
+
   resume(): void {
     this.paused = false;
     if (!this.done && !this.stopped) void this.run();
@@ -174,6 +199,7 @@ export class Producer {
     let failures = 0;
     const maxBatch = this.props.maxBatch ?? 500;
     while (!this.stopped && !this.done) {
+      this.checkPauseAt();
       if (this.paused) {
         await sleep(10);
         continue;
@@ -193,6 +219,7 @@ export class Producer {
         continue;
       }
       const batch = this.cut(maxBatch);
+      if (batch.length === 0) continue;
       this.inFlight = true;
       const region = this.region;
       try {
@@ -266,6 +293,16 @@ export class Producer {
       if (n >= maxBatch || (n > 0 && bytes + size > PUT_RECORDS_MAX_BYTES)) break;
       bytes += size;
       n++;
+    }
+    if (this.pauseAt !== undefined) {
+      // Stop the call at the pause point: count only first writes.
+      let firsts = this.ledger.firstWrites;
+      let k = 0;
+      while (k < n && (this.queue[k].replay || firsts < this.pauseAt)) {
+        if (!this.queue[k].replay) firsts++;
+        k++;
+      }
+      n = Math.max(k, 0);
     }
     const batch = this.queue.slice(0, n);
     this.queue = this.queue.slice(n);
