@@ -64,6 +64,11 @@ export interface LocalPipelineOptions {
   readonly onLog?: (region: string, line: string) => void;
   /** Every replicator invocation, with the mapping's Region. @default - none */
   readonly onInvocation?: (region: string, outcome: InvocationOutcome) => void;
+  /**
+   * Start the warehouse (PGlite, loader, merges). Without it, `loader` and `db` fail when used: for measuring
+   * replication alone. @default true
+   */
+  readonly warehouse?: boolean;
 }
 
 export interface LocalStream {
@@ -247,23 +252,38 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     }
 
     // Warehouse: PGlite with the rendered Postgres SQL, fed by the loader, in its own worker thread.
-    const warehouseWorker = await startWarehouseWorker({
-      kinesisEndpoint: router.endpoint,
-      region: warehouseRegion,
-      streams,
-      sql: {
-        streams: streams.map((s) => ({ name: s.name, physicalName: s.physicalName })),
+    let loader: WarehouseLoader;
+    let warehouse: { schema: string };
+    let db: WarehouseQueries;
+    if (options.warehouse ?? true) {
+      const warehouseWorker = await startWarehouseWorker({
+        kinesisEndpoint: router.endpoint,
         region: warehouseRegion,
-        dedupKeyPath: config.warehouse.dedupKeyPath,
-        dedupWindowDays: config.warehouse.dedupWindowDays,
-      },
-      mergeIntervalMs: tuning.mergeIntervalMs,
-      idlePollMs: tuning.idlePollMs,
-    });
-    cleanups.push(() => warehouseWorker.stop());
-    const loader = warehouseWorker.loader;
-    const warehouse = { schema: warehouseWorker.schema };
-    const db: WarehouseQueries = { query: (sql, params) => warehouseWorker.query(sql, params) };
+        streams,
+        sql: {
+          streams: streams.map((s) => ({ name: s.name, physicalName: s.physicalName })),
+          region: warehouseRegion,
+          dedupKeyPath: config.warehouse.dedupKeyPath,
+          dedupWindowDays: config.warehouse.dedupWindowDays,
+        },
+        mergeIntervalMs: tuning.mergeIntervalMs,
+        idlePollMs: tuning.idlePollMs,
+      });
+      cleanups.push(() => warehouseWorker.stop());
+      loader = warehouseWorker.loader;
+      warehouse = { schema: warehouseWorker.schema };
+      db = { query: (sql, params) => warehouseWorker.query(sql, params) };
+    } else {
+      const none = (): Promise<never> => Promise.reject(new Error('this local pipeline was started without a warehouse'));
+      loader = {
+        totals: { appended: 0, merges: 0, inserted: 0, duplicates: 0, rejected: 0, readErrors: 0, lastReadError: undefined },
+        waitUntilCaughtUp: none,
+        mergeNow: none,
+        stop: () => Promise.resolve(),
+      };
+      warehouse = { schema: '' };
+      db = { query: none };
+    }
 
     const failoverSettings: FailoverSettings = {
       ...settingsFromConfig(config, { propagationTimeoutMs: tuning.propagationTimeoutMs, pollIntervalMs: tuning.pollIntervalMs }),
