@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: Redstream's whole data path on this machine, with a failover drill (see docs/demo.md).
+ * `npm run demo`: Redstream's whole data path on this machine, with a failover drill (see the README, "Local pipeline").
  * The only place the demo reads files and arguments: cdk.json's `dev` environment, the command line.
  * Exit codes: 0 report OK, 1 the demo could not run (or the input file is unreadable), 2 bad arguments,
  * 3 the report's checks failed.
