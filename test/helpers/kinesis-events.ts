@@ -3,6 +3,7 @@
  */
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { GetRecordsCommand, GetShardIteratorCommand, ListShardsCommand, DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { toLambdaRecord } from '../../local/event-source-mapping-logic';
 
 export const TEST_ACCOUNT = '123456789012';
 
@@ -98,22 +99,13 @@ export async function readStream(client: KinesisClient, streamName: string): Pro
 export async function toEventRecords(client: KinesisClient, streamName: string, region: string, records: readonly StoredRecord[]): Promise<KinesisStreamRecord[]> {
   const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
   const arn = StreamDescriptionSummary!.StreamARN!;
-  return records.map((r) => ({
-    kinesis: {
-      kinesisSchemaVersion: '1.0',
-      partitionKey: r.partitionKey,
-      sequenceNumber: r.sequenceNumber,
-      data: Buffer.from(r.data).toString('base64'),
-      approximateArrivalTimestamp: r.arrivalMs / 1000,
-    },
-    eventSource: 'aws:kinesis',
-    eventVersion: '1.0',
-    eventID: `${r.shardId}:${r.sequenceNumber}`,
-    eventName: 'aws:kinesis:record',
-    invokeIdentityArn: `arn:aws:iam::${TEST_ACCOUNT}:role/replicator`,
-    awsRegion: region,
-    eventSourceARN: arn,
-  }));
+  // The same shape the local event source mapping delivers (one definition of Lambda's record format).
+  return records.map((r) =>
+    toLambdaRecord(
+      { partitionKey: r.partitionKey, sequenceNumber: r.sequenceNumber, data: Buffer.from(r.data), approximateArrivalTimestampMs: r.arrivalMs },
+      { region, eventSourceArn: arn, shardId: r.shardId, invokeIdentityArn: `arn:aws:iam::${TEST_ACCOUNT}:role/replicator` },
+    ),
+  );
 }
 
 /** A fake Lambda context whose remaining time is fixed (or computed). */
