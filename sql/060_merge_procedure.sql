@@ -16,7 +16,7 @@ DECLARE
 BEGIN
   -- One merge at a time: a second caller waits here (Postgres) or fails with a serialization error (Redshift).
   LOCK TABLE {{schema}}.merge_state;
-{{session_check}}
+{{session_check}}{{refresh_statistics}}
   v_now := {{now_utc}};
 
   DROP TABLE IF EXISTS merge_batch;
@@ -37,7 +37,7 @@ BEGIN
     event_time                    TIMESTAMP
   ){{batch_table_attributes}};
 
-{{stage_statements}}
+{{stage_statements}}{{batch_statistics}}
 
   SELECT INTO v_min_time, v_max_time MIN(event_time), MAX(event_time)
   FROM merge_batch WHERE reject_reason IS NULL;

@@ -124,6 +124,13 @@ const NEW_ROWS_FRAGMENT: Readonly<Record<SqlDialect, string>> = {
   redshift: '062_merge_new_rows.redshift.fragment.sql',
   postgres: '062_merge_new_rows.postgres.fragment.sql',
 };
+/**
+ * Postgres-only statements of the merge: refresh the planner statistics of the events table when it has grown
+ * (embedded Postgres has no autovacuum) and analyze the staged batch (temporary tables are never auto-analyzed).
+ * Redshift keeps its statistics itself; there these placeholders are empty and its procedure text is unchanged.
+ */
+const TABLE_STATISTICS_FRAGMENT = '063_merge_table_statistics.postgres.fragment.sql';
+const BATCH_STATISTICS_FRAGMENT = '064_merge_batch_statistics.postgres.fragment.sql';
 
 /** Thrown for invalid parameters and for unknown or unreplaced placeholders. */
 export class SqlRenderError extends Error {
@@ -351,6 +358,15 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
     )
     .join('\n\n');
 
+  // Appended to the line of the preceding placeholder, so an empty value (Redshift) leaves no trace.
+  const postgresOnly = (file: string, extra: Record<string, string> = {}): string =>
+    dialect === 'postgres' ? `\n\n${fillPlaceholders(readSql(file), { ...values, ...extra }, file).trimEnd()}` : '';
+  const procedureValues = {
+    stage_statements: stageStatements,
+    refresh_statistics: postgresOnly(TABLE_STATISTICS_FRAGMENT, { table: `${p.schema}.events`, columns: 'stream_name, event_id, event_time' }),
+    batch_statistics: postgresOnly(BATCH_STATISTICS_FRAGMENT),
+  };
+
   const out: RenderedStatement[] = [];
   for (const entry of SQL_MANIFEST) {
     const fd = fileDialect(entry.file);
@@ -369,7 +385,7 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
     } else {
       out.push({
         id: entry.file,
-        sql: fillPlaceholders(template, { ...values, stage_statements: stageStatements }, entry.file).trim(),
+        sql: fillPlaceholders(template, { ...values, ...procedureValues }, entry.file).trim(),
         kind: 'statement',
       });
     }

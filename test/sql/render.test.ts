@@ -152,6 +152,19 @@ describe('renderSql (postgres)', () => {
     expect(rs).toContain("OR LPAD(m.sequence_number, 130, '0') > s.last_sequence_number");
   });
 
+  test('keeps planner statistics itself (no autovacuum in PGlite; temp tables never auto-analyzed); Redshift does not', () => {
+    const pg = statements.find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
+    const rs = renderSql(PARAMS, { dialect: 'redshift' }).find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
+    expect(pg).toContain("WHERE c.oid = 'redstream.events'::regclass");
+    expect(pg).toContain('ANALYZE redstream.events (stream_name, event_id, event_time);');
+    expect(pg).toContain('ANALYZE merge_batch (stream_name, shard_id, event_id, event_time, reject_reason);');
+    // The events table before anything reads it; the batch after staging, before its first use.
+    expect(pg.indexOf('ANALYZE merge_batch')).toBeGreaterThan(pg.lastIndexOf('INSERT INTO merge_batch'));
+    expect(pg.indexOf('ANALYZE merge_batch')).toBeLessThan(pg.indexOf('SELECT INTO v_min_time'));
+    expect(pg.indexOf('ANALYZE redstream.events')).toBeLessThan(pg.indexOf('CREATE TEMP TABLE merge_batch'));
+    expect(rs).not.toMatch(/ANALYZE|pg_class|\n\n\n/);
+  });
+
   test('needs no streaming role', () => {
     expect(() => renderSql({ ...PARAMS, streamingRoleArn: undefined }, { dialect: 'postgres' })).not.toThrow();
   });
