@@ -21,17 +21,9 @@ export interface GeneratedRecord extends OutgoingRecord {
   readonly origin: RecordOrigin;
 }
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../lambda/shared/seeded-random';
+
+export { seededRandom };
 
 /** The malformed kinds generated, one per reject reason a producer can cause (`too_large` included). */
 export const MALFORMED_KINDS: readonly RejectReason[] = ['invalid_json', 'invalid_utf8', 'not_object', 'missing_dedup_key', 'invalid_dedup_key', 'too_large'];

@@ -5,6 +5,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { MvRecord, PostgresWarehouse, setupPostgresWarehouse } from '../../lib/sql/postgres';
 import { REJECT_REASONS, renderSql } from '../../lib/sql/render';
+import { seededRandom } from '../../lambda/shared/seeded-random';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';
@@ -322,20 +323,9 @@ describe('merge: watermark', () => {
 });
 
 describe('merge: invariants over a seeded random history', () => {
-  /** Small deterministic PRNG (mulberry32). */
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   test.each([1, 2, 3])('seed %i: exactly one row per id, every bad record rejected, nothing else lost', async (seed) => {
-    const rnd = prng(seed);
+    const rnd = seededRandom(seed);
     const wh = await freshWarehouse();
     const shards = [SHARD_A, SHARD_B, 'shardId-000000000002'];
     const nextSeq = new Map<string, number>(shards.map((s) => [s, 1]));
