@@ -3,11 +3,12 @@
  * specific reason. A new finding fails `cdk synth` and the nag test until it is fixed or acknowledged here.
  */
 import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { EventStream } from './event-stream';
 import { RedstreamEnvironmentStacks } from './redstream-app';
 import { RegionStack } from './region-stack';
-import { acknowledgeWarehouseSqlNagFindings } from './warehouse-sql';
+import { WarehouseSql } from './warehouse-sql';
 
 function ack(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
@@ -45,6 +46,29 @@ function acknowledgeReplicator(region: RegionStack): void {
     );
   }
   ack(replicator.failureQueue, 'SQS3', 'This queue is the final on-failure destination of the replicator\'s event source mappings (batch metadata for replay); a dead-letter queue behind it would only move the same metadata again.');
+}
+
+/**
+ * The cdk-nag (AwsSolutions) findings a WarehouseSql has by design, acknowledged on the narrowest construct with
+ * the reason.
+ */
+export function acknowledgeWarehouseSqlNagFindings(sql: WarehouseSql): void {
+  const stack = Stack.of(sql);
+  ack(
+    sql.role,
+    'IAM5[Resource::*]',
+    'redshift-data:DescribeStatement, GetStatementResult and CancelStatement have no resource-level permissions; the statement is limited by the condition redshift-data:statement-owner-iam-userid = ${aws:userid} to the role\'s own statements.',
+  );
+  const framework = sql.provider.node.findChild('framework-onEvent');
+  ack(framework, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The CDK provider framework\'s onEvent function uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
+  ack(framework, `IAM5[Resource::<${stack.getLogicalId(sql.sqlRunner.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'The CDK provider framework may invoke any version of the SQL runner function it wraps (lambda:InvokeFunction on <arn>:*); scoped to that one function.');
+  ack(sql.schedulerRole, `IAM5[Resource::<${stack.getLogicalId(sql.mergeFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'EventBridge Scheduler\'s LambdaInvoke target grants lambda:InvokeFunction on the merge runner and its versions (<arn>:*); scoped to that one function.');
+  if (sql.adminSecretLookup) {
+    const singleton = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (singleton) {
+      ack(singleton, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The AwsCustomResource singleton that reads the namespace\'s managed admin secret ARN (GetNamespace) uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
+    }
+  }
 }
 
 export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void {

@@ -15,7 +15,7 @@
  * and any change to the SQL is a property change, so CloudFormation sends an Update and the runner re-applies it.
  */
 import * as path from 'node:path';
-import { CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -277,29 +277,5 @@ export class WarehouseSql extends Construct {
     lookup.node.addDependency(props.namespace);
     (this as { adminSecretLookup?: cr.AwsCustomResource }).adminSecretLookup = lookup;
     return lookup.getResponseField('namespace.adminPasswordSecretArn');
-  }
-}
-
-/**
- * The cdk-nag (AwsSolutions) findings a WarehouseSql has by design, acknowledged on the narrowest construct with
- * the reason. Call it from the app's acknowledgements file.
- */
-export function acknowledgeWarehouseSqlNagFindings(sql: WarehouseSql): void {
-  const ack = (scope: Construct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
-  const stack = Stack.of(sql);
-  ack(
-    sql.role,
-    'IAM5[Resource::*]',
-    'redshift-data:DescribeStatement, GetStatementResult and CancelStatement have no resource-level permissions; the statement is limited by the condition redshift-data:statement-owner-iam-userid = ${aws:userid} to the role\'s own statements.',
-  );
-  const framework = sql.provider.node.findChild('framework-onEvent');
-  ack(framework, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The CDK provider framework\'s onEvent function uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
-  ack(framework, `IAM5[Resource::<${stack.getLogicalId(sql.sqlRunner.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'The CDK provider framework may invoke any version of the SQL runner function it wraps (lambda:InvokeFunction on <arn>:*); scoped to that one function.');
-  ack(sql.schedulerRole, `IAM5[Resource::<${stack.getLogicalId(sql.mergeFunction.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, 'EventBridge Scheduler\'s LambdaInvoke target grants lambda:InvokeFunction on the merge runner and its versions (<arn>:*); scoped to that one function.');
-  if (sql.adminSecretLookup) {
-    const singleton = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
-    if (singleton) {
-      ack(singleton, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The AwsCustomResource singleton that reads the namespace\'s managed admin secret ARN (GetNamespace) uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
-    }
   }
 }

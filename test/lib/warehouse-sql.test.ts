@@ -8,7 +8,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { acknowledgeWarehouseSqlNagFindings, WarehouseSql, WarehouseSqlAuthentication, WarehouseSqlProps } from '../../lib/warehouse-sql';
+import { acknowledgeWarehouseSqlNagFindings } from '../../lib/nag-acknowledgements';
+import { WarehouseSql, WarehouseSqlAuthentication, WarehouseSqlProps } from '../../lib/warehouse-sql';
 
 interface Fixture {
   stack: Stack;
