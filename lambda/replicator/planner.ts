@@ -216,16 +216,10 @@ export class TargetPlan {
         this.states[i] = 'confirmed';
         this.confirmedCount++;
         confirmed++;
-      } else if (!RETRYABLE_ENTRY_ERROR_CODES.has(r.errorCode)) {
-        this.fail(i, `${r.errorCode}: ${r.errorMessage ?? ''}`.trim());
-        failed++;
-      } else if (this.attempts[i] >= this.maxAttempts) {
-        this.fail(i, `retries exhausted after ${this.attempts[i]} attempts (last: ${r.errorCode})`);
-        failed++;
       } else {
-        this.states[i] = 'retrying';
-        this.retriedCount++;
-        retried++;
+        const retryable = RETRYABLE_ENTRY_ERROR_CODES.has(r.errorCode);
+        if (this.retryOrFail(i, retryable, retryable ? r.errorCode : `${r.errorCode}: ${r.errorMessage ?? ''}`.trim())) retried++;
+        else failed++;
       }
     });
     this.inFlight.clear();
@@ -243,17 +237,8 @@ export class TargetPlan {
     let failed = 0;
     for (const i of call) {
       this.attempts[i]++;
-      if (!retryable) {
-        this.fail(i, reason);
-        failed++;
-      } else if (this.attempts[i] >= this.maxAttempts) {
-        this.fail(i, `retries exhausted after ${this.attempts[i]} attempts (last: ${reason})`);
-        failed++;
-      } else {
-        this.states[i] = 'retrying';
-        this.retriedCount++;
-        retried++;
-      }
+      if (this.retryOrFail(i, retryable, reason)) retried++;
+      else failed++;
     }
     this.inFlight.clear();
     return { confirmed: 0, retried, failed };
@@ -269,6 +254,24 @@ export class TargetPlan {
     if (call.length !== this.inFlight.size || call.some((i) => !this.inFlight.has(i))) {
       throw new Error('results recorded for a call that nextCall() did not return');
     }
+  }
+
+  /**
+   * After a failed attempt at entry `index`: marks it for retry if the error is retryable and attempts remain
+   * (returns true), else fails it with the reason (returns false).
+   */
+  private retryOrFail(index: number, retryable: boolean, reason: string): boolean {
+    if (!retryable) {
+      this.fail(index, reason);
+      return false;
+    }
+    if (this.attempts[index] >= this.maxAttempts) {
+      this.fail(index, `retries exhausted after ${this.attempts[index]} attempts (last: ${reason})`);
+      return false;
+    }
+    this.states[index] = 'retrying';
+    this.retriedCount++;
+    return true;
   }
 
   private fail(index: number, reason: string): void {
