@@ -380,46 +380,36 @@ async function writeOut(dir: string, pipeline: LocalPipeline, report: DemoReport
       `SELECT event_id, stream_name, event_type, user_id, event_time, source_region, shard_id, sequence_number, payload FROM ${schema}.events ORDER BY event_time, event_id`,
     )
   ).rows;
-  fs.writeFileSync(
+  writeNdjson(
     path.join(dir, 'events.ndjson'),
-    events
-      .map((e) =>
-        JSON.stringify({
-          eventId: e.event_id,
-          stream: e.stream_name,
-          eventType: e.event_type,
-          userId: e.user_id,
-          eventTime: toIso(e.event_time),
-          sourceRegion: e.source_region,
-          shardId: e.shard_id,
-          sequenceNumber: e.sequence_number,
-          payload: e.payload,
-        }),
-      )
-      .map((l) => `${l}\n`)
-      .join(''),
+    events.map((e) => ({
+      eventId: e.event_id,
+      stream: e.stream_name,
+      eventType: e.event_type,
+      userId: e.user_id,
+      eventTime: toIso(e.event_time),
+      sourceRegion: e.source_region,
+      shardId: e.shard_id,
+      sequenceNumber: e.sequence_number,
+      payload: e.payload,
+    })),
   );
   const rejects = (
     await pipeline.db.query<RejectRow>(
       `SELECT stream_name, shard_id, sequence_number, partition_key, approximate_arrival_timestamp, reason, raw FROM ${schema}.rejects ORDER BY approximate_arrival_timestamp, shard_id, sequence_number`,
     )
   ).rows;
-  fs.writeFileSync(
+  writeNdjson(
     path.join(dir, 'rejects.ndjson'),
-    rejects
-      .map((r) =>
-        JSON.stringify({
-          stream: r.stream_name,
-          reason: r.reason,
-          raw: r.raw ? Buffer.from(r.raw).toString('base64') : null,
-          partitionKey: r.partition_key,
-          shardId: r.shard_id,
-          sequenceNumber: r.sequence_number,
-          approximateArrivalTimestamp: toIso(r.approximate_arrival_timestamp),
-        }),
-      )
-      .map((l) => `${l}\n`)
-      .join(''),
+    rejects.map((r) => ({
+      stream: r.stream_name,
+      reason: r.reason,
+      raw: r.raw ? Buffer.from(r.raw).toString('base64') : null,
+      partitionKey: r.partition_key,
+      shardId: r.shard_id,
+      sequenceNumber: r.sequence_number,
+      approximateArrivalTimestamp: toIso(r.approximate_arrival_timestamp),
+    })),
   );
   fs.writeFileSync(path.join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
@@ -511,4 +501,9 @@ class Progress {
   private clearLine(): void {
     if (this.io.interactive && this.status) this.io.progress('\r\u001b[2K');
   }
+}
+
+/** Writes one JSON document per line. */
+function writeNdjson(file: string, rows: readonly unknown[]): void {
+  fs.writeFileSync(file, rows.map((row) => `${JSON.stringify(row)}\n`).join(''));
 }

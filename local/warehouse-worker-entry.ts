@@ -4,19 +4,13 @@
  * anything else.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WarehouseSqlParams } from '../lib/sql/render';
 import { setupPostgresWarehouse } from '../lib/sql/postgres';
 import { localKinesisClient } from './emulators';
-import { LoaderStream, startWarehouseLoader, WarehouseLoader } from './warehouse-loader';
+import { startWarehouseLoader, WarehouseLoader } from './warehouse-loader';
+import type { WarehouseWorkerProps } from './warehouse-worker';
 
-interface Setup {
-  readonly kinesisEndpoint: string;
-  readonly region: string;
-  readonly streams: readonly LoaderStream[];
-  readonly sql: WarehouseSqlParams;
-  readonly mergeIntervalMs: number;
-  readonly idlePollMs: number;
-}
+/** What the main thread passes as workerData. */
+type Setup = WarehouseWorkerProps;
 
 type Request =
   | { id: number; op: 'query'; sql: string; params?: unknown[] }

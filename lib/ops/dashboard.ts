@@ -47,6 +47,16 @@ export class OpsDashboard extends Construct {
       defaultInterval: Duration.hours(3),
     });
 
+    const replicatorMetric = (region: string, stream: string, metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: props.replicatorServiceName, stream, region },
+        statistic,
+        period,
+        region,
+        label: `from ${region}`,
+      });
     const kinesis = (region: string, stream: string, metricName: string, statistic: string, label?: string) =>
       new cloudwatch.Metric({ namespace: 'AWS/Kinesis', metricName, dimensionsMap: { StreamName: stream }, statistic, period, region, label: label ?? `${metricName} ${region}` });
 
@@ -99,18 +109,7 @@ export class OpsDashboard extends Construct {
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: 'Replication lag (s)',
-          left: props.regions.map(
-            (region) =>
-              new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
-                metricName: REPLICATOR_METRICS.replicationLag,
-                dimensionsMap: { service: props.replicatorServiceName, stream, region },
-                statistic: 'Maximum',
-                period,
-                region,
-                label: `from ${region}`,
-              }),
-          ),
+          left: props.regions.map((region) => replicatorMetric(region, stream, REPLICATOR_METRICS.replicationLag, 'Maximum')),
           leftAnnotations: [{ value: props.replicationLagThreshold.toSeconds(), label: 'lag alarm', color: cloudwatch.Color.RED }],
           width: 8,
         }),
@@ -121,18 +120,7 @@ export class OpsDashboard extends Construct {
         }),
         new cloudwatch.GraphWidget({
           title: 'Records replicated',
-          left: props.regions.map(
-            (region) =>
-              new cloudwatch.Metric({
-                namespace: METRICS_NAMESPACE,
-                metricName: REPLICATOR_METRICS.recordsReplicated,
-                dimensionsMap: { service: props.replicatorServiceName, stream, region },
-                statistic: 'Sum',
-                period,
-                region,
-                label: `from ${region}`,
-              }),
-          ),
+          left: props.regions.map((region) => replicatorMetric(region, stream, REPLICATOR_METRICS.recordsReplicated, 'Sum')),
           width: 8,
         }),
       );
