@@ -16,6 +16,7 @@
  * | `RETRY_MAX_DELAY_MS` | no | largest backoff cap. RETRY_BASE_DELAY_MS–60000, default 5000 |
  * | `CALL_TIMEOUT_MS` | no | longest one PutRecords attempt may take. 100–120000, default 10000 |
  * | `DEADLINE_SAFETY_MARGIN_MS` | no | time kept back from Lambda's deadline to checkpoint and reply. 0–60000, default 5000 |
+ * | `HOLD_DELAY_MS` | no | pause before a held batch is reported while a switch toward this Region is under way. 0–10000, default 1000 |
  * | `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_METRICS_DISABLED`, … | no | read by Powertools itself |
  *
  * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_KINESIS` and `AWS_ENDPOINT_URL_DYNAMODB` (read by the SDK).
@@ -36,6 +37,7 @@ export interface ReplicatorEnv {
   readonly retryMaxDelayMs: number;
   readonly callTimeoutMs: number;
   readonly safetyMarginMs: number;
+  readonly holdDelayMs: number;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -96,5 +98,6 @@ export function parseReplicatorEnv(vars: Vars): ReplicatorEnv {
     retryMaxDelayMs: integer(vars, 'RETRY_MAX_DELAY_MS', retryBaseDelayMs, 60_000, Math.max(5_000, retryBaseDelayMs)),
     callTimeoutMs: integer(vars, 'CALL_TIMEOUT_MS', 100, 120_000, 10_000),
     safetyMarginMs: integer(vars, 'DEADLINE_SAFETY_MARGIN_MS', 0, 60_000, 5_000),
+    holdDelayMs: integer(vars, 'HOLD_DELAY_MS', 0, 10_000, 1_000),
   };
 }

@@ -41,6 +41,7 @@ const deps: ReplicatorDeps = {
     backoff: { baseDelayMs: env.retryBaseDelayMs, maxDelayMs: env.retryMaxDelayMs },
     callTimeoutMs: env.callTimeoutMs,
     safetyMarginMs: env.safetyMarginMs,
+    holdDelayMs: env.holdDelayMs,
   },
   writer: new KinesisRecordWriter(kinesisClientsFor(env.targetRegions, { connectionTimeoutMs: Math.min(env.callTimeoutMs, 3_000) })),
   checkpoints: new DynamoCheckpointStore(doc, env.checkpointTableName),

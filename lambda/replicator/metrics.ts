@@ -18,6 +18,8 @@ export const REPLICATOR_METRICS = {
   retriedEntries: 'RetriedEntries',
   /** Records the loop guard did not forward. Count. */
   recordsNotForwarded: 'RecordsNotForwarded',
+  /** Records held for redelivery while a switch toward this Region is under way. Count. */
+  recordsHeld: 'RecordsHeld',
   /** Redelivered records at or below the checkpoint, skipped. Count. */
   recordsBelowCheckpoint: 'RecordsBelowCheckpoint',
   /** 1 when a batch stopped before every record was replicated. Count. */
@@ -36,6 +38,7 @@ export function shardMetrics(r: ShardResult): Array<{ name: string; unit: Metric
     { name: REPLICATOR_METRICS.putRecordsCalls, unit: 'Count', value: r.putRecordsCalls },
     { name: REPLICATOR_METRICS.retriedEntries, unit: 'Count', value: r.retriedEntries },
     { name: REPLICATOR_METRICS.recordsNotForwarded, unit: 'Count', value: r.notForwarded },
+    { name: REPLICATOR_METRICS.recordsHeld, unit: 'Count', value: r.held },
     { name: REPLICATOR_METRICS.recordsBelowCheckpoint, unit: 'Count', value: r.belowCheckpoint },
     { name: REPLICATOR_METRICS.incompleteBatches, unit: 'Count', value: r.firstPendingSequenceNumber === undefined ? 0 : 1 },
   ];

@@ -8,7 +8,7 @@ import type { Context, KinesisStreamBatchItemFailure, KinesisStreamEvent } from 
 import { checkpointSortKey, padSequenceNumber, type ActiveRegionItem, type CheckpointItem } from '../shared/state-tables';
 import { advancesCheckpoint, batchProgress, isAtOrBelow, nextReplicatedAfter, sameReplicatedAfter, type RecordOutcome } from './checkpoint';
 import { ActiveRegionItemMissingError, ReplicatorError } from './errors';
-import { forwardingDecision, forwardsRecord } from './forwarding';
+import { forwardingDecision, forwardsRecord, STALE_CACHE, type ForwardingDecision } from './forwarding';
 import { TargetPlan, type EntryResult, type OrderingMode } from './planner';
 import { toShardBatches, type ShardBatch, type SourceRecord } from './records';
 import { backoffDelayMs, classifyCallError, Deadline, type BackoffOptions } from './retry';
@@ -34,11 +34,17 @@ export interface CheckpointStore {
   advance(item: CheckpointItem): Promise<'written' | 'stale'>;
 }
 
-/** The active-Region table (possibly cached). */
+/** The active-Region table of this Region's replica (possibly cached). */
 export interface ActiveRegionSource {
   /** The table's name, for error messages. */
   readonly tableName: string;
+  /** The item, possibly from a cache. */
   get(streamName: string): Promise<ActiveRegionItem | undefined>;
+  /**
+   * The item read from the replica now (refreshing any cache). A source without it never caches: whatever `get`
+   * returns counts as fresh. @default - `get` is fresh
+   */
+  getFresh?(streamName: string): Promise<ActiveRegionItem | undefined>;
 }
 
 /** The logging the core needs; Powertools' Logger satisfies it. */
@@ -64,6 +70,11 @@ export interface ReplicatorSettings {
   readonly callTimeoutMs: number;
   /** Time kept back from Lambda's deadline for the checkpoint write and the reply, in milliseconds. */
   readonly safetyMarginMs: number;
+  /**
+   * How long a held batch waits before the invocation reports it (so Lambda's immediate redelivery does not spin on
+   * the table while a switch is under way), in milliseconds; cut short by the deadline. @default 0
+   */
+  readonly holdDelayMs?: number;
 }
 
 export interface ReplicatorDeps {
@@ -86,7 +97,9 @@ export type StopReason =
   /** Records failed for good in this invocation: retries exhausted or a non-retryable entry error. */
   | 'records-failed'
   /** A whole call failed with a non-retryable error (access denied, missing stream, …). */
-  | 'non-retryable-error';
+  | 'non-retryable-error'
+  /** The loop guard could not be sure the records are not this Region's to forward (a switch toward it is under way). */
+  | 'held';
 
 /** What one shard batch did: the basis of the invocation's metrics and logs. */
 export interface ShardResult {
@@ -98,6 +111,8 @@ export interface ShardResult {
   readonly belowCheckpoint: number;
   /** Records the loop guard did not forward (not the active Region, or arrived before activation). */
   readonly notForwarded: number;
+  /** Records held for redelivery because the loop guard could not decide yet (a switch toward this Region). */
+  readonly held: number;
   /**
    * Records written to every target Region, up to the first unreplicated record (those beyond it count when the
    * redelivered batch completes them).
@@ -167,17 +182,16 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     firstSequenceNumber: batch.records[0]?.sequenceNumber,
     lastSequenceNumber: batch.records[batch.records.length - 1]?.sequenceNumber,
   };
-  const item = await deps.activeRegions.get(batch.streamName);
-  if (!item) throw new ActiveRegionItemMissingError(batch.streamName, deps.activeRegions.tableName);
-  const decision = forwardingDecision(item, settings.ownRegion);
+  const decision = await decideForwarding(batch.streamName, deps);
+  if (decision.kind === 'hold') return holdBatch(batch, decision.reason, deadline, deps);
 
   const sortKey = checkpointSortKey(batch.sourceRegion, batch.shardId);
-  const stored = decision.forward ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
+  const stored = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
   const outcomes: RecordOutcome[] = [];
   const toSend: SourceRecord[] = [];
   for (const r of batch.records) {
     if (isAtOrBelow(r.sequence, stored?.sequenceNumber)) outcomes.push('below-checkpoint');
-    else if (!forwardsRecord(decision, r.arrivalMs)) outcomes.push('not-forwarded');
+    else if (decision.kind !== 'forward' || !forwardsRecord(decision, r.arrivalMs)) outcomes.push('not-forwarded');
     else {
       outcomes.push('pending');
       toSend.push(r);
@@ -262,6 +276,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     records: batch.records.length,
     belowCheckpoint: outcomes.filter((o) => o === 'below-checkpoint').length,
     notForwarded: outcomes.filter((o) => o === 'not-forwarded').length,
+    held: 0,
     replicated,
     bytesReplicated,
     putRecordsCalls: runs.reduce((n, r) => n + r.calls, 0),
@@ -276,7 +291,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     ...where,
     ...range,
     ordering,
-    forwarding: decision.forward ? `active since ${decision.activatedAtMs} (epoch ${decision.epoch})` : decision.reason,
+    forwarding: decision.kind === 'forward' ? `active since ${decision.activatedAtMs} (epoch ${decision.epoch})` : decision.reason,
     records: result.records,
     belowCheckpoint: result.belowCheckpoint,
     notForwarded: result.notForwarded,
@@ -303,6 +318,52 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     log.info('batch done', summary);
   }
   return result;
+}
+
+/**
+ * The loop guard's decision on the item of this Region's replica. A decision other than forwarding is never taken on a
+ * cached item: the cache may predate this Region's activation, and a skip would consume records that are its to forward.
+ */
+async function decideForwarding(streamName: string, deps: ReplicatorDeps): Promise<ForwardingDecision> {
+  const source = deps.activeRegions;
+  const cached = await source.get(streamName);
+  if (!cached) throw new ActiveRegionItemMissingError(streamName, source.tableName);
+  const first = forwardingDecision(cached, deps.settings.ownRegion, source.getFresh === undefined);
+  if (first.kind !== 'hold' || first.reason !== STALE_CACHE) return first;
+  const fresh = await source.getFresh!(streamName);
+  if (!fresh) throw new ActiveRegionItemMissingError(streamName, source.tableName);
+  return forwardingDecision(fresh, deps.settings.ownRegion, true);
+}
+
+/** Reports the whole batch for redelivery (its first record as the failure) after a short, deadline-bounded pause. */
+async function holdBatch(batch: ShardBatch, reason: string, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
+  const pauseMs = Math.min(deps.settings.holdDelayMs ?? 0, Math.max(0, deadline.remainingMs(deps.now())));
+  if (pauseMs > 0) await deps.sleep(pauseMs);
+  const first = batch.records[0];
+  deps.log.info('batch held: the loop guard cannot decide yet; Lambda delivers it again', {
+    stream: batch.streamName,
+    sourceRegion: batch.sourceRegion,
+    shard: batch.shardId,
+    firstSequenceNumber: first?.sequenceNumber,
+    records: batch.records.length,
+    reason,
+  });
+  return {
+    streamName: batch.streamName,
+    sourceRegion: batch.sourceRegion,
+    shardId: batch.shardId,
+    records: batch.records.length,
+    belowCheckpoint: 0,
+    notForwarded: 0,
+    held: batch.records.length,
+    replicated: 0,
+    bytesReplicated: 0,
+    putRecordsCalls: 0,
+    retriedEntries: 0,
+    checkpoint: 'unchanged',
+    firstPendingSequenceNumber: first?.sequenceNumber,
+    stopReason: first ? 'held' : undefined,
+  };
 }
 
 /** Sends `records` to one target Region until all are confirmed, the rest is blocked, or the deadline nears. */

@@ -65,7 +65,9 @@ export class DynamoActiveRegionSource implements ActiveRegionSource {
 
 /**
  * Caches items for `ttlMs` (0: no caching). The TTL must stay below the failover's wait between fencing the old
- * Region and activating the new one (invariant 7). A missing item is never cached.
+ * Region and activating the new one (invariant 7). A missing item is never cached. The core trusts a cached item only
+ * to forward; before it skips or holds a batch it calls {@link getFresh}, which reads the replica and refreshes the
+ * cache, so a cached DRAINING or another Region's item never outlives this Region's activation.
  */
 export class CachedActiveRegionSource implements ActiveRegionSource {
   private readonly cache = new Map<string, { item: ActiveRegionItem; expiresAt: number }>();
@@ -82,8 +84,12 @@ export class CachedActiveRegionSource implements ActiveRegionSource {
 
   async get(streamName: string): Promise<ActiveRegionItem | undefined> {
     const hit = this.cache.get(streamName);
+    if (hit && this.now() < hit.expiresAt) return hit.item;
+    return this.getFresh(streamName);
+  }
+
+  async getFresh(streamName: string): Promise<ActiveRegionItem | undefined> {
     const t = this.now();
-    if (hit && t < hit.expiresAt) return hit.item;
     const item = await this.inner.get(streamName);
     if (item && this.ttlMs > 0) this.cache.set(streamName, { item, expiresAt: t + this.ttlMs });
     else this.cache.delete(streamName);

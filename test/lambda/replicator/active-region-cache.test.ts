@@ -44,3 +44,13 @@ describe('CachedActiveRegionSource', () => {
     expect(missing.reads).toHaveLength(2);
   });
 });
+
+test('getFresh reads the replica and refreshes the cache', async () => {
+  const { source, reads } = counting({ s: item });
+  const cached = new CachedActiveRegionSource(source, 5_000, () => 0);
+  await cached.get('s');
+  await cached.getFresh('s');
+  expect(reads).toHaveLength(2);
+  await cached.get('s');
+  expect(reads).toHaveLength(2);
+});

@@ -22,6 +22,7 @@ describe('parseReplicatorEnv', () => {
       retryMaxDelayMs: 5_000,
       callTimeoutMs: 10_000,
       safetyMarginMs: 5_000,
+      holdDelayMs: 1_000,
     });
   });
 

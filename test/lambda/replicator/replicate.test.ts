@@ -112,3 +112,42 @@ test('a record that reached every target after the first unreplicated one counts
   expect(results.map((r) => r.replicated)).toEqual([1, 2]);
   expect(results.reduce((n, r) => n + r.bytesReplicated, 0)).toBe(event.Records.reduce((n, r) => n + Buffer.from(r.kinesis.data, 'base64').byteLength, 0));
 });
+
+describe('hold rather than skip (issue 9, defect 2)', () => {
+  const draining: ActiveRegionItem = { ...active, activeRegion: 'us-west-2', state: 'DRAINING', targetRegion: 'us-east-1', epoch: 2, switchId: 'sw' };
+
+  test('a switch toward this Region under way: the batch is held (first record reported), nothing sent or checkpointed', async () => {
+    const { d, calls, written } = deps();
+    const slept: number[] = [];
+    const held: ReplicatorDeps = { ...d, settings: { ...d.settings, holdDelayMs: 700 }, activeRegions: { tableName: 'active', get: async () => draining }, sleep: async (ms) => void slept.push(ms) };
+    const { batchItemFailures, results } = await replicateEvent(event, lambdaContext(60_000), held);
+    expect(batchItemFailures).toEqual([{ itemIdentifier: event.Records[0].kinesis.sequenceNumber }]);
+    expect(results[0]).toMatchObject({ held: 3, notForwarded: 0, stopReason: 'held', checkpoint: 'unchanged' });
+    expect(calls).toHaveLength(0);
+    expect(written).toHaveLength(0);
+    expect(slept).toEqual([700]);
+  });
+
+  test('a cached item that says another Region is active is re-read before anything is skipped', async () => {
+    const { d, calls } = deps();
+    let freshReads = 0;
+    const stale: ActiveRegionItem = { ...active, activeRegion: 'us-west-2', epoch: 1 };
+    const now: ActiveRegionItem = { ...active, epoch: 3, activatedAt: 0 };
+    const source = { tableName: 'active', get: async () => stale, getFresh: async () => (freshReads++, now) };
+    const { batchItemFailures, results } = await replicateEvent(event, lambdaContext(60_000), { ...d, activeRegions: source });
+    expect(freshReads).toBe(1);
+    expect(batchItemFailures).toEqual([]);
+    expect(results[0].replicated).toBe(3);
+    expect(calls.length).toBeGreaterThan(0);
+  });
+
+  test('a fresh read that says another Region is active skips the batch without a checkpoint', async () => {
+    const { d, calls, written } = deps();
+    const elsewhere: ActiveRegionItem = { ...active, activeRegion: 'us-west-2' };
+    const { batchItemFailures, results } = await replicateEvent(event, lambdaContext(60_000), { ...d, activeRegions: { tableName: 'active', get: async () => elsewhere, getFresh: async () => elsewhere } });
+    expect(batchItemFailures).toEqual([]);
+    expect(results[0]).toMatchObject({ notForwarded: 3, held: 0, checkpoint: 'unchanged' });
+    expect(calls).toHaveLength(0);
+    expect(written).toHaveLength(0);
+  });
+});
