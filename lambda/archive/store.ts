@@ -1,0 +1,104 @@
+/**
+ * The archive bucket behind a small interface (one adapter over the S3 client), and reading / writing archive
+ * objects (GZIP NDJSON, lambda/archive/format.ts). The S3 client comes from the caller, configured with the SDK's
+ * standard endpoint variables (`AWS_ENDPOINT_URL_S3`), so the same code runs against the local S3 stand-in.
+ */
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { ArchiveRecord, parseArchiveText, toArchiveLine } from './format';
+
+const gzip = promisify(zlib.gzip);
+const gunzip = promisify(zlib.gunzip);
+
+export interface ObjectVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+}
+
+export interface ArchiveStore {
+  /** Keys under a prefix, in S3's order (every page). */
+  listKeys(bucket: string, prefix: string): Promise<string[]>;
+  /** The object's current bytes and version id. */
+  get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined }>;
+  /** Writes a new version; returns its version id. */
+  put(bucket: string, key: string, body: Buffer, contentType: string): Promise<string | undefined>;
+  /** Every version and delete marker of exactly this key, newest first. */
+  listVersions(bucket: string, key: string): Promise<ObjectVersion[]>;
+  /** Removes one version for good. */
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<void>;
+}
+
+export class S3ArchiveStore implements ArchiveStore {
+  constructor(private readonly client: S3Client) {}
+
+  async listKeys(bucket: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  async get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined }> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!out.Body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
+    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId };
+  }
+
+  async put(bucket: string, key: string, body: Buffer, contentType: string): Promise<string | undefined> {
+    const out = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    return out.VersionId;
+  }
+
+  async listVersions(bucket: string, key: string): Promise<ObjectVersion[]> {
+    const out: ObjectVersion[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      for (const v of page.Versions ?? []) {
+        if (v.Key === key && v.VersionId) out.push({ key, versionId: v.VersionId, isLatest: v.IsLatest === true, deleteMarker: false });
+      }
+      for (const m of page.DeleteMarkers ?? []) {
+        if (m.Key === key && m.VersionId) out.push({ key, versionId: m.VersionId, isLatest: m.IsLatest === true, deleteMarker: true });
+      }
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      versionMarker = page.NextVersionIdMarker;
+    }
+    return out;
+  }
+
+  async deleteVersion(bucket: string, key: string, versionId: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+  }
+}
+
+/** An archive object's bytes: the records' lines, GZIP. */
+export async function encodeArchiveObject(records: readonly ArchiveRecord[]): Promise<Buffer> {
+  return gzip(Buffer.from(records.map(toArchiveLine).join(''), 'utf8'));
+}
+
+/** The text of an archive object (GZIP, or plain if it is not compressed). */
+export async function archiveObjectText(body: Buffer): Promise<string> {
+  const isGzip = body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
+  return (isGzip ? await gunzip(body) : body).toString('utf8');
+}
+
+/** The records of an archive object. */
+export async function decodeArchiveObject(body: Buffer, where: string): Promise<ArchiveRecord[]> {
+  return parseArchiveText(await archiveObjectText(body), where);
+}
