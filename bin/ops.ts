@@ -1,23 +1,30 @@
 #!/usr/bin/env -S npx tsx
 /**
- * Redstream operator CLI: `npm run ops -- <status|failover|failback> [options]` (see `--help`).
- * A thin wrapper: reads cdk.json and the process environment, then runs lib/ops/cli.ts with real AWS clients
+ * Redstream operator CLI: `npm run ops -- <command> [options]` (see `--help`; commands in lambda/ops/commands/).
+ * A thin wrapper: reads cdk.json and the process environment, then runs lambda/ops/cli.ts with real AWS clients
  * (default credential chain; AWS_ENDPOINT_URL_* point it at local emulators).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY } from '../lib/config';
-import { runCli } from '../lib/ops/cli';
+import { runCli } from '../lambda/ops/cli';
+import { ConfigurationError } from '../lambda/ops/context';
 
 function loadEnvironments(): unknown {
   const file = process.env.REDSTREAM_CDK_JSON ?? path.join(__dirname, '..', 'cdk.json');
-  const cdkJson = JSON.parse(fs.readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
+  let cdkJson: { context?: Record<string, unknown> };
+  try {
+    cdkJson = JSON.parse(fs.readFileSync(file, 'utf8')) as { context?: Record<string, unknown> };
+  } catch (err) {
+    throw new ConfigurationError(`cannot read ${file}: ${(err as Error).message}`);
+  }
   return cdkJson.context?.[ENVIRONMENTS_CONTEXT_KEY];
 }
 
 void runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
+  interactive: process.stderr.isTTY === true,
   loadEnvironments,
   env: process.env,
 }).then((code) => {

@@ -1,7 +1,9 @@
 /**
- * The `npm run demo` command line: parsing and validation. Pure: a bad argument throws a {@link DemoUsageError}
- * whose message is the one line the command prints.
+ * The `npm run demo` command line: parsing and validation, with the conventions of every Redstream CLI
+ * (lambda/ops/command-line.ts). Pure: a bad argument throws a {@link DemoUsageError} whose message is the one line
+ * the command prints.
  */
+import { parseCommandLine, UsageError } from '../lambda/ops/command-line';
 
 export interface DemoOptions {
   /** Records to generate (ignored with `input`). */
@@ -46,18 +48,31 @@ Options:
                      {"partitionKey": "...", "data": "<base64 of the record bytes>"}, sent in file order
   --out DIR          write events.ndjson, rejects.ndjson and report.json to DIR
   --json             print the report as JSON
-  --help             show this help`;
+  -h, --help         show this help
 
-export class DemoUsageError extends Error {
+Exit codes: 0 report OK, 1 the demo could not run (or the input file is unreadable), 2 bad usage,
+3 the report's checks failed.`;
+
+/** A bad `npm run demo` argument: the CLI prints its message on one line and exits 2. */
+export class DemoUsageError extends UsageError {
   constructor(message: string) {
     super(message);
     this.name = 'DemoUsageError';
   }
 }
 
-type Flag = 'events' | 'rate' | 'duplicates' | 'malformed' | 'failover-at' | 'input' | 'out';
-const VALUE_FLAGS: readonly Flag[] = ['events', 'rate', 'duplicates', 'malformed', 'failover-at', 'input', 'out'];
-const SWITCHES = ['no-failover', 'json', 'help'] as const;
+const OPTIONS = {
+  events: { type: 'string' },
+  rate: { type: 'string' },
+  duplicates: { type: 'string' },
+  malformed: { type: 'string' },
+  'failover-at': { type: 'string' },
+  'no-failover': { type: 'boolean' },
+  input: { type: 'string' },
+  out: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 function wholeNumber(flag: string, raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -74,51 +89,32 @@ function fraction(flag: string, raw: string): number {
 
 /** Parses the arguments after `npm run demo --`. */
 export function parseDemoArgs(argv: readonly string[]): DemoOptions {
-  const values = new Map<Flag, string>();
-  const switches = new Set<string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '-h') {
-      switches.add('help');
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new DemoUsageError(`unexpected argument ${JSON.stringify(arg)} (see --help)`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq >= 0 ? eq : undefined);
-    if ((SWITCHES as readonly string[]).includes(name)) {
-      if (eq >= 0) throw new DemoUsageError(`--${name} takes no value`);
-      switches.add(name);
-      continue;
-    }
-    if (!(VALUE_FLAGS as readonly string[]).includes(name)) throw new DemoUsageError(`unknown option --${name} (see --help)`);
-    const flag = name as Flag;
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else if (i + 1 < argv.length && !argv[i + 1].startsWith('--')) value = argv[++i];
-    if (value === undefined || value === '') throw new DemoUsageError(`--${flag} needs a value`);
-    if (values.has(flag)) throw new DemoUsageError(`--${flag} is given twice`);
-    values.set(flag, value);
+  let values;
+  try {
+    ({ values } = parseCommandLine(argv, OPTIONS));
+  } catch (err) {
+    throw err instanceof UsageError ? new DemoUsageError(err.message) : err;
   }
-  const help = switches.has('help');
-  const input = values.get('input');
+  if (values.help) return { ...DEMO_DEFAULTS, failoverAt: 'half', input: undefined, out: undefined, json: false, help: true };
+  const input = values.input;
   for (const f of ['events', 'duplicates', 'malformed'] as const) {
-    if (input !== undefined && values.has(f)) throw new DemoUsageError(`--${f} cannot be used with --input (the file says what is sent)`);
+    if (input !== undefined && values[f] !== undefined) throw new DemoUsageError(`--${f} cannot be used with --input (the file says what is sent)`);
   }
-  const events = values.has('events') ? wholeNumber('events', values.get('events')!, 1, 10_000_000) : DEMO_DEFAULTS.events;
-  const rateRaw = values.get('rate');
+  const events = values.events !== undefined ? wholeNumber('events', values.events, 1, 10_000_000) : DEMO_DEFAULTS.events;
+  const rateRaw = values.rate;
   const rate = rateRaw === undefined ? DEMO_DEFAULTS.rate : Number(rateRaw);
   if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000) throw new DemoUsageError(`--rate must be a number of records per second above 0 and at most 1000000 (got ${JSON.stringify(rateRaw)})`);
-  const duplicates = values.has('duplicates') ? fraction('duplicates', values.get('duplicates')!) : DEMO_DEFAULTS.duplicates;
-  const malformed = values.has('malformed') ? fraction('malformed', values.get('malformed')!) : DEMO_DEFAULTS.malformed;
+  const duplicates = values.duplicates !== undefined ? fraction('duplicates', values.duplicates) : DEMO_DEFAULTS.duplicates;
+  const malformed = values.malformed !== undefined ? fraction('malformed', values.malformed) : DEMO_DEFAULTS.malformed;
   if (duplicates + malformed > 1) throw new DemoUsageError(`--duplicates plus --malformed must not exceed 1 (got ${duplicates} + ${malformed})`);
-  if (switches.has('no-failover') && values.has('failover-at')) throw new DemoUsageError('--failover-at and --no-failover cannot be used together');
+  if (values['no-failover'] && values['failover-at'] !== undefined) throw new DemoUsageError('--failover-at and --no-failover cannot be used together');
   let failoverAt: number | 'half' | undefined;
-  if (values.has('failover-at')) {
+  if (values['failover-at'] !== undefined) {
     // With --input the upper bound is checked once the file is read.
-    failoverAt = wholeNumber('failover-at', values.get('failover-at')!, 1, input === undefined ? Math.max(1, events - 1) : 10_000_000);
+    failoverAt = wholeNumber('failover-at', values['failover-at'], 1, input === undefined ? Math.max(1, events - 1) : 10_000_000);
     if (input === undefined && events < 2) throw new DemoUsageError('--failover-at needs --events of at least 2');
-  } else if (!switches.has('no-failover')) {
+  } else if (!values['no-failover']) {
     failoverAt = input === undefined && events < 2 ? undefined : 'half';
   }
-  return { events, rate, duplicates, malformed, failoverAt, input, out: values.get('out'), json: switches.has('json'), help };
+  return { events, rate, duplicates, malformed, failoverAt, input, out: values.out, json: values.json === true, help: false };
 }

@@ -4,6 +4,7 @@
  * Exit status: 0 with or without differences, 1 on failure, 2 on bad usage.
  */
 import * as fs from 'node:fs';
+import { errorLine, EXIT_FAILED, EXIT_USAGE, usageErrorLine } from '../lambda/ops/command-line';
 import { parseCliArgs, USAGE, UsageError, type CliCommand } from './lib/cli-args';
 import { readCloudAssembly } from './lib/cloud-assembly';
 import { TemplateDiffError } from './lib/errors';
@@ -17,14 +18,16 @@ function render(command: Extract<CliCommand, { kind: 'diff' }>, fromDir: string,
   return command.format === 'markdown' ? body.replace(/^## Template diff\n/, `## Template diff: ${title}\n`) : `${title}\n${body}`;
 }
 
+const PROG = 'template-diff';
+
 function main(argv: readonly string[]): number {
   let command: CliCommand;
   try {
     command = parseCliArgs(argv);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`template-diff: ${e.message}\n\n${USAGE}`);
-      return 2;
+      process.stderr.write(`${usageErrorLine(PROG, e.message)}\n`);
+      return EXIT_USAGE;
     }
     throw e;
   }
@@ -61,12 +64,12 @@ try {
   process.exitCode = main(process.argv.slice(2));
 } catch (e) {
   if (e instanceof UsageError) {
-    process.stderr.write(`template-diff: ${e.message}\n`);
-    process.exitCode = 2;
+    process.stderr.write(`${usageErrorLine(PROG, e.message)}\n`);
+    process.exitCode = EXIT_USAGE;
   } else {
     // Expected failures (synth, git, unreadable assembly) get one line; anything else is a bug: show the stack.
     const text = e instanceof TemplateDiffError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
-    process.stderr.write(`template-diff: ${text}\n`);
-    process.exitCode = 1;
+    process.stderr.write(`${errorLine(PROG, text)}\n`);
+    process.exitCode = EXIT_FAILED;
   }
 }

@@ -1,10 +1,10 @@
 /**
- * Command-line parsing for `npm run diff`: pure, so the usage rules are unit-tested.
+ * Command-line parsing for `npm run template-diff`: pure, so the usage rules are unit-tested.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '../../lambda/ops/command-line';
 import { UsageError } from './errors';
 
-export const USAGE = `Usage: npm run diff -- [--base REF | --from DIR --to DIR] [--markdown] [--out FILE]
+export const USAGE = `Usage: npm run template-diff -- [--base REF | --from DIR --to DIR] [--markdown] [--out FILE]
 
 Synthesizes the app at git revision REF (in a temporary worktree that reuses this checkout's node_modules) and
 the working tree, offline, and prints a per-stack CloudFormation template diff: stacks and resources added,
@@ -45,20 +45,15 @@ function nonEmpty(name: string, value: string | undefined): string | undefined {
 
 /** Parses the arguments after `--` (process.argv.slice(2)); throws {@link UsageError} on bad usage. */
 export function parseCliArgs(argv: readonly string[]): CliCommand {
-  let values: { base?: string; from?: string; to?: string; markdown?: boolean; out?: string; help?: boolean };
+  let values;
   try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        base: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        markdown: { type: 'boolean' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
+    ({ values } = parseCommandLine(argv, {
+      base: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      markdown: { type: 'boolean' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -3,8 +3,9 @@
  * can take a Region's Kinesis down): each command's output and exit code; bad arguments.
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { perRegion } from '../../lambda/failover/adapters';
-import { CliDeps, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from '../../lib/ops/cli';
+import { perRegion } from '../../../lambda/failover/adapters';
+import { CliDeps, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from '../../../lambda/ops/cli';
+import { ConfigurationError } from '../../../lambda/ops/context';
 import {
   createStreams,
   KinesisRegionRouter,
@@ -13,9 +14,9 @@ import {
   startDynamoDb,
   startKinesis,
   startKinesisRegionRouter,
-} from '../../local/emulators';
-import { activeItem, checkpoint, PRIMARY, STANDBY, STREAM } from '../lambda/failover/factories';
-import { FakeClock, LocalState, localState } from '../lambda/failover/local-state';
+} from '../../../local/emulators';
+import { activeItem, checkpoint, PRIMARY, STANDBY, STREAM } from '../failover/factories';
+import { FakeClock, LocalState, localState } from '../failover/local-state';
 
 const ENVIRONMENTS = {
   dev: {
@@ -85,19 +86,22 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 
 describe('bad usage: exit 2, one clear line on stderr, nothing on stdout', () => {
   test.each([
-    [[], /^error: no command given/],
-    [['promote'], /^error: unknown command "promote" \(commands: status, failover, failback\)/],
-    [['status', '--verbose'], /^error: unknown option --verbose/],
-    [['status'], /^error: no environment: pass --env NAME or set REDSTREAM_ENV/],
-    [['status', '--env', 'qa'], /^error: unknown environment "qa" \(environments: dev\)/],
-    [['status', '--env', 'dev', '--to', STANDBY], /^error: option --to does not apply to status/],
-    [['failover', '--env', 'dev'], /^error: failover needs --to REGION/],
-    [['failover', '--env', 'dev', '--to'], /^error: option --to needs a value/],
-    [['failover', '--env', 'dev', '--to', 'eu-west-1'], /^error: --to eu-west-1 is not a Region of dev \(Regions: us-east-1, us-west-2\)/],
-    [['failover', '--env', 'dev', '--to', STANDBY, '--streams', 'clicks'], /^error: unknown stream "clicks" in dev \(streams: events\)/],
-    [['failover', '--env', 'dev', '--to', STANDBY, '--json=yes'], /^error: option --json takes no value/],
-    [['failover', '--env', 'dev', '--to', STANDBY, '--propagation-timeout', 'soon'], /^error: --propagation-timeout must be a whole number/],
-    [['status', 'failover'], /^error: unexpected argument "failover"/],
+    [[], /^ops: error: no command given/],
+    [['promote'], /^ops: error: unknown command "promote" \(commands: status, failover, failback\)/],
+    [['status', '--verbose'], /^ops: error: unknown option --verbose/],
+    [['status'], /^ops: error: no environment: pass --env NAME or set REDSTREAM_ENV/],
+    [['status', '--env', 'qa'], /^ops: error: unknown environment "qa" \(environments: dev\)/],
+    [['status', '--env', 'dev', '--to', STANDBY], /^ops: error: option --to does not apply to status/],
+    [['status', '--env', 'dev', '--env', 'prod'], /^ops: error: option --env is given twice/],
+    [['--env', 'dev', 'status'], /^ops: error: no command given: the command comes first/],
+    [['failover', '--env', 'dev', '--to', '--json'], /^ops: error: option --to needs a value/],
+    [['failover', '--env', 'dev'], /^ops: error: failover needs --to REGION/],
+    [['failover', '--env', 'dev', '--to'], /^ops: error: option --to needs a value/],
+    [['failover', '--env', 'dev', '--to', 'eu-west-1'], /^ops: error: --to eu-west-1 is not a Region of dev \(Regions: us-east-1, us-west-2\)/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--streams', 'clicks'], /^ops: error: unknown stream "clicks" in dev \(streams: events\)/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--json=yes'], /^ops: error: option --json takes no value/],
+    [['failover', '--env', 'dev', '--to', STANDBY, '--propagation-timeout', 'soon'], /^ops: error: --propagation-timeout must be a whole number/],
+    [['status', 'failover'], /^ops: error: unexpected argument "failover"/],
   ])('%j', async (argv, message) => {
     const { code, out, err } = await run(...argv);
     expect(code).toBe(EXIT_USAGE);
@@ -106,26 +110,46 @@ describe('bad usage: exit 2, one clear line on stderr, nothing on stdout', () =>
     expect(err[0]).toMatch(message);
     expect(err[0]).toMatch(/run with --help for usage$/);
   });
+});
 
-  test('--env with an invalid environment config names the field', async () => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(['status', '--env', 'dev'], {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      loadEnvironments: () => ({ dev: { ...ENVIRONMENTS.dev, primaryRegion: 'mars-1' } }),
-      env: {},
-    });
-    expect(code).toBe(EXIT_USAGE);
-    expect(err).toEqual([expect.stringMatching(/^error: Invalid Redstream configuration: redstream:environments\.dev\.primaryRegion/)]);
+test('an invalid environment config in cdk.json is a configuration error (exit 1), naming the field', async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(['status', '--env', 'dev'], {
+    stdout: (t) => out.push(t),
+    stderr: (t) => err.push(t),
+    loadEnvironments: () => ({ dev: { ...ENVIRONMENTS.dev, primaryRegion: 'mars-1' } }),
+    env: {},
   });
+  expect(code).toBe(EXIT_FAILED);
+  expect(out).toEqual([]);
+  expect(err).toEqual([expect.stringMatching(/^ops: error: Invalid Redstream configuration: redstream:environments\.dev\.primaryRegion/)]);
+});
+
+test.each([
+  ['no environments context', () => undefined, /^ops: error: cdk\.json has no redstream:environments context$/],
+  ['an unreadable cdk.json', () => { throw new ConfigurationError('cannot read cdk.json: Unexpected token'); }, /^ops: error: cannot read cdk\.json: Unexpected token$/],
+])('%s is a configuration error: exit 1, one line', async (_name, loadEnvironments, message) => {
+  const err: string[] = [];
+  const code = await runCli(['status', '--env', 'dev'], { stdout: () => undefined, stderr: (t) => err.push(t), loadEnvironments, env: {} });
+  expect(code).toBe(EXIT_FAILED);
+  expect(err).toEqual([expect.stringMatching(message)]);
 });
 
 test('--help prints the usage with the exit codes and exits 0', async () => {
   const { code, out } = await run('--help');
   expect(code).toBe(EXIT_OK);
   expect(out).toMatch(/^Usage: npm run ops -- <command> \[options\]/);
-  expect(out).toMatch(/Exit codes: 0 done .*, 1 refused .*, 2 bad usage/);
+  expect(out).toMatch(/Exit codes: 0 done .*, 1 refused .*\n2 bad usage/);
+  for (const command of ['status', 'failover', 'failback']) expect(out).toMatch(new RegExp(`^  ${command} `, 'm'));
+});
+
+test.each([['-h'], ['failover', '--help'], ['status', '-h']])('%j prints usage on stdout and exits 0, nothing on stderr', async (...argv) => {
+  const { code, out, err } = await run(...argv);
+  expect(code).toBe(EXIT_OK);
+  expect(out).toMatch(/^Usage: npm run ops -- /);
+  expect(err).toEqual([]);
+  if (argv[0] === 'failover') expect(out).toMatch(/^Usage: npm run ops -- failover --to REGION \[options\]/);
 });
 
 test('status: active Region, epoch, replicas, per-shard checkpoints, low-water mark and lag', async () => {
@@ -250,5 +274,5 @@ test('failback: refused while reverse replication lags (exit 1), done after catc
 test('an AWS error is one line and exit 1', async () => {
   const { code, err } = await run('status', '--env', 'dev', '--active-region-table', 'missing-table', '--region', PRIMARY);
   expect(code).toBe(EXIT_FAILED);
-  expect(err).toEqual([expect.stringMatching(/^error: ResourceNotFoundException: /)]);
+  expect(err).toEqual([expect.stringMatching(/^ops: error: ResourceNotFoundException: /)]);
 });
