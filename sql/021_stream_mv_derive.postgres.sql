@@ -1,4 +1,4 @@
--- Derives the MV's computed columns from raw (Postgres stand-in only).
+-- Derives the MV's computed columns from raw (Postgres stand-in only); raw is kept only where payload is NULL.
 CREATE OR REPLACE FUNCTION {{schema}}.stream_mv_derive() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -19,6 +19,9 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
       NEW.payload := NULL;
     END;
+  END IF;
+  IF NEW.payload IS NOT NULL THEN
+    NEW.raw := NULL;
   END IF;
   RETURN NEW;
 END;

@@ -10,9 +10,11 @@
  *
  * The stream MV is stood in by a plain table `<schema>.stream_<name>` (see `sql/README.md`); a trigger derives
  * `raw_bytes`, `is_utf8` and `payload` from `raw` exactly as the Redshift MV does, so a loader only appends the
- * Kinesis record's position and bytes.
+ * Kinesis record's position and bytes. `append` also does what streaming ingestion does with a record larger than it
+ * takes: it skips it, logging it in the stand-in of SYS_STREAM_SCAN_ERRORS, and counts scanned and skipped records
+ * in the stand-in of SYS_STREAM_SCAN_STATES.
  */
-import { mvName, renderMergeCall, renderSql, WAREHOUSE_SQL_DEFAULTS, WarehouseSqlParams } from './render';
+import { mvName, renderMergeCall, renderSql, STREAMING_INGESTION_MAX_RECORD_BYTES, WAREHOUSE_SQL_DEFAULTS, WarehouseSqlParams } from './render';
 
 /** The subset of PGlite's API used here (any Postgres client with these two methods works). */
 export interface PostgresLike {
@@ -40,14 +42,22 @@ export interface MergeRun {
   readonly newRows: number;
   readonly inserted: number;
   readonly duplicates: number;
+  /** MV rows rejected (every copy counts; the rejects table holds one row per distinct record). */
   readonly rejected: number;
+  /** Records streaming ingestion skipped that this run turned into `ingestion_skipped` rejects. */
+  readonly skipped: number;
+  /** Records streaming ingestion reported skipped since the previous run (SYS_STREAM_SCAN_STATES). */
+  readonly skippedReported: number;
 }
 
 export interface PostgresWarehouse {
   readonly schema: string;
   /** Fully-qualified name of the stand-in MV table of a logical stream. */
   mvTable(streamName: string): string;
-  /** Appends records to a stream's stand-in MV (one multi-row INSERT per call). */
+  /**
+   * Appends records to a stream's stand-in MV (multi-row INSERTs), as one streaming-ingestion batch: records larger
+   * than streaming ingestion takes are skipped and logged as scan errors, and the batch's scan state is recorded.
+   */
   append(streamName: string, records: readonly MvRecord[]): Promise<void>;
   /** Runs one merge and returns its counts. */
   merge(): Promise<MergeRun>;
@@ -76,23 +86,62 @@ export async function setupPostgresWarehouse(db: PostgresLike, params: Warehouse
       values,
     );
   };
+  const physicalName = new Map(params.streams.map((s) => [s.name, s.physicalName]));
+  const externalSchema = params.externalSchema ?? WAREHOUSE_SQL_DEFAULTS.externalSchema;
+  /** What streaming ingestion logs for a record it skips: SYS_STREAM_SCAN_ERRORS and SYS_STREAM_SCAN_STATES rows. */
+  const logScan = async (streamName: string, records: readonly MvRecord[], skipped: readonly MvRecord[]): Promise<void> => {
+    const common = [externalSchema, physicalName.get(streamName), mvName(streamName)];
+    for (const r of skipped) {
+      await db.query(
+        `INSERT INTO ${schema}.sys_stream_scan_errors (external_schema_name, stream_name, mv_name, stream_timestamp, partition_id, position, error_code, error_reason)
+         VALUES ($1, $2, $3, $4::timestamptz AT TIME ZONE 'UTC', $5, $6, NULL, $7)`,
+        [...common, r.approximateArrivalTimestamp.toISOString(), r.shardId, r.sequenceNumber,
+          `record of ${r.data.byteLength} bytes exceeds the ${STREAMING_INGESTION_MAX_RECORD_BYTES} streaming ingestion takes (local stand-in)`],
+      );
+    }
+    const byShard = new Map<string, { scanned: number; skipped: number; bytes: number; latest: string }>();
+    for (const r of records) {
+      const s = byShard.get(r.shardId) ?? { scanned: 0, skipped: 0, bytes: 0, latest: r.sequenceNumber };
+      s.scanned++;
+      s.bytes += r.data.byteLength;
+      s.latest = r.sequenceNumber;
+      if (skipped.includes(r)) s.skipped++;
+      byShard.set(r.shardId, s);
+    }
+    for (const [shardId, s] of byShard) {
+      await db.query(
+        `INSERT INTO ${schema}.sys_stream_scan_states (external_schema_name, stream_name, mv_name, partition_id, latest_position, scanned_rows, skipped_rows, scanned_bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [...common, shardId, s.latest, s.scanned, s.skipped, s.bytes],
+      );
+    }
+  };
   return {
     schema,
     mvTable,
     async append(streamName, records) {
       const table = mvTable(streamName);
-      for (let start = 0; start < records.length; start += APPEND_CHUNK) {
-        await appendChunk(table, records.slice(start, start + APPEND_CHUNK));
+      const ingestible = records.filter((r) => r.data.byteLength <= STREAMING_INGESTION_MAX_RECORD_BYTES);
+      for (let start = 0; start < ingestible.length; start += APPEND_CHUNK) {
+        await appendChunk(table, ingestible.slice(start, start + APPEND_CHUNK));
       }
+      if (records.length > 0) await logScan(streamName, records, records.filter((r) => r.data.byteLength > STREAMING_INGESTION_MAX_RECORD_BYTES));
     },
     async merge() {
       for (const sql of renderMergeCall({ dialect: 'postgres', schema })) await db.exec(sql);
-      const { rows } = await db.query<{ new_rows: string; inserted: string; duplicates: string; rejected: string }>(
-        `SELECT new_rows, inserted, duplicates, rejected FROM ${schema}.merge_runs ORDER BY merged_at DESC LIMIT 1`,
+      const { rows } = await db.query<{ new_rows: string; inserted: string; duplicates: string; rejected: string; skipped: string; skipped_reported: string }>(
+        `SELECT new_rows, inserted, duplicates, rejected, skipped, skipped_reported FROM ${schema}.merge_runs ORDER BY merged_at DESC LIMIT 1`,
       );
       const r = rows[0];
       if (!r) throw new Error('merge_events ran but wrote no merge_runs row');
-      return { newRows: Number(r.new_rows), inserted: Number(r.inserted), duplicates: Number(r.duplicates), rejected: Number(r.rejected) };
+      return {
+        newRows: Number(r.new_rows),
+        inserted: Number(r.inserted),
+        duplicates: Number(r.duplicates),
+        rejected: Number(r.rejected),
+        skipped: Number(r.skipped),
+        skippedReported: Number(r.skipped_reported),
+      };
     },
   };
 }

@@ -45,6 +45,20 @@ export interface WarehouseSqlParams {
   readonly eventTimePath?: string;
   /** Records larger than this many bytes are rejected as `too_large`. Valid range: 1–65535. @default 65535 */
   readonly maxRecordBytes?: number;
+  /**
+   * Minutes subtracted from a stream's refresh high-water mark to give each merge's lower bound on the MV's
+   * `refresh_time` (its sort key). A refresh that commits rows with a `refresh_time` older than the last merged one by
+   * more than this would have them skipped, so it must exceed the longest refresh. Valid range: 1–1440. @default 10
+   */
+  readonly refreshMarginMinutes?: number;
+  /**
+   * An event time more than this many days before its record's arrival is implausible: the record is rejected as
+   * `implausible_event_time`, so one bad timestamp cannot stretch the dedup lookup over the whole events table.
+   * Replays of older data need a larger value. Valid range: 1–3650. @default 365
+   */
+  readonly eventTimeMaxPastDays?: number;
+  /** An event time more than this many hours after its record's arrival is implausible. Valid range: 1–8760. @default 24 */
+  readonly eventTimeMaxFutureHours?: number;
 }
 
 /** One statement to run, in order. */
@@ -71,7 +85,19 @@ export const WAREHOUSE_SQL_DEFAULTS = {
   userIdPath: 'userId',
   eventTimePath: 'timestamp',
   maxRecordBytes: 65535,
+  refreshMarginMinutes: 10,
+  eventTimeMaxPastDays: 365,
+  eventTimeMaxFutureHours: 24,
 } as const;
+
+/**
+ * The largest record streaming ingestion takes: `kinesis_data` is VARBYTE, whose documented maximum length is
+ * 1,024,000 bytes (https://docs.aws.amazon.com/redshift/latest/dg/r_VARBYTE_type.html). A larger record (Kinesis
+ * takes up to 10 MiB once a stream's maximum record size is raised) is skipped by streaming ingestion and reported
+ * in SYS_STREAM_SCAN_ERRORS; the merge turns it into an `ingestion_skipped` reject. The warehouse's VARBYTE columns
+ * are this wide, no wider.
+ */
+export const STREAMING_INGESTION_MAX_RECORD_BYTES = 1_024_000;
 
 /** Kinesis sequence numbers have up to 129 digits; padding to this width makes text order equal numeric order. */
 export const SEQUENCE_WIDTH = 130;
@@ -88,6 +114,8 @@ export const REJECT_REASONS = [
   'not_object',
   'missing_dedup_key',
   'invalid_dedup_key',
+  'implausible_event_time',
+  'ingestion_skipped',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
@@ -110,12 +138,16 @@ export const SQL_MANIFEST: readonly ManifestEntry[] = [
   { file: '021_stream_mv_derive.postgres.sql' },
   { file: '022_stream_mv_trigger.postgres.sql', perStream: true },
   { file: '023_stream_mv_index.postgres.sql', perStream: true },
+  { file: '024_stream_mv_arrival_index.postgres.sql', perStream: true },
+  { file: '025_stream_scan_errors.postgres.sql' },
+  { file: '026_stream_scan_states.postgres.sql' },
   { file: '030_events.sql' },
   { file: '031_events_index.postgres.sql' },
   { file: '032_events_time_index.postgres.sql' },
   { file: '040_rejects.sql' },
   { file: '050_merge_state.sql' },
   { file: '051_merge_runs.sql' },
+  { file: '052_merge_streams.sql' },
   { file: '060_merge_procedure.sql' },
 ];
 const STAGE_FRAGMENT = '061_merge_stage_stream.fragment.sql';
@@ -178,6 +210,9 @@ export function resolveWarehouseSqlParams(params: WarehouseSqlParams, dialect: S
   }
   check(Number.isInteger(p.dedupWindowDays) && p.dedupWindowDays >= 1 && p.dedupWindowDays <= 365, `dedupWindowDays must be a whole number between 1 and 365 (got ${p.dedupWindowDays})`);
   check(Number.isInteger(p.maxRecordBytes) && p.maxRecordBytes >= 1 && p.maxRecordBytes <= 65535, `maxRecordBytes must be a whole number between 1 and 65535 (got ${p.maxRecordBytes})`);
+  check(Number.isInteger(p.refreshMarginMinutes) && p.refreshMarginMinutes >= 1 && p.refreshMarginMinutes <= 1440, `refreshMarginMinutes must be a whole number between 1 and 1440 (got ${p.refreshMarginMinutes})`);
+  check(Number.isInteger(p.eventTimeMaxPastDays) && p.eventTimeMaxPastDays >= 1 && p.eventTimeMaxPastDays <= 3650, `eventTimeMaxPastDays must be a whole number between 1 and 3650 (got ${p.eventTimeMaxPastDays})`);
+  check(Number.isInteger(p.eventTimeMaxFutureHours) && p.eventTimeMaxFutureHours >= 1 && p.eventTimeMaxFutureHours <= 8760, `eventTimeMaxFutureHours must be a whole number between 1 and 8760 (got ${p.eventTimeMaxFutureHours})`);
   check(REGION.test(p.region) || TOKEN.test(p.region), `region must be an AWS Region code such as 'us-east-1' (got ${JSON.stringify(p.region)})`);
   check(Array.isArray(p.streams) && p.streams.length > 0, `streams must list at least one stream (got ${JSON.stringify(p.streams)})`);
   const seen = new Map<string, string>();
@@ -224,6 +259,10 @@ interface DialectExpressions {
   userId: string;
   eventTimeText: string;
   eventTime: string;
+  /** BIGINT hash of a rejected row's bytes (`x` is the classified row). */
+  recordHash: string;
+  /** True when rows `a` and `b` (rejects or reject groups) hold the same record bytes. */
+  sameRecord: (a: string, b: string) => string;
 }
 
 function postgresExpressions(p: ResolvedWarehouseSqlParams): DialectExpressions {
@@ -240,8 +279,11 @@ function postgresExpressions(p: ResolvedWarehouseSqlParams): DialectExpressions 
     userId: scalar(p.userIdPath, MAX_ATTRIBUTE_CHARS),
     eventTimeText: `CASE WHEN ${typeOf(p.eventTimePath)} = 'string' THEN LEFT(${text(p.eventTimePath)}, 64) END`,
     eventTime:
-      "CASE WHEN x.event_time_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' AND pg_input_is_valid(x.event_time_text, 'timestamptz') " +
-      "THEN (x.event_time_text::timestamptz AT TIME ZONE 'UTC') END",
+      "CASE WHEN y.event_time_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' AND pg_input_is_valid(y.event_time_text, 'timestamptz') " +
+      "THEN (y.event_time_text::timestamptz AT TIME ZONE 'UTC') END",
+    // Copies of one bad record share this hash; the bytes themselves then decide (sameRecord).
+    recordHash: "('x' || LEFT(md5(COALESCE(x.raw, convert_to(x.payload::text, 'UTF8'))), 16))::bit(64)::bigint",
+    sameRecord: (a, b) => `COALESCE(${a}.raw, convert_to(${a}.payload::text, 'UTF8')) = COALESCE(${b}.raw, convert_to(${b}.payload::text, 'UTF8'))`,
   };
 }
 
@@ -262,8 +304,12 @@ function redshiftExpressions(p: ResolvedWarehouseSqlParams): DialectExpressions 
     userId: scalar(p.userIdPath, MAX_ATTRIBUTE_CHARS),
     eventTimeText: `CASE WHEN ${typeOf(p.eventTimePath)} = 'string' THEN LEFT(CAST(${nav(p.eventTimePath)} AS VARCHAR(65535)), 64) END`,
     eventTime:
-      "CASE WHEN x.event_time_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' " +
-      "THEN (TRY_CAST(x.event_time_text AS TIMESTAMPTZ) AT TIME ZONE 'UTC') END",
+      "CASE WHEN y.event_time_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' " +
+      "THEN (TRY_CAST(y.event_time_text AS TIMESTAMPTZ) AT TIME ZONE 'UTC') END",
+    // The bytes of a record that did not parse, or its parsed payload serialized back (the MV keeps no raw bytes for
+    // those): copies of one bad record share this hash, and the same bytes then decide (sameRecord).
+    recordHash: 'FNV_HASH(COALESCE(x.raw, JSON_SERIALIZE_TO_VARBYTE(x.payload)))',
+    sameRecord: (a, b) => `COALESCE(${a}.raw, JSON_SERIALIZE_TO_VARBYTE(${a}.payload)) = COALESCE(${b}.raw, JSON_SERIALIZE_TO_VARBYTE(${b}.payload))`,
   };
 }
 
@@ -285,18 +331,25 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
     sequence_width: String(SEQUENCE_WIDTH),
     dedup_window_days: String(p.dedupWindowDays),
     max_dedup_key_chars: String(MAX_DEDUP_KEY_CHARS),
+    refresh_margin_minutes: String(p.refreshMarginMinutes),
+    event_time_max_past_days: String(p.eventTimeMaxPastDays),
+    event_time_max_future_hours: String(p.eventTimeMaxFutureHours),
   };
   if (dialect === 'redshift') {
     return {
       ...common,
       streaming_role_arn: p.streamingRoleArn ?? '',
       payload_type: 'SUPER',
-      raw_type: 'VARBYTE(16777216)',
+      raw_type: `VARBYTE(${STREAMING_INGESTION_MAX_RECORD_BYTES})`,
       events_table_attributes: '\nDISTSTYLE KEY\nDISTKEY (event_id)\nCOMPOUND SORTKEY (event_time, event_id)',
       rejects_table_attributes: '\nDISTSTYLE EVEN\nSORTKEY (rejected_at)',
-      batch_table_attributes: '\n  DISTSTYLE KEY DISTKEY (event_id)',
+      // EVEN, not DISTKEY (event_id): rejects have no event id and would all land on one slice. The anti-join with
+      // events (DISTKEY event_id) redistributes the batch, the small side, never the events table.
+      batch_table_attributes: '\n  DISTSTYLE EVEN',
       now_utc: 'GETDATE()',
       session_check: REDSHIFT_SESSION_CHECK,
+      scan_errors_table: 'sys_stream_scan_errors',
+      scan_states_table: 'sys_stream_scan_states',
     };
   }
   return {
@@ -308,6 +361,8 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
     batch_table_attributes: '',
     now_utc: "(now() AT TIME ZONE 'UTC')",
     session_check: POSTGRES_SESSION_CHECK,
+    scan_errors_table: `${p.schema}.sys_stream_scan_errors`,
+    scan_states_table: `${p.schema}.sys_stream_scan_states`,
   };
 }
 
@@ -334,6 +389,7 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
     stream_name: s.name,
     physical_stream_name: s.physicalName,
     mv_name: mvName(s.name),
+    stream_index: String(p.streams.indexOf(s)),
   });
 
   const stageTemplate = readSql(STAGE_FRAGMENT);
@@ -351,6 +407,7 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
           user_id_expr: expressions.userId,
           event_time_text_expr: expressions.eventTimeText,
           event_time_expr: expressions.eventTime,
+          record_hash_expr: expressions.recordHash,
           new_rows: fillPlaceholders(newRowsTemplate, streamValues(s), `${NEW_ROWS_FRAGMENT[dialect]}:${s.name}`).trim(),
         },
         `${STAGE_FRAGMENT}:${s.name}`,
@@ -363,6 +420,12 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
     dialect === 'postgres' ? `\n\n${fillPlaceholders(readSql(file), { ...values, ...extra }, file).trimEnd()}` : '';
   const procedureValues = {
     stage_statements: stageStatements,
+    // Each stream's read bounds for the run: declared here, set by its stage statement, constant afterwards.
+    stream_variables: p.streams
+      .map((_s, i) => `  v_refresh_from_${i}     TIMESTAMP;\n  v_errors_from_${i}      TIMESTAMP;`)
+      .join('\n'),
+    same_record_in_rejects: expressions.sameRecord('rejects', 'g'),
+    same_record_in_r: expressions.sameRecord('r', 'g'),
     refresh_statistics: postgresOnly(TABLE_STATISTICS_FRAGMENT, { table: `${p.schema}.events`, columns: 'stream_name, event_id, event_time' }),
     batch_statistics: postgresOnly(BATCH_STATISTICS_FRAGMENT),
   };

@@ -38,6 +38,7 @@ describe('renderSql (redshift)', () => {
       '040_rejects.sql',
       '050_merge_state.sql',
       '051_merge_runs.sql',
+      '052_merge_streams.sql',
       '060_merge_procedure.sql',
     ]);
   });
@@ -61,15 +62,17 @@ describe('renderSql (redshift)', () => {
     ]);
     const sql = mvs[1]?.sql ?? '';
     expect(sql).toMatch(/^-- /);
-    expect(sql).toContain('CREATE MATERIALIZED VIEW redstream.stream_tele_metry AUTO REFRESH YES AS');
+    expect(sql).toContain('CREATE MATERIALIZED VIEW redstream.stream_tele_metry\nSORTKEY (refresh_time)\nAUTO REFRESH YES AS');
     expect(sql).toContain('FROM redstream_kinesis."redstream-dev-Tele.metry"');
     for (const column of ['approximate_arrival_timestamp', 'partition_key', 'shard_id', 'sequence_number', 'refresh_time', 'AS raw', 'AS raw_bytes', 'AS is_utf8', 'AS payload']) {
       expect(sql).toContain(column);
     }
     // Never fails on bad input: no WHERE filter, JSON_PARSE only behind the size and CAN_JSON_PARSE guards.
-    expect(sql).not.toMatch(/\bWHERE\b/i);
+    expect(sql.replace(/--.*$/gm, '')).not.toMatch(/\bWHERE\b/i);
     expect(sql).toContain('WHEN OCTET_LENGTH(kinesis_data) <= 65535 AND CAN_JSON_PARSE(kinesis_data)');
     expect(sql).not.toMatch(/FROM_VARBYTE|JSON_EXTRACT_PATH_TEXT/i);
+    // The bytes are stored only where the payload could not be parsed.
+    expect(sql).toMatch(/THEN NULL\s+ELSE kinesis_data\s+END AS raw/);
   });
 
   test('every other statement is re-runnable (IF NOT EXISTS / OR REPLACE)', () => {
@@ -89,15 +92,28 @@ describe('renderSql (redshift)', () => {
     expect(sql).toContain('CREATE OR REPLACE PROCEDURE redstream.merge_events()');
     expect(sql).toContain('JSON_TYPEOF(m.payload."messageId")');
     expect(sql).toContain('m.payload."userId"');
-    expect(sql).toContain("TRY_CAST(x.event_time_text AS TIMESTAMPTZ)");
+    expect(sql).toContain("TRY_CAST(y.event_time_text AS TIMESTAMPTZ)");
     expect(sql).toContain("RAISE EXCEPTION 'merge_events needs SET enable_case_sensitive_identifier TO true");
     expect(sql).toContain('LOCK TABLE redstream.merge_state;');
+    expect(sql).toContain('a second caller waits here');
     expect(sql).toContain("INTERVAL '7 days'");
     expect(sql).toContain("'us-east-1'");
     // One stage statement per stream, each reading its own MV.
     expect(sql).toContain('FROM redstream.stream_events m');
     expect(sql).toContain('FROM redstream.stream_tele_metry m');
     expect(sql).toContain("s.stream_name = 'Tele.metry'");
+    // Each stream's read is bounded by a constant on the MV's sort key, then checked exactly per shard.
+    expect(sql).toContain('WHERE m.refresh_time >= v_refresh_from_0');
+    expect(sql).toContain('WHERE m.refresh_time >= v_refresh_from_1');
+    expect(sql).toContain("COALESCE(MAX(refresh_high_water), TIMESTAMP '1900-01-01 00:00:00') - INTERVAL '10 minutes'");
+    expect(sql).toContain("OR LPAD(m.sequence_number, 130, '0') > s.last_sequence_number");
+    expect(sql).toContain('OR m.approximate_arrival_timestamp > s.last_arrival_timestamp');
+    // Records streaming ingestion skipped, from the system view.
+    expect(sql).toContain("FROM sys_stream_scan_errors e\n  WHERE TRIM(e.mv_name) = 'stream_tele_metry'");
+    expect(sql).toContain('FROM sys_stream_scan_states s');
+    expect(sql).toContain('raw                           VARBYTE(1024000)');
+    expect(sql).toContain('DISTSTYLE EVEN');
+    expect(sql).not.toContain('DISTKEY (event_id)');
     // Postgres-only syntax stays out.
     expect(sql).not.toMatch(/jsonb|#>|pg_input_is_valid|BYTEA/i);
   });
@@ -128,12 +144,17 @@ describe('renderSql (postgres)', () => {
       '022_stream_mv_trigger.postgres.sql:Tele.metry',
       '023_stream_mv_index.postgres.sql:events',
       '023_stream_mv_index.postgres.sql:Tele.metry',
+      '024_stream_mv_arrival_index.postgres.sql:events',
+      '024_stream_mv_arrival_index.postgres.sql:Tele.metry',
+      '025_stream_scan_errors.postgres.sql',
+      '026_stream_scan_states.postgres.sql',
       '030_events.sql',
       '031_events_index.postgres.sql',
       '032_events_time_index.postgres.sql',
       '040_rejects.sql',
       '050_merge_state.sql',
       '051_merge_runs.sql',
+      '052_merge_streams.sql',
       '060_merge_procedure.sql',
     ]);
     for (const s of statements) {
@@ -147,9 +168,11 @@ describe('renderSql (postgres)', () => {
     const pg = statements.find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
     const rs = renderSql(PARAMS, { dialect: 'redshift' }).find((s) => s.id === '060_merge_procedure.sql')?.sql ?? '';
     expect(pg).toContain('WITH RECURSIVE shards AS');
-    expect(pg).toContain("LPAD(r.sequence_number, 130, '0') > w.watermark");
+    expect(pg).toContain("LPAD(r.sequence_number, 130, '0') > w.seq_mark");
+    expect(pg).toContain('AND r.approximate_arrival_timestamp > w.arrival_mark');
     expect(rs).not.toContain('LATERAL');
     expect(rs).toContain("OR LPAD(m.sequence_number, 130, '0') > s.last_sequence_number");
+    expect(pg).toContain('AND n.refresh_time >= v_refresh_from_0');
   });
 
   test('keeps planner statistics itself (no autovacuum in PGlite; temp tables never auto-analyzed); Redshift does not', () => {
@@ -183,6 +206,9 @@ describe('validation', () => {
     ['a dedup path with a quote', { dedupKeyPath: "a'b" }, /dedupKeyPath must be a dot-separated path/],
     ['a window of 0 days', { dedupWindowDays: 0 }, /dedupWindowDays must be a whole number between 1 and 365 \(got 0\)/],
     ['a record limit above 65535', { maxRecordBytes: 70000 }, /maxRecordBytes must be a whole number between 1 and 65535 \(got 70000\)/],
+    ['a refresh margin of 0', { refreshMarginMinutes: 0 }, /refreshMarginMinutes must be a whole number between 1 and 1440 \(got 0\)/],
+    ['a plausibility window of 0 days back', { eventTimeMaxPastDays: 0 }, /eventTimeMaxPastDays must be a whole number between 1 and 3650 \(got 0\)/],
+    ['a plausibility window of 1.5 hours ahead', { eventTimeMaxFutureHours: 1.5 }, /eventTimeMaxFutureHours must be a whole number between 1 and 8760 \(got 1.5\)/],
     ['a Region with a quote', { region: "us-east-1'" }, /region must be an AWS Region code/],
     ['no streams', { streams: [] }, /streams must list at least one stream/],
     ['a physical name with a double quote', { streams: [{ name: 'e', physicalName: 'a"b' }] }, /physicalName must be a Kinesis stream name/],
