@@ -15,7 +15,7 @@ import { ChildProcess } from 'node:child_process';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 /** Credentials the local stand-ins accept (they check none). */
@@ -211,6 +211,47 @@ export async function createStreams(client: KinesisClient, streams: ReadonlyArra
   }
 }
 
+/** The shards a split made. */
+export interface SplitResult {
+  readonly parentShardId: string;
+  readonly childShardIds: readonly [string, string];
+}
+
+/**
+ * Splits a shard of a kinesalite stream at the middle of its hash key range (or at `newStartingHashKey`) and waits
+ * until the stream is ACTIVE again and the children can take records.
+ *
+ * kinesalite stamps its children's creation a second ahead (rounded to the second), and a record written to a child
+ * before that moment gets a sequence number and an `ApproximateArrivalTimestamp` up to a second in the future,
+ * which AWS never does. So this returns only once that moment has passed; writes that race the split can still get
+ * such a timestamp: use the router's `splitShard`, which holds the stream's writes during the split.
+ */
+export async function splitShard(client: KinesisClient, streamName: string, shardId: string, options: { newStartingHashKey?: string } = {}): Promise<SplitResult> {
+  const before = await client.send(new ListShardsCommand({ StreamName: streamName }));
+  const parent = before.Shards?.find((s) => s.ShardId === shardId);
+  if (!parent?.HashKeyRange?.StartingHashKey || !parent.HashKeyRange.EndingHashKey) throw new Error(`splitShard: no shard ${shardId} in ${streamName}`);
+  if (parent.SequenceNumberRange?.EndingSequenceNumber) throw new Error(`splitShard: shard ${shardId} of ${streamName} is already closed`);
+  const start = BigInt(parent.HashKeyRange.StartingHashKey);
+  const end = BigInt(parent.HashKeyRange.EndingHashKey);
+  const at = options.newStartingHashKey ?? ((start + end + 1n) / 2n).toString();
+  const known = new Set((before.Shards ?? []).map((s) => s.ShardId));
+  await client.send(new SplitShardCommand({ StreamName: streamName, ShardToSplit: shardId, NewStartingHashKey: at }));
+  for (;;) {
+    const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
+    if (StreamDescriptionSummary?.StreamStatus === 'ACTIVE') break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const activeAt = Date.now();
+  const after = await client.send(new ListShardsCommand({ StreamName: streamName }));
+  const children = (after.Shards ?? []).filter((s) => !known.has(s.ShardId) && s.ParentShardId === shardId).map((s) => s.ShardId ?? '');
+  if (children.length !== 2) throw new Error(`splitShard: expected two children of ${shardId} in ${streamName}, found ${children.join(', ') || 'none'}`);
+  // The children's creation second (see above) is at most the next whole second after the split was applied.
+  const childrenCreatedAt = Math.floor((activeAt + 1000) / 1000) * 1000;
+  const wait = childrenCreatedAt - Date.now() + 1;
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  return { parentShardId: shardId, childShardIds: [children[0], children[1]] };
+}
+
 /** What the router does with one request, decided before it is forwarded. */
 export type RouterFault =
   | { kind: 'pass' }
@@ -249,6 +290,11 @@ export interface KinesisRegionRouter extends RunningService {
   setRegionDown(region: string, down: boolean): void;
   /** Requests seen so far, per Region and action. */
   readonly requestCounts: Map<string, number>;
+  /**
+   * Splits a shard of a stream in one Region (see {@link splitShard}). Writes to that stream in that Region wait
+   * while the split runs (up to about a second), so no record gets a timestamp from the future.
+   */
+  splitShard(region: string, streamName: string, shardId: string, options?: { newStartingHashKey?: string }): Promise<SplitResult>;
 }
 
 const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kinesis\//;
@@ -257,6 +303,8 @@ const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kinesis\//;
 export async function startKinesisRegionRouter(options: KinesisRegionRouterOptions): Promise<KinesisRegionRouter> {
   const down = new Set<string>();
   const requestCounts = new Map<string, number>();
+  /** `region|stream` → resolves when writes to that stream may go on. */
+  const heldWrites = new Map<string, Promise<void>>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -289,6 +337,8 @@ export async function startKinesisRegionRouter(options: KinesisRegionRouterOptio
       return;
     }
     const info: KinesisRequestInfo = { region, action, body: body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {} };
+    const held = (action === 'PutRecords' || action === 'PutRecord') && heldWrites.get(`${region}|${String(info.body.StreamName)}`);
+    if (held) await held;
     const fault = options.fault?.(info) ?? { kind: 'pass' };
     if (fault.kind === 'hang') return; // the client's own timeout ends the request
     if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs));
@@ -326,6 +376,22 @@ export async function startKinesisRegionRouter(options: KinesisRegionRouterOptio
     endpoint,
     requestCounts,
     setRegionDown: (region, isDown) => (isDown ? down.add(region) : down.delete(region)),
+    async splitShard(region, streamName, shardId, splitOptions = {}) {
+      const target = options.regions[region];
+      if (!target) throw new Error(`router: no local Kinesis for Region ${region}`);
+      const key = `${region}|${streamName}`;
+      let release!: () => void;
+      const hold = new Promise<void>((r) => (release = r));
+      heldWrites.set(key, hold);
+      const client = localKinesisClient(target, region);
+      try {
+        return await splitShard(client, streamName, shardId, splitOptions);
+      } finally {
+        if (heldWrites.get(key) === hold) heldWrites.delete(key);
+        release();
+        client.destroy();
+      }
+    },
     stop: () => close(server),
   };
 }

@@ -9,16 +9,23 @@
  * - `reportBatchItemFailures`: resume from the lowest reported sequence number; the rest of Lambda's success and
  *   failure conditions for partial batch responses.
  * - Bounded retries (`retryAttempts`, `maxRecordAgeMs`) then the batch's metadata to `onFailure`, shaped like Lambda's
- *   on-failure record, and the mapping moves on. Retries wait with exponential backoff.
+ *   on-failure record, and the mapping moves on; -1 for either means never give up. Retries wait with exponential
+ *   backoff.
+ * - Throttles (the function's reserved concurrency is 0 or in use, see `concurrency`): no invocation, retried without
+ *   spending a retry attempt until the records pass the maximum record age.
+ * - Enabled / disabled (`setEnabled`): a disabled mapping neither reads nor invokes and keeps its position; an
+ *   invocation in flight finishes.
+ * - Resharding: new shards are found by listing the stream every `shardDiscoveryMs` (and when a shard ends); a child
+ *   shard is read only once its parents have been read to their end and every record of them is done.
  * - Records shaped exactly as Lambda delivers them (see `toLambdaRecord`).
- * Not emulated: bisect on error, parallelization factor, tumbling windows, filters, resharding (the shards that exist
- * at start are read).
+ * Not emulated: bisect on error, parallelization factor, tumbling windows, filters.
  *
  * Errors reading the stream (a Region taken down by the router, throttling, expired iterators) are retried with
  * backoff and never lose the position.
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { randomUUID } from 'node:crypto';
 import {
   batchInfo,
   batchLength,
@@ -31,11 +38,12 @@ import {
   retryDelayMs,
   ShardRecord,
   toLambdaRecord,
+  DiscardCondition,
   InvocationResult,
   InvocationVerdict,
 } from './event-source-mapping-logic';
 import { LOCAL_ACCOUNT_ID, LocalFunction } from './local-function';
-import { listShardIds, ShardReader, StartingPosition, streamArn } from './shard-reader';
+import { listShards, ShardReader, ShardSummary, StartingPosition, streamArn } from './shard-reader';
 
 export interface EventSourceMappingProps {
   /** Client that reads the stream; its Region is the mapping's Region (use the router's endpoint to honour outages). */
@@ -53,9 +61,15 @@ export interface EventSourceMappingProps {
   readonly startingPosition?: StartingPosition;
   /** Honour partial batch responses (`FunctionResponseTypes: ['ReportBatchItemFailures']`). @default false */
   readonly reportBatchItemFailures?: boolean;
-  /** Retries of a failed batch before it is discarded. @default - unbounded (until `maxRecordAgeMs`) */
+  /**
+   * Retries of a failed batch before it is discarded; -1 (Lambda's `MaximumRetryAttempts: -1`) retries until the
+   * records expire. Valid range: -1–10000. @default - unbounded (until `maxRecordAgeMs`)
+   */
   readonly retryAttempts?: number;
-  /** Records older than this are discarded instead of retried, in milliseconds. @default - never */
+  /**
+   * Records older than this are discarded instead of retried, in milliseconds; -1 (Lambda's
+   * `MaximumRecordAgeInSeconds: -1`) never. @default - never
+   */
   readonly maxRecordAgeMs?: number;
   /** Receives the metadata of each discarded batch (the on-failure destination). @default - dropped */
   readonly onFailure?: (info: KinesisBatchInfo) => void | Promise<void>;
@@ -71,7 +85,29 @@ export interface EventSourceMappingProps {
   readonly invokeIdentityArn?: string;
   /** Clock for record ages and batching windows, epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
+  /** The mapping's id (`UUID` in the Lambda API). @default - a random UUID */
+  readonly uuid?: string;
+  /** Whether the mapping starts enabled (`Enabled`). @default true */
+  readonly enabled?: boolean;
+  /**
+   * The target function's concurrency: before each invocation the mapping asks for a slot; none (reserved concurrency
+   * 0, or every reserved slot in use) is a throttle. @default - never throttled
+   */
+  readonly concurrency?: FunctionConcurrencyGate;
+  /** How often the stream's shards are listed to find the children of a split or merge, in milliseconds. @default 1000 */
+  readonly shardDiscoveryMs?: number;
+  /** How long the mapping stays `Enabling` / `Disabling` after `setEnabled`, in milliseconds. @default 50 */
+  readonly stateTransitionMs?: number;
 }
+
+/** Concurrency slots of a function, as the Lambda service hands them out. */
+export interface FunctionConcurrencyGate {
+  /** A slot for one invocation (call the result when it ends), or undefined when the function is throttled. */
+  tryAcquire(): (() => void) | undefined;
+}
+
+/** `State` of an event source mapping in the Lambda API (the subset a local mapping goes through). */
+export type EventSourceMappingState = 'Enabling' | 'Enabled' | 'Disabling' | 'Disabled';
 
 /** One invocation as the mapping saw it. */
 export interface InvocationOutcome {
@@ -87,6 +123,12 @@ export interface InvocationOutcome {
 
 export interface ShardStatus {
   readonly shardId: string;
+  /** `ParentShardId` and `AdjacentParentShardId`, when the shard came from a split or merge. */
+  readonly parentShardIds: readonly string[];
+  /** The poller waits for a parent shard to be done (Lambda reads a parent to its end before its children). */
+  readonly waitingForParent: boolean;
+  /** The shard is closed and every record of it is done. */
+  readonly ended: boolean;
   /** Records read and not yet done (pending invocation or retry). */
   readonly pending: number;
   /** Sequence number of the last record done (successful or discarded). */
@@ -95,6 +137,8 @@ export interface ShardStatus {
   readonly recordsDiscarded: number;
   readonly invocations: number;
   readonly failedInvocations: number;
+  /** Invocations not made because the function was throttled. */
+  readonly throttles: number;
   /** When a read that found nothing new last finished while nothing was pending, epoch ms. */
   readonly idleSinceMs: number | undefined;
   /** The last error reading the stream, cleared by the next successful read. */
@@ -102,8 +146,31 @@ export interface ShardStatus {
 }
 
 export interface EventSourceMapping {
+  /** `UUID` in the Lambda API. */
+  readonly uuid: string;
   readonly streamName: string;
   readonly region: string;
+  readonly eventSourceArn: string;
+  readonly functionArn: string;
+  readonly batchSize: number;
+  readonly maximumBatchingWindowMs: number;
+  readonly startingPosition: StartingPosition;
+  /** -1: never give up. */
+  readonly retryAttempts: number;
+  /** -1: never. */
+  readonly maxRecordAgeMs: number;
+  state(): EventSourceMappingState;
+  /** When the mapping was last enabled or disabled. */
+  lastModified(): Date;
+  /**
+   * Enables or disables polling (`UpdateEventSourceMapping` `Enabled`). A disabled mapping starts no invocation and
+   * keeps its position; an invocation in flight finishes and its answer is honoured, as on AWS.
+   */
+  setEnabled(enabled: boolean): void;
+  /** Invocations running now. */
+  inFlight(): number;
+  /** Lists the stream's shards now (the mapping also does so every `shardDiscoveryMs`). */
+  discoverShards(): Promise<void>;
   status(): ShardStatus[];
   /**
    * Resolves when every shard has, after `sinceMs`, read nothing new with nothing pending: everything written
@@ -132,8 +199,9 @@ function validate(props: EventSourceMappingProps): void {
   };
   check('batchSize', props.batchSize, 1, 10000);
   check('maxBatchingWindowMs', props.maxBatchingWindowMs, 0, 300000);
-  check('retryAttempts', props.retryAttempts, 0, 10000);
-  check('maxRecordAgeMs', props.maxRecordAgeMs, 1, 604800000);
+  check('retryAttempts', props.retryAttempts, -1, 10000);
+  if (props.maxRecordAgeMs !== -1) check('maxRecordAgeMs', props.maxRecordAgeMs, 1, 604800000);
+  check('shardDiscoveryMs', props.shardDiscoveryMs, 1, 3600000);
 }
 
 /** Starts polling every shard of the stream and invoking `target` (see the module comment). */
@@ -143,11 +211,21 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
   const batchSize = props.batchSize ?? 100;
   const windowMs = props.maxBatchingWindowMs ?? 0;
   const idlePollMs = props.idlePollMs ?? 100;
+  const discoveryMs = props.shardDiscoveryMs ?? 1000;
   const backoff = props.retryBackoffMs ?? { min: 50, max: 2000 };
+  // -1 is Lambda's "never give up" (MaximumRetryAttempts / MaximumRecordAgeInSeconds).
+  const retryAttempts = props.retryAttempts === -1 ? undefined : props.retryAttempts;
+  const maxRecordAgeMs = props.maxRecordAgeMs === -1 ? undefined : props.maxRecordAgeMs;
   const arn = props.eventSourceArn ?? (await streamArn(props.kinesis, props.streamName));
   const invokeIdentityArn = props.invokeIdentityArn ?? `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/${props.target.functionName}-role`;
-  const shardIds = await listShardIds(props.kinesis, props.streamName);
+  const uuid = props.uuid ?? randomUUID();
+  const initialShards = await listShards(props.kinesis, props.streamName);
   let stopping = false;
+  let enabled = props.enabled ?? true;
+  let state: EventSourceMappingState = enabled ? 'Enabled' : 'Disabled';
+  let stateTimer: NodeJS.Timeout | undefined;
+  let lastModified = new Date();
+  let inFlight = 0;
   const wakeups = new Set<() => void>();
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -159,31 +237,79 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
       const t = setTimeout(done, ms);
       wakeups.add(done);
     });
+  const wakeAll = (): void => {
+    for (const wake of [...wakeups]) wake();
+  };
 
   type MutableStatus = { -readonly [K in keyof ShardStatus]: ShardStatus[K] };
   const statuses: MutableStatus[] = [];
+  const shards = new Map<string, MutableStatus>();
+  /** When the last listing of the stream's shards started (that listing succeeded). */
+  let discoveredAtMs = clock();
+
+  /** Whether every parent of the shard has been read to its end and done (a parent no longer listed is gone: done). */
+  const parentsDone = (status: MutableStatus): boolean => status.parentShardIds.every((p) => shards.get(p)?.ended ?? true);
 
   async function runShard(shardId: string, status: MutableStatus): Promise<void> {
+    // Lambda processes a parent shard's records before its children's: wait until the parents are done.
+    while (!stopping && !parentsDone(status)) await pause(idlePollMs);
+    if (stopping) return;
+    status.waitingForParent = false;
     const reader = new ShardReader(props.kinesis, props.streamName, shardId, props.startingPosition ?? 'TRIM_HORIZON');
     const source: RecordSource = { region: props.region, eventSourceArn: arn, shardId, invokeIdentityArn };
     let pending: ShardRecord[] = [];
     let readAt: number[] = []; // when each pending record was read: the batching window starts at the first one
     let attempt = 0;
     let readFailures = 0;
+    let throttles = 0;
     let lastError: string | undefined;
     let invokeCount = 0;
+    let endOfShard = false;
+
+    const advance = (count: number): void => {
+      if (count <= 0) return;
+      status.checkpoint = pending[count - 1].sequenceNumber;
+      pending = pending.slice(count);
+      readAt = readAt.slice(count);
+      status.pending = pending.length;
+    };
+    const discard = async (afterAdvance: number, count: number, condition: DiscardCondition): Promise<void> => {
+      advance(afterAdvance);
+      status.recordsDone += afterAdvance;
+      const discarded = pending.slice(0, count);
+      const info = batchInfo({ batch: discarded, source, condition, invokeCount, functionArn: props.target.functionArn, lastError });
+      advance(count);
+      status.recordsDiscarded += count;
+      attempt = 0;
+      invokeCount = 0;
+      await props.onFailure?.(info);
+    };
 
     while (!stopping) {
+      // 0. A disabled mapping stops polling and invoking; what it read is kept and resumed from.
+      if (!enabled) {
+        await pause(idlePollMs);
+        continue;
+      }
+      if (endOfShard && pending.length === 0) {
+        // The parent is done: its children may start.
+        status.ended = true;
+        void discover();
+        return;
+      }
       // 1. Read while the next batch is not ready.
       const n = batchLength(pending, batchSize, source);
       const fullByPayload = n < pending.length;
-      const ready = isBatchReady({ pendingCount: pending.length, batchSize, fullByPayload, firstPendingReadAtMs: readAt[0], nowMs: clock(), maxBatchingWindowMs: windowMs });
+      const ready =
+        (endOfShard && pending.length > 0) ||
+        isBatchReady({ pendingCount: pending.length, batchSize, fullByPayload, firstPendingReadAtMs: readAt[0], nowMs: clock(), maxBatchingWindowMs: windowMs });
       if (!ready) {
         const readStartedAt = clock();
         try {
           const out = await reader.read(Math.max(1, batchSize - pending.length));
           readFailures = 0;
           status.readError = undefined;
+          endOfShard = out.endOfShard;
           if (out.records.length > 0) {
             const at = clock();
             pending = pending.concat(out.records);
@@ -191,7 +317,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
             status.pending = pending.length;
             status.idleSinceMs = undefined;
           }
-          if (out.records.length === 0) {
+          if (out.records.length === 0 && !endOfShard) {
             if (pending.length === 0) {
               status.idleSinceMs = readStartedAt;
               await pause(idlePollMs);
@@ -211,11 +337,33 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
       }
       if (pending.length === 0) continue;
 
-      // 2. Invoke with the next batch.
+      // 2. Invoke with the next batch, unless the function is throttled (reserved concurrency 0 or all in use).
+      //    A throttle is an error before invocation: Lambda retries it until the records pass the maximum record
+      //    age, without spending a retry attempt ("Retain discarded batch records for a Kinesis Data Streams event
+      //    source", Lambda Developer Guide).
+      const release = props.concurrency ? props.concurrency.tryAcquire() : () => undefined;
+      if (!release) {
+        throttles++;
+        status.throttles++;
+        if (maxRecordAgeMs !== undefined && clock() - pending[0].approximateArrivalTimestampMs > maxRecordAgeMs) {
+          await discard(0, Math.max(1, n), 'RecordAgeExceeded');
+        } else {
+          await pause(retryDelayMs(throttles, backoff.min, backoff.max));
+        }
+        continue;
+      }
+      throttles = 0;
       const batch = pending.slice(0, Math.max(1, n));
       const event: KinesisStreamEvent = { Records: batch.map((r) => toLambdaRecord(r, source)) };
       const startedAt = clock();
-      const result = await props.target.invoke(event);
+      inFlight++;
+      let result: InvocationResult;
+      try {
+        result = await props.target.invoke(event);
+      } finally {
+        inFlight--;
+        release();
+      }
       invokeCount++;
       const endedAt = clock();
       const verdict = interpretInvocation(
@@ -233,19 +381,12 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
         verdict,
         batchLength: batch.length,
         attempt,
-        retryAttempts: props.retryAttempts,
+        retryAttempts,
         oldestAgeMs: clock() - batch[0].approximateArrivalTimestampMs,
-        maxRecordAgeMs: props.maxRecordAgeMs,
+        maxRecordAgeMs,
       });
 
       // 3. Apply the step.
-      const advance = (count: number): void => {
-        if (count <= 0) return;
-        status.checkpoint = pending[count - 1].sequenceNumber;
-        pending = pending.slice(count);
-        readAt = readAt.slice(count);
-        status.pending = pending.length;
-      };
       if (step.kind === 'advance') {
         advance(step.count);
         status.recordsDone += step.count;
@@ -260,61 +401,119 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
         attempt = step.attempt;
         await pause(retryDelayMs(attempt, backoff.min, backoff.max));
       } else {
-        advance(step.afterAdvance);
-        status.recordsDone += step.afterAdvance;
-        const discarded = pending.slice(0, step.count);
-        const info = batchInfo({ batch: discarded, source, condition: step.condition, invokeCount, functionArn: props.target.functionArn, lastError });
-        advance(step.count);
-        status.recordsDiscarded += step.count;
-        attempt = 0;
-        invokeCount = 0;
-        await props.onFailure?.(info);
+        await discard(step.afterAdvance, step.count, step.condition);
       }
     }
   }
 
-  const loops = shardIds.map((shardId) => {
+  const loops: Array<Promise<void>> = [];
+  let fatal: unknown;
+  function track(shard: ShardSummary): void {
+    if (shards.has(shard.shardId)) return;
     const status: MutableStatus = {
-      shardId,
+      shardId: shard.shardId,
+      parentShardIds: shard.parentShardIds,
+      waitingForParent: true,
+      ended: false,
       pending: 0,
       checkpoint: undefined,
       recordsDone: 0,
       recordsDiscarded: 0,
       invocations: 0,
       failedInvocations: 0,
+      throttles: 0,
       idleSinceMs: undefined,
       readError: undefined,
     };
     statuses.push(status);
-    return runShard(shardId, status);
-  });
-  let fatal: unknown;
-  const all = Promise.all(loops.map((l) => l.catch((err: unknown) => {
-    fatal ??= err;
-    throw err;
-  })));
-  all.catch(() => undefined); // surfaced by waitUntilCaughtUp() and stop()
+    shards.set(shard.shardId, status);
+    const loop = runShard(shard.shardId, status).catch((err: unknown) => {
+      fatal ??= err;
+      throw err;
+    });
+    loop.catch(() => undefined); // surfaced by waitUntilCaughtUp() and stop()
+    loops.push(loop);
+  }
+
+  /** Lists the stream's shards and starts a poller for each new one (its parents first); a failed listing waits. */
+  let discovering: Promise<void> | undefined;
+  function discover(): Promise<void> {
+    discovering ??= (async () => {
+      const startedAt = clock();
+      try {
+        for (const shard of await listShards(props.kinesis, props.streamName)) track(shard);
+        discoveredAtMs = startedAt;
+      } catch {
+        // The Region's Kinesis is down or throttling: the next round lists again.
+      } finally {
+        discovering = undefined;
+      }
+    })();
+    return discovering;
+  }
+  for (const shard of initialShards) track(shard);
+  const discoveryLoop = (async () => {
+    while (!stopping) {
+      await pause(discoveryMs);
+      if (!stopping && enabled) await discover();
+    }
+  })();
+
+  const transition = (to: boolean): void => {
+    if (to === enabled && state === (to ? 'Enabled' : 'Disabled')) return;
+    enabled = to;
+    lastModified = new Date();
+    state = to ? 'Enabling' : 'Disabling';
+    if (stateTimer) clearTimeout(stateTimer);
+    // The state settles after a short while whatever is in flight: as on AWS, nothing promises that "Disabled" means
+    // no invocation is still running (wait for the function's timeout for that).
+    stateTimer = setTimeout(() => {
+      state = enabled ? 'Enabled' : 'Disabled';
+      stateTimer = undefined;
+    }, props.stateTransitionMs ?? 50);
+    wakeAll();
+  };
 
   return {
+    uuid,
     streamName: props.streamName,
     region: props.region,
+    eventSourceArn: arn,
+    functionArn: props.target.functionArn,
+    batchSize,
+    maximumBatchingWindowMs: windowMs,
+    startingPosition: props.startingPosition ?? 'TRIM_HORIZON',
+    retryAttempts: retryAttempts ?? -1,
+    maxRecordAgeMs: maxRecordAgeMs ?? -1,
+    state: () => state,
+    lastModified: () => lastModified,
+    setEnabled: transition,
+    inFlight: () => inFlight,
     status: () => statuses.map((s) => ({ ...s })),
+    discoverShards: () => discover(),
     async waitUntilCaughtUp(sinceMs, options = {}) {
       const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-      while (!statuses.every((s) => s.pending === 0 && s.idleSinceMs !== undefined && s.idleSinceMs >= sinceMs)) {
+      const caughtUp = (): boolean =>
+        discoveredAtMs >= sinceMs && statuses.every((s) => s.ended || (s.pending === 0 && s.idleSinceMs !== undefined && s.idleSinceMs >= sinceMs));
+      while (!caughtUp()) {
         if (fatal !== undefined) throw fatal;
         if (Date.now() > deadline) {
           throw new EventSourceMappingError(
             `${props.streamName} in ${props.region} did not catch up within ${options.timeoutMs ?? 60_000} ms: ${JSON.stringify(statuses)}`,
           );
         }
-        await sleep(20);
+        if (discoveredAtMs < sinceMs) await discover();
+        else await sleep(20);
       }
     },
     async stop() {
       stopping = true;
-      for (const wake of [...wakeups]) wake();
-      await all;
+      if (stateTimer) clearTimeout(stateTimer);
+      wakeAll();
+      await discoveryLoop;
+      await discovering;
+      // Pollers of shards found while stopping are in `loops` too.
+      for (let i = 0; i < loops.length; i++) await loops[i];
     },
   };
 }

@@ -78,16 +78,40 @@ export class ShardReader {
   }
 }
 
-/** The ids of a stream's shards, in order. */
-export async function listShardIds(client: KinesisClient, streamName: string): Promise<string[]> {
-  const ids: string[] = [];
+/** One shard of a stream as ListShards reports it. */
+export interface ShardSummary {
+  readonly shardId: string;
+  /** `ParentShardId` and `AdjacentParentShardId` (a merge has two parents), when present. */
+  readonly parentShardIds: readonly string[];
+  /** The last sequence number of a closed shard; undefined while the shard is open. */
+  readonly endingSequenceNumber: string | undefined;
+}
+
+/**
+ * Every shard of a stream, open and closed, in the service's order. No `ShardFilter`: kinesalite ignores it, so
+ * callers filter themselves.
+ */
+export async function listShards(client: KinesisClient, streamName: string): Promise<ShardSummary[]> {
+  const shards: ShardSummary[] = [];
   let nextToken: string | undefined;
   do {
     const out = await client.send(new ListShardsCommand(nextToken ? { NextToken: nextToken } : { StreamName: streamName }));
-    for (const s of out.Shards ?? []) if (s.ShardId) ids.push(s.ShardId);
+    for (const s of out.Shards ?? []) {
+      if (!s.ShardId) continue;
+      shards.push({
+        shardId: s.ShardId,
+        parentShardIds: [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => typeof p === 'string' && p !== ''),
+        endingSequenceNumber: s.SequenceNumberRange?.EndingSequenceNumber,
+      });
+    }
     nextToken = out.NextToken;
   } while (nextToken);
-  return ids;
+  return shards;
+}
+
+/** The ids of a stream's shards (open and closed), in order. */
+export async function listShardIds(client: KinesisClient, streamName: string): Promise<string[]> {
+  return (await listShards(client, streamName)).map((s) => s.shardId);
 }
 
 /** The stream's ARN as the service reports it. */

@@ -218,3 +218,100 @@ test('handlers in worker threads get the records and their answers are honoured'
     await fn.close();
   }
 });
+
+describe('never giving up, throttles and disabling (what fencing and long outages rely on)', () => {
+  test('retryAttempts -1 and maxRecordAgeMs -1 retry a failing batch for ever: nothing is discarded', async () => {
+    const stream = await streamWith(5);
+    const failures: KinesisBatchInfo[] = [];
+    const { fn, batches } = recorder((_event, call) => {
+      if (call <= 40) throw new Error('target Region down');
+      return undefined;
+    });
+    const m = await start({ streamName: stream, target: fn, batchSize: 5, retryAttempts: -1, maxRecordAgeMs: -1, onFailure: (info) => void failures.push(info) });
+    await m.waitUntilCaughtUp(Date.now());
+    expect(batches).toHaveLength(41);
+    expect(failures).toEqual([]);
+    expect(m.status()[0]).toMatchObject({ recordsDone: 5, recordsDiscarded: 0 });
+    expect(m).toMatchObject({ retryAttempts: -1, maxRecordAgeMs: -1 });
+  });
+
+  test.each([
+    ['retryAttempts', { retryAttempts: -2 }, /retryAttempts must be a whole number between -1 and 10000 \(got -2\)/],
+    ['maxRecordAgeMs', { maxRecordAgeMs: 0 }, /maxRecordAgeMs must be a whole number between 1 and 604800000 \(got 0\)/],
+  ])('rejects %s out of range', async (_name, props, message) => {
+    const { fn } = recorder();
+    await expect(start({ streamName: 'never-created', target: fn, ...props })).rejects.toThrow(message);
+  });
+
+  test('a throttled function (reserved concurrency 0) gets no invocation and spends no retry attempt; records are held, then delivered', async () => {
+    const stream = await streamWith(6);
+    let throttled = true;
+    const failures: KinesisBatchInfo[] = [];
+    const { fn, batches } = recorder();
+    const m = await start({
+      streamName: stream,
+      target: fn,
+      batchSize: 10,
+      retryAttempts: 0,
+      concurrency: { tryAcquire: () => (throttled ? undefined : () => undefined) },
+      onFailure: (info) => void failures.push(info),
+    });
+    await eventually(() => m.status()[0].throttles >= 5, 'throttles');
+    expect(batches).toHaveLength(0);
+    expect(m.status()[0]).toMatchObject({ pending: 6, invocations: 0, recordsDiscarded: 0 });
+
+    throttled = false;
+    await m.waitUntilCaughtUp(Date.now());
+    expect(batches.flat()).toHaveLength(6);
+    expect(failures).toEqual([]);
+  });
+
+  test('a throttle lasting past the maximum record age discards the batch (RecordAgeExceeded), as Lambda does', async () => {
+    const stream = await streamWith(3);
+    const failures: KinesisBatchInfo[] = [];
+    const { fn, batches } = recorder();
+    let now = Date.now();
+    const m = await start({
+      streamName: stream,
+      target: fn,
+      batchSize: 10,
+      maxRecordAgeMs: 60_000,
+      clock: () => now,
+      concurrency: { tryAcquire: () => undefined },
+      onFailure: (info) => void failures.push(info),
+    });
+    await eventually(() => m.status()[0].throttles >= 1, 'a throttle');
+    now += 120_000;
+    await eventually(() => failures.length === 1, 'a discarded batch');
+    expect(batches).toHaveLength(0);
+    expect(failures[0].requestContext).toMatchObject({ condition: 'RecordAgeExceeded', approximateInvokeCount: 0 });
+  });
+
+  test('a disabled mapping starts no invocation (the one in flight finishes) and resumes where it was when enabled', async () => {
+    const stream = await streamWith(4);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const { fn, batches } = recorder(async (_event, call) => {
+      if (call === 1) await gate;
+      return undefined;
+    });
+    const m = await start({ streamName: stream, target: fn, batchSize: 2, stateTransitionMs: 10 });
+    await eventually(() => m.inFlight() === 1, 'the first invocation');
+
+    m.setEnabled(false);
+    expect(m.state()).toBe('Disabling');
+    await eventually(() => m.state() === 'Disabled', 'Disabled');
+    expect(m.inFlight()).toBe(1); // "Disabled" promises nothing about an invocation in flight
+    release();
+    await eventually(() => m.inFlight() === 0, 'the invocation in flight to finish');
+    await putRecords(client, stream, [{ partitionKey: 'k', data: 'while disabled' }]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(batches).toHaveLength(1);
+    expect(m.status()[0]).toMatchObject({ recordsDone: 2 });
+
+    m.setEnabled(true);
+    await eventually(() => m.state() === 'Enabled', 'Enabled');
+    await m.waitUntilCaughtUp(Date.now());
+    expect(batches.flat().map(payload)).toEqual(['k0:0', 'k1:1', 'k2:2', 'k3:3', 'while disabled']);
+  });
+});
