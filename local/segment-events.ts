@@ -133,5 +133,10 @@ export function malformedRecord(reason: RejectReason, tag: string, tooLargeBytes
       const padding = 'x'.repeat(Math.max(0, tooLargeBytes - head.length));
       return { partitionKey: pk, data: Buffer.from(JSON.stringify({ messageId: tag, type: 'track', properties: { padding } }), 'utf8') };
     }
+    case 'implausible_event_time':
+      return { partitionKey: pk, data: Buffer.from(JSON.stringify({ messageId: tag, type: 'track', timestamp: '1970-01-01T00:00:00Z' }), 'utf8') };
+    case 'ingestion_skipped':
+      // Larger than streaming ingestion takes (1,024,000 bytes), within Kinesis' default 1 MiB record limit.
+      return { partitionKey: pk, data: Buffer.alloc(1_024_001, 0x20) };
   }
 }
