@@ -159,6 +159,8 @@ export interface EventSourceMapping {
   readonly retryAttempts: number;
   /** -1: never. */
   readonly maxRecordAgeMs: number;
+  /** `['ReportBatchItemFailures']` when partial batch responses are honoured. */
+  readonly functionResponseTypes: readonly string[];
   state(): EventSourceMappingState;
   /** When the mapping was last enabled or disabled. */
   lastModified(): Date;
@@ -485,6 +487,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
     startingPosition: props.startingPosition ?? 'TRIM_HORIZON',
     retryAttempts: retryAttempts ?? -1,
     maxRecordAgeMs: maxRecordAgeMs ?? -1,
+    functionResponseTypes: props.reportBatchItemFailures ? ['ReportBatchItemFailures'] : [],
     state: () => state,
     lastModified: () => lastModified,
     setEnabled: transition,

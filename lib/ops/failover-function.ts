@@ -18,6 +18,12 @@ export interface FailoverFunctionProps {
   readonly tables: StateTables;
   /** Topic the function publishes its results to. @default - results are only returned */
   readonly resultTopic?: sns.ITopic;
+  /**
+   * Alias of the result topic's KMS key, for a topic addressed by ARN (whose `masterKey` is unknown here): the role
+   * gets the two key actions publishing needs on the key with this alias (`kms:ResourceAliases`).
+   * @default - the topic's `masterKey`, if any
+   */
+  readonly resultTopicKeyAlias?: string;
   /** Log retention. @default logs.RetentionDays.THREE_MONTHS */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -100,7 +106,16 @@ export class FailoverFunction extends Construct {
       // Written out rather than topic.grantPublish(): that grants kms:GenerateDataKey*, and publishing to an
       // encrypted topic needs exactly these two key actions.
       this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ResultTopic', actions: ['sns:Publish'], resources: [props.resultTopic.topicArn] }));
-      if (props.resultTopic.masterKey) {
+      if (props.resultTopicKeyAlias) {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'ResultTopicKey',
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+            conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.resultTopicKeyAlias } },
+          }),
+        );
+      } else if (props.resultTopic.masterKey) {
         this.role.addToPolicy(
           new iam.PolicyStatement({ sid: 'ResultTopicKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [props.resultTopic.masterKey.keyArn] }),
         );
