@@ -1,59 +1,78 @@
 /**
- * `npm run diff -- --base REF`: offline, per-stack CloudFormation template diff between a git revision and the
- * working tree (or between two cloud assembly directories with --from/--to). See `--help`.
- * Exit status: 0 with or without differences, 1 on failure, 2 on bad usage.
+ * `npm run template-diff -- --base REF`: offline, per-stack CloudFormation template diff between a git revision and
+ * this checkout (or between two cloud assembly directories with --from/--to), on the CDK's own diff library.
+ * See `--help`. Exit status: 0 done, 1 failure, 2 bad usage, 3 a --fail-on check failed.
  */
 import * as fs from 'node:fs';
-import { errorLine, EXIT_FAILED, EXIT_USAGE, usageErrorLine } from '../lambda/ops/command-line';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, usageErrorLine } from '../lambda/ops/command-line';
 import { parseCliArgs, USAGE, UsageError, type CliCommand } from './lib/cli-args';
-import { readCloudAssembly } from './lib/cloud-assembly';
-import { TemplateDiffError } from './lib/errors';
+import { CloudAssemblyError, TemplateDiffError } from './lib/errors';
 import { synthesizeBaseAndWorkingTree, withTempDir } from './lib/synth';
-import { diffAssemblies, renderMarkdown, renderText } from './lib/template-diff';
-
-function render(command: Extract<CliCommand, { kind: 'diff' }>, fromDir: string, toDir: string, title?: string): string {
-  const diff = diffAssemblies(readCloudAssembly(fromDir), readCloudAssembly(toDir));
-  const body = command.format === 'markdown' ? renderMarkdown(diff) : renderText(diff);
-  if (title === undefined) return body;
-  return command.format === 'markdown' ? body.replace(/^## Template diff\n/, `## Template diff: ${title}\n`) : `${title}\n${body}`;
-}
+import { diffAssemblies, failures, renderMarkdown, renderText, type CfnTemplate, type StackTemplate } from './lib/template-diff';
 
 const PROG = 'template-diff';
+const EXIT_CHECK_FAILED = 3;
+
+/** Every stack of the cloud assembly in `dir` (nested Stage assemblies included), with its construct paths. */
+function readStacks(dir: string): StackTemplate[] {
+  if (!fs.existsSync(`${dir}/manifest.json`)) throw new CloudAssemblyError(`${dir} is not a cloud assembly: it has no manifest.json`);
+  let assembly: CloudAssembly;
+  try {
+    assembly = new CloudAssembly(dir);
+  } catch (e) {
+    throw new CloudAssemblyError(`cannot read the cloud assembly in ${dir}: ${(e as Error).message}`);
+  }
+  return assembly.stacksRecursively.map((stack) => ({
+    stackName: stack.stackName,
+    displayName: stack.displayName,
+    environment: stack.environment.name,
+    template: stack.template as CfnTemplate,
+    constructPaths: Object.fromEntries(
+      stack.findMetadataByType('aws:cdk:logicalId').flatMap((m) => (typeof m.data === 'string' ? [[m.data, m.path.replace(/^\//, '')]] : [])),
+    ),
+  }));
+}
 
 function main(argv: readonly string[]): number {
-  let command: CliCommand;
-  try {
-    command = parseCliArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`${usageErrorLine(PROG, e.message)}\n`);
-      return EXIT_USAGE;
-    }
-    throw e;
-  }
+  const command: CliCommand = parseCliArgs(argv);
   if (command.kind === 'help') {
     process.stdout.write(USAGE);
-    return 0;
+    return EXIT_OK;
   }
   const log = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
   const source = command.source;
-  const output =
+  const diff = (fromDir: string, toDir: string, title?: string): { text: string; failed: string[] } => {
+    const stacks = diffAssemblies(readStacks(fromDir), readStacks(toDir));
+    const text = command.format === 'markdown' ? renderMarkdown(stacks, { title }) : renderText(stacks, { title });
+    return { text, failed: failures(stacks, command.failOn) };
+  };
+  const { text, failed } =
     source.kind === 'assemblies'
-      ? render(command, source.from, source.to)
+      ? diff(source.from, source.to)
       : withTempDir((tmp) =>
-          synthesizeBaseAndWorkingTree(process.cwd(), source.base, tmp, log, ({ base, fromDir, toDir }) =>
-            render(command, fromDir, toDir, `${base.ref} (${base.commit.slice(0, 12)}) → working tree`),
+          synthesizeBaseAndWorkingTree(
+            process.cwd(),
+            source.base,
+            tmp,
+            log,
+            ({ base, fromDir, toDir }) => diff(fromDir, toDir, `${base.ref} (${base.commit.slice(0, 12)}) → ${source.headOut ?? 'working tree'}`),
+            source.headOut,
           ),
         );
   if (command.out !== undefined) {
-    fs.writeFileSync(command.out, output);
+    fs.writeFileSync(command.out, text);
     log(`Template diff written to ${command.out}`);
   } else {
-    process.stdout.write(output);
+    process.stdout.write(text);
   }
-  return 0;
+  if (failed.length > 0) {
+    process.stderr.write(`${errorLine(PROG, `--fail-on: ${failed.join('; ')}`)}\n`);
+    return EXIT_CHECK_FAILED;
+  }
+  return EXIT_OK;
 }
 
 // Let a Ctrl-C reach the CDK CLI child and the cleanup in `finally` blocks run instead of dying mid-worktree.

@@ -1,4 +1,9 @@
-/** Errors of `npm run diff`. The CLI maps {@link UsageError} to exit status 2 and every other error to 1. */
+/**
+ * Errors of `npm run template-diff`. The CLI prints a {@link UsageError} (the shared one of every Redstream CLI) as
+ * bad usage, exit 2; a {@link TemplateDiffError} as one line, exit 1; anything else is a bug and shows its stack.
+ */
+export { UsageError } from '../../lambda/ops/command-line';
+
 export class TemplateDiffError extends Error {
   constructor(message: string) {
     super(message);
@@ -6,15 +11,7 @@ export class TemplateDiffError extends Error {
   }
 }
 
-/** Bad command-line usage: exit status 2. */
-export class UsageError extends TemplateDiffError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** Synthesis or git failed: exit status 1. */
+/** Synthesis or git failed. */
 export class SynthError extends TemplateDiffError {
   constructor(message: string) {
     super(message);
@@ -22,7 +19,7 @@ export class SynthError extends TemplateDiffError {
   }
 }
 
-/** A cloud assembly directory that cannot be read: exit status 1. */
+/** A cloud assembly directory that cannot be read. */
 export class CloudAssemblyError extends TemplateDiffError {
   constructor(message: string) {
     super(message);

@@ -1,5 +1,5 @@
 /**
- * Offline synthesis of the working tree and of a git revision for `npm run diff` (`cdk synth` always synthesizes
+ * Offline synthesis of the working tree and of a git revision for `npm run template-diff` (`cdk synth` always synthesizes
  * every stack; this CLI version has no `--all` option for synth and warns about it).
  *
  * The base revision is checked out in a temporary `git worktree` whose `node_modules` is a symlink to this
@@ -105,19 +105,27 @@ export interface SynthesizedPair {
   readonly toDir: string;
 }
 
-/** Synthesizes the base revision and the working tree of `projectDir` into `tmpDir`, then calls `fn`. */
+/**
+ * Synthesizes the base revision of `projectDir` into `tmpDir` and, unless `headOut` names an assembly already
+ * synthesized from the checkout (CI's `cdk synth` output), the checkout too; then calls `fn`.
+ */
 export function synthesizeBaseAndWorkingTree<T>(
   projectDir: string,
   ref: string | undefined,
   tmpDir: string,
   log: (line: string) => void,
   fn: (pair: SynthesizedPair) => T,
+  headOut?: string,
 ): T {
   const base = resolveBase(ref, projectDir);
   const fromDir = path.join(tmpDir, 'base.out');
-  const toDir = path.join(tmpDir, 'working-tree.out');
   log(`Synthesizing the base ${base.ref} (${base.commit.slice(0, 12)}) …`);
   withWorktree(projectDir, base.commit, tmpDir, (dir) => synthesize(dir, fromDir));
+  if (headOut !== undefined) {
+    log(`Using the synthesized checkout in ${headOut}`);
+    return fn({ base, fromDir, toDir: headOut });
+  }
+  const toDir = path.join(tmpDir, 'working-tree.out');
   log('Synthesizing the working tree …');
   synthesize(projectDir, toDir);
   return fn({ base, fromDir, toDir });

@@ -12,8 +12,8 @@ export function template(resources: Record<string, CfnResource>, extra: Partial<
   return { Resources: resources, ...extra } as CfnTemplate;
 }
 
-export function stack(name: string, tpl: CfnTemplate, environment = 'aws://111111111111/us-east-1'): StackTemplate {
-  return { key: `${environment}/${name}`, displayName: name, stackName: name, environment, template: tpl };
+export function stack(name: string, tpl: CfnTemplate, environment = 'aws://111111111111/us-east-1', constructPaths?: Record<string, string>): StackTemplate {
+  return { displayName: name, stackName: name, environment, template: tpl, ...(constructPaths ? { constructPaths } : {}) };
 }
 
 export const stream = (props: Record<string, unknown> = {}): CfnResource =>
@@ -58,6 +58,8 @@ export interface AssemblyStack {
   readonly template: CfnTemplate;
   readonly stackName?: string;
   readonly environment?: string;
+  /** Logical ID → construct path, written as `aws:cdk:logicalId` metadata like `cdk synth` does. */
+  readonly constructPaths?: Record<string, string>;
 }
 
 /** Writes a minimal cloud assembly (manifest.json + templates) like `cdk synth -o dir` does. */
@@ -67,11 +69,15 @@ export function writeAssembly(dir: string, stacks: readonly AssemblyStack[], nes
   for (const s of stacks) {
     const templateFile = `${s.id}.template.json`;
     fs.writeFileSync(path.join(dir, templateFile), JSON.stringify(s.template, null, 1));
+    const metadata = Object.fromEntries(
+      Object.entries(s.constructPaths ?? {}).map(([logicalId, p]) => [`/${p}`, [{ type: 'aws:cdk:logicalId', data: logicalId }]]),
+    );
     artifacts[s.id] = {
       type: 'aws:cloudformation:stack',
       environment: s.environment ?? 'aws://111111111111/us-east-1',
       properties: { templateFile, ...(s.stackName !== undefined ? { stackName: s.stackName } : {}) },
       displayName: s.id,
+      ...(s.constructPaths ? { metadata } : {}),
     };
   }
   for (const [stage, stageStacks] of Object.entries(nested)) {
