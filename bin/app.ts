@@ -11,9 +11,11 @@ import { addEnvironment } from '../lib/redstream-app';
 
 const app = new App();
 const selected = app.node.tryGetContext('env') as string | undefined;
-let environments;
 try {
-  environments = resolveEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY), selected);
+  // Stacks validate configuration too (e.g. a warehouse Region's AZ IDs), so both steps report ConfigErrors alike.
+  for (const config of resolveEnvironments(app.node.tryGetContext(ENVIRONMENTS_CONTEXT_KEY), selected)) {
+    acknowledgeNagFindings(addEnvironment(app, config));
+  }
 } catch (err) {
   if (err instanceof ConfigError) {
     // One clear line instead of a stack trace: the message names the field and the fix.
@@ -21,9 +23,6 @@ try {
     process.exit(1);
   }
   throw err;
-}
-for (const config of environments) {
-  acknowledgeNagFindings(addEnvironment(app, config));
 }
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

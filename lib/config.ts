@@ -31,6 +31,12 @@ export interface StreamConfig {
   readonly retentionHours: number;
   /** Per-key ordering guarantee of the replicator for this stream. @default 'strict' */
   readonly ordering: OrderingMode;
+  /**
+   * Largest record (data plus partition key) the stream accepts, in KiB. Every Region's copy of the stream gets the
+   * same value, so a record a producer could write is one the replicator can copy. Valid range: 1024–10240.
+   * @default 1024 (Kinesis's default of 1 MiB)
+   */
+  readonly maxRecordSizeKiB: number;
 }
 
 export interface ArchiveConfig {
@@ -57,7 +63,13 @@ export interface ReplicatorConfig {
   readonly timeoutSeconds: number;
   /** Function memory in MiB. Valid range: 128–10240. @default 512 */
   readonly memorySizeMiB: number;
-  /** Reserved concurrency per Region; undefined leaves it unreserved. @default - unreserved */
+  /**
+   * Reserved concurrency. Opt-in: a reservation must leave the account 100 unreserved executions, which a new
+   * account's quota (often 10 or 50) cannot. Without `failover.moveReservedConcurrency` the template sets it in every
+   * Region; with it, the template leaves it alone and the failover gives it to the new active Region (and 0 to the
+   * others), so a deploy never undoes a failover's fence. Valid range: 1–1000.
+   * @default - unreserved
+   */
   readonly reservedConcurrency?: number;
   /** How long the active-Region item is cached, in seconds. Must stay below the failover wait. Valid range: 0–60. @default 5 */
   readonly activeRegionCacheTtlSeconds: number;
@@ -79,10 +91,13 @@ export interface WarehouseConfig {
   /** VPC CIDR block. @default '10.40.0.0/16' */
   readonly vpcCidr: string;
   /**
-   * Availability Zones per Region for the warehouse VPC (a workgroup needs three subnets in three AZs).
-   * @default - `<region>a`, `<region>b`, `<region>c`
+   * Availability Zone IDs (e.g. `use1-az2`), three distinct ones per warehouse Region: the workgroup needs three
+   * subnets in three zones Redshift Serverless supports. IDs, not names: `us-east-1a` is a different physical zone in
+   * each account, while `use1-az2` is the same everywhere. Required for every Region that runs a warehouse
+   * (checked at synth; `npm run ops -- preflight` checks that they exist in the account).
+   * @default {} (no Region configured)
    */
-  readonly availabilityZones: Readonly<Record<string, readonly string[]>>;
+  readonly availabilityZoneIds: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface AlarmConfig {
@@ -141,7 +156,11 @@ export const STREAM_DEFAULTS: Omit<StreamConfig, 'name'> = {
   shards: 1,
   retentionHours: 24,
   ordering: 'strict',
+  maxRecordSizeKiB: 1024,
 };
+
+/** Kinesis's range for a stream's maximum record size (UpdateMaxRecordSize, AWS::Kinesis::Stream MaxRecordSizeInKiB). */
+export const MAX_RECORD_SIZE_KIB_RANGE = { min: 1024, max: 10240 } as const;
 
 /** Defaults for every optional field, in one place. */
 export const ENVIRONMENT_DEFAULTS = {
@@ -168,7 +187,7 @@ export const ENVIRONMENT_DEFAULTS = {
     dedupWindowDays: 7,
     mergeIntervalMinutes: 1,
     vpcCidr: '10.40.0.0/16',
-    availabilityZones: {},
+    availabilityZoneIds: {},
   } satisfies WarehouseConfig,
   alarms: {
     producerErrorRatePercent: 1,
@@ -223,9 +242,38 @@ export function warehouseRegions(env: EnvironmentConfig): string[] {
   return [...w];
 }
 
-/** The Availability Zones the warehouse VPC uses in a Region. */
-export function availabilityZonesFor(env: EnvironmentConfig, region: string): string[] {
-  return [...(env.warehouse.availabilityZones[region] ?? ['a', 'b', 'c'].map((suffix) => `${region}${suffix}`))];
+/**
+ * The prefix of a Region's AZ IDs: `us-east-1` → `use1`, `ap-northeast-1` → `apne1`, `us-gov-west-1` → `usgw1`.
+ * Undefined for a Region whose direction word is not known here (then only the ID's shape is checked).
+ */
+export function availabilityZoneIdPrefix(region: string): string | undefined {
+  const m = /^([a-z]{2})-(gov-)?([a-z]+)-(\d+)$/.exec(region);
+  if (!m) return undefined;
+  const direction: Record<string, string> = {
+    north: 'n', south: 's', east: 'e', west: 'w', central: 'c', northeast: 'ne', northwest: 'nw', southeast: 'se', southwest: 'sw',
+  };
+  const d = direction[m[3]];
+  return d === undefined ? undefined : `${m[1]}${m[2] ? 'g' : ''}${d}${m[4]}`;
+}
+
+const AZ_ID_PATTERN = /^[a-z]+\d+-az\d+$/;
+
+/**
+ * The AZ IDs the warehouse VPC uses in a Region. Throws a {@link ConfigError} naming the field when the Region has
+ * none: there is no safe default, because which zones Redshift Serverless supports differs per Region.
+ */
+export function availabilityZoneIdsFor(env: EnvironmentConfig, region: string): string[] {
+  const ids = env.warehouse.availabilityZoneIds[region];
+  if (ids === undefined) {
+    const prefix = availabilityZoneIdPrefix(region) ?? 'xxx1';
+    throw new ConfigError(
+      `${ENVIRONMENTS_CONTEXT_KEY}.${env.name}.warehouse.availabilityZoneIds.${region}`,
+      `missing: ${region} runs a warehouse, whose workgroup needs three subnets in three zones Redshift Serverless supports; ` +
+        `fix: list three AZ IDs of ${region}, e.g. ["${prefix}-az1", "${prefix}-az2", "${prefix}-az3"] ` +
+        `(\`aws ec2 describe-availability-zones --region ${region} --query "AvailabilityZones[].ZoneId"\` lists them; the Redshift Serverless console lists the supported ones), then run \`npm run ops -- preflight --env ${env.name}\``,
+    );
+  }
+  return [...ids];
 }
 
 type Json = unknown;
@@ -325,7 +373,7 @@ function checkRegion(field: string, v: Json): string {
 function parseStream(raw: Json, path: string): StreamConfig {
   if (!isObject(raw)) throw new ConfigError(path, `expected a stream object (got ${show(raw)}); fix: use { "name": "events" }`);
   const r = new FieldReader(raw, path);
-  r.rejectUnknown(['name', 'mode', 'shards', 'retentionHours', 'ordering']);
+  r.rejectUnknown(['name', 'mode', 'shards', 'retentionHours', 'ordering', 'maxRecordSizeKiB']);
   const name = r.string('name', undefined, STREAM_NAME_PATTERN, 'use letters, digits, dots, dashes and underscores');
   if (name.length > MAX_STREAM_NAME_LENGTH) {
     throw new ConfigError(`${path}.name`, `${show(name)} is longer than ${MAX_STREAM_NAME_LENGTH} characters; fix: shorten it`);
@@ -337,7 +385,29 @@ function parseStream(raw: Json, path: string): StreamConfig {
   const shards = mode === 'PROVISIONED' ? r.int('shards', STREAM_DEFAULTS.shards, 1, 10000) : STREAM_DEFAULTS.shards;
   const retentionHours = r.int('retentionHours', STREAM_DEFAULTS.retentionHours, 24, 8760, ' hours');
   const ordering = r.oneOf<OrderingMode>('ordering', STREAM_DEFAULTS.ordering, ['strict', 'relaxed']);
-  return { name, mode, shards, retentionHours, ordering };
+  const maxRecordSizeKiB = r.int('maxRecordSizeKiB', STREAM_DEFAULTS.maxRecordSizeKiB, MAX_RECORD_SIZE_KIB_RANGE.min, MAX_RECORD_SIZE_KIB_RANGE.max, ' KiB');
+  return { name, mode, shards, retentionHours, ordering, maxRecordSizeKiB };
+}
+
+function parseAvailabilityZoneIds(field: string, region: string, ids: Json, known: readonly string[]): string[] {
+  if (!known.includes(region)) throw new ConfigError(field, `${show(region)} is not a Region of this environment; fix: use one of ${known.join(', ')}`);
+  const prefix = availabilityZoneIdPrefix(region);
+  const example = `["${prefix ?? 'xxx1'}-az1", "${prefix ?? 'xxx1'}-az2", "${prefix ?? 'xxx1'}-az3"]`;
+  if (!Array.isArray(ids) || ids.length !== 3) {
+    throw new ConfigError(field, `expected exactly three AZ IDs of ${region} (got ${show(ids)}); fix: a Redshift Serverless workgroup needs three subnets in three zones, e.g. ${example}`);
+  }
+  ids.forEach((id, i) => {
+    if (typeof id !== 'string' || !AZ_ID_PATTERN.test(id)) {
+      throw new ConfigError(`${field}[${i}]`, `${show(id)} is not an AZ ID; fix: use an ID such as ${prefix ?? 'use1'}-az1 (an AZ ID, not a zone name like ${region}a)`);
+    }
+    if (prefix !== undefined && !id.startsWith(`${prefix}-`)) {
+      throw new ConfigError(`${field}[${i}]`, `${show(id)} is not a zone of ${region} (its IDs start with ${prefix}-); fix: use an AZ ID of ${region}, e.g. ${prefix}-az1`);
+    }
+    if (ids.indexOf(id) !== i) {
+      throw new ConfigError(`${field}[${i}]`, `${show(id)} is listed twice; fix: list three distinct AZ IDs of ${region}`);
+    }
+  });
+  return ids as string[];
 }
 
 /**
@@ -407,6 +477,9 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
   };
 
   const w = r.section('warehouse');
+  if (w.has('availabilityZones')) {
+    throw new ConfigError(`${path}.warehouse.availabilityZones`, `zone names are no longer accepted: a name maps to a different physical zone in each account; fix: replace it with availabilityZoneIds, e.g. { "us-east-1": ["use1-az1", "use1-az2", "use1-az4"] }`);
+  }
   w.rejectUnknown(Object.keys(ENVIRONMENT_DEFAULTS.warehouse));
   const regionsRaw = w.raw('regions') ?? ENVIRONMENT_DEFAULTS.warehouse.regions;
   let regions: WarehouseConfig['regions'];
@@ -428,18 +501,13 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
   if (baseCapacityRpus % 8 !== 0) {
     throw new ConfigError(`${path}.warehouse.baseCapacityRpus`, `must be a multiple of 8 (got ${baseCapacityRpus}); fix: use 8, 16, 24, … 512`);
   }
-  const azRaw = w.raw('availabilityZones') ?? {};
+  const azRaw = w.raw('availabilityZoneIds') ?? {};
   if (!isObject(azRaw)) {
-    throw new ConfigError(`${path}.warehouse.availabilityZones`, `expected an object of Region → zone list (got ${show(azRaw)}); fix: e.g. { "us-west-1": ["us-west-1a", "us-west-1b", "us-west-1c"] }`);
+    throw new ConfigError(`${path}.warehouse.availabilityZoneIds`, `expected an object of Region → AZ ID list (got ${show(azRaw)}); fix: e.g. { "us-east-1": ["use1-az1", "use1-az2", "use1-az4"] }`);
   }
-  const availabilityZones: Record<string, string[]> = {};
-  for (const [region, zones] of Object.entries(azRaw)) {
-    const field = `${path}.warehouse.availabilityZones.${region}`;
-    if (!known.includes(region)) throw new ConfigError(field, `${show(region)} is not a Region of this environment; fix: use one of ${known.join(', ')}`);
-    if (!Array.isArray(zones) || zones.length < 3 || zones.some((z) => typeof z !== 'string' || !z.startsWith(region))) {
-      throw new ConfigError(field, `expected at least three zone names of ${region} (got ${show(zones)}); fix: a Redshift Serverless workgroup needs three subnets, e.g. ["${region}a", "${region}b", "${region}c"]`);
-    }
-    availabilityZones[region] = zones as string[];
+  const availabilityZoneIds: Record<string, string[]> = {};
+  for (const [region, ids] of Object.entries(azRaw)) {
+    availabilityZoneIds[region] = parseAvailabilityZoneIds(`${path}.warehouse.availabilityZoneIds.${region}`, region, ids, known);
   }
   const warehouse: WarehouseConfig = {
     regions,
@@ -449,7 +517,7 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     dedupWindowDays: w.int('dedupWindowDays', ENVIRONMENT_DEFAULTS.warehouse.dedupWindowDays, 1, 365, ' days'),
     mergeIntervalMinutes: w.int('mergeIntervalMinutes', ENVIRONMENT_DEFAULTS.warehouse.mergeIntervalMinutes, 1, 1440, ' minutes'),
     vpcCidr: w.string('vpcCidr', ENVIRONMENT_DEFAULTS.warehouse.vpcCidr, /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, "use an IPv4 CIDR between /16 and /24, e.g. '10.40.0.0/16'"),
-    availabilityZones,
+    availabilityZoneIds,
   };
 
   const al = r.section('alarms');

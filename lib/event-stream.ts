@@ -1,8 +1,11 @@
-import { Duration, RemovalPolicy, Size, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { stripUndefined } from './archive-bucket';
@@ -25,10 +28,21 @@ export interface EventStreamProps {
   readonly shardCount?: number;
   /** Retention period. Valid range: 24 hours – 8760 hours. @default Duration.hours(24) */
   readonly retentionPeriod?: Duration;
+  /**
+   * Largest record the stream accepts (data plus partition key). Valid range: 1024–10240 KiB (1–10 MiB).
+   * @default Size.mebibytes(1) (Kinesis's default)
+   */
+  readonly maxRecordSize?: Size;
   /** Firehose buffering interval. Valid range: 0–900 seconds. @default Duration.seconds(300) */
   readonly archiveBufferingInterval?: Duration;
   /** Firehose buffering size. Valid range: 1–128 MiB. @default Size.mebibytes(64) */
   readonly archiveBufferingSize?: Size;
+  /**
+   * A Lambda function Firehose runs on each buffer of records before writing it (data transformation). The archive's
+   * delivery role is granted exactly `lambda:InvokeFunction` and `lambda:GetFunctionConfiguration` on it.
+   * @default - no transformation: records are written as they are
+   */
+  readonly archiveTransform?: lambda.IFunction;
   /** Name of the enhanced fan-out consumer created for the replicator. @default 'redstream-replicator' */
   readonly replicatorConsumerName?: string;
   /** Iterator-age alarm threshold as a percentage of the retention period. Valid range: 1–100. @default 50 */
@@ -43,6 +57,7 @@ const EVENT_STREAM_DEFAULTS = {
   streamMode: kinesis.StreamMode.ON_DEMAND,
   shardCount: 1,
   retentionPeriod: Duration.hours(24),
+  maxRecordSize: Size.mebibytes(1),
   archiveBufferingInterval: Duration.seconds(300),
   archiveBufferingSize: Size.mebibytes(64),
   replicatorConsumerName: 'redstream-replicator',
@@ -60,6 +75,12 @@ export class EventStream extends Construct {
   public readonly stream: kinesis.Stream;
   public readonly replicatorConsumer: kinesis.StreamConsumer;
   public readonly archive: firehose.DeliveryStream;
+  /**
+   * The role the archive's delivery stream writes to S3 with. The Firehose L2 only sees an immutable view of it (so
+   * its `grantReadWrite` on the bucket, which includes `s3:DeleteObject*` and `kms:ReEncrypt*`, is dropped): anything
+   * delivery needs beyond {@link archiveDeliveryActions} must be added to this role explicitly.
+   */
+  public readonly archiveRole: iam.Role;
   /** Oldest record in the stream is older than the configured share of the retention: data is at risk of expiring. */
   public readonly iteratorAgeAlarm: cloudwatch.Alarm;
   /** Producers are being throttled. */
@@ -81,17 +102,42 @@ export class EventStream extends Construct {
       encryptionKey: p.encryptionKey,
       removalPolicy: p.removalPolicy,
     });
+    // The L2 has no prop for it (aws-cdk-lib 2.276); the L1 property AWS::Kinesis::Stream.MaxRecordSizeInKiB does.
+    (this.stream.node.defaultChild as kinesis.CfnStream).maxRecordSizeInKiB = p.maxRecordSize.toKibibytes();
 
     this.replicatorConsumer = new kinesis.StreamConsumer(this, 'ReplicatorConsumer', {
       stream: this.stream,
       streamConsumerName: p.replicatorConsumerName,
     });
 
+    this.archiveRole = new iam.Role(this, 'ArchiveRole', {
+      assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: `Firehose delivery of ${p.streamName} to the S3 archive: write-only under its prefixes, no delete`,
+    });
+    const errorLogs = new logs.LogGroup(this, 'ArchiveErrorLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const deliveryPolicy = archiveDeliveryStatements(p.archiveBucket, [p.archivePrefix, `errors/${p.archivePrefix}`]);
+    for (const statement of deliveryPolicy) this.archiveRole.addToPrincipalPolicy(statement);
+    errorLogs.grantWrite(this.archiveRole);
+    if (p.archiveTransform) {
+      this.archiveRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'InvokeTransform',
+          actions: ['lambda:InvokeFunction', 'lambda:GetFunctionConfiguration'],
+          resources: [p.archiveTransform.functionArn, `${p.archiveTransform.functionArn}:*`],
+        }),
+      );
+    }
+
     // Firehose rejects its own `encryption` setting with a Kinesis source: the stream's SSE covers data in transit
     // through Firehose, and the bucket's default SSE-KMS covers data at rest.
     this.archive = new firehose.DeliveryStream(this, 'Archive', {
       source: new firehose.KinesisStreamSource(this.stream),
       destination: new firehose.S3Bucket(p.archiveBucket, {
+        // Immutable view: the L2's grants (bucket.grantReadWrite, the log group's, a processor's) are dropped; the
+        // role holds exactly the statements above.
+        role: this.archiveRole.withoutPolicyUpdates(),
+        loggingConfig: new firehose.EnableLogging(errorLogs),
+        processors: p.archiveTransform ? [new firehose.LambdaFunctionProcessor(p.archiveTransform)] : undefined,
         compression: firehose.Compression.GZIP,
         dataOutputPrefix: `${p.archivePrefix}/!{timestamp:yyyy/MM/dd/HH}/`,
         errorOutputPrefix: `errors/${p.archivePrefix}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,
@@ -99,6 +145,8 @@ export class EventStream extends Construct {
         bufferingSize: p.archiveBufferingSize,
       }),
     });
+    // The L2 saw no policy to wait for: the delivery stream must not start before the role can write.
+    this.archive.node.addDependency(this.archiveRole);
 
     const retentionMs = p.retentionPeriod.toMilliseconds();
     const iteratorAgeThresholdMs = Math.floor((retentionMs * p.iteratorAgeRetentionPercent) / 100);
@@ -108,9 +156,13 @@ export class EventStream extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // GetRecords.IteratorAgeMilliseconds covers only consumers that read with GetRecords (shared throughput: the
+      // Firehose archive, Redshift streaming ingestion). The replicator reads through enhanced fan-out
+      // (SubscribeToShard), which this metric does not include: its own IteratorAge alarm (lib/replicator.ts) covers it.
       alarmDescription:
-        `Stream ${p.streamName}: a consumer is ${p.iteratorAgeRetentionPercent} % of the ${p.retentionPeriod.toHours()} h retention behind; ` +
-        'records will expire unread. Check the replicator and archive, then `npm run ops -- status`.',
+        `Stream ${p.streamName}: a GetRecords consumer (the Firehose archive or Redshift streaming ingestion) is ${p.iteratorAgeRetentionPercent} % of the ` +
+        `${p.retentionPeriod.toHours()} h retention behind; records will expire before it reads them. Check the archive's freshness alarm and the warehouse's ` +
+        'streaming views. (The replicator reads through enhanced fan-out, which this metric does not include: see its own IteratorAge alarm.)',
     });
     this.writeThrottleAlarm = new cloudwatch.Alarm(this, 'WriteThrottleAlarm', {
       metric: this.stream.metricWriteProvisionedThroughputExceeded({ statistic: 'Sum', period: Duration.minutes(1) }),
@@ -132,7 +184,45 @@ export class EventStream extends Construct {
   }
 }
 
+/**
+ * What Firehose needs to deliver to an SSE-KMS bucket (the AWS Firehose guide, "Grant Firehose access to an Amazon S3
+ * destination"): list the bucket and its multipart uploads, put, read back and abort objects under the given prefixes,
+ * and use the bucket's key through S3 only. Nothing that deletes or rewrites history: no `s3:DeleteObject*`,
+ * `s3:PutObjectRetention`, `s3:PutObjectLegalHold`, `kms:ReEncrypt*`.
+ */
+export const archiveDeliveryActions = {
+  bucket: ['s3:GetBucketLocation', 's3:ListBucket', 's3:ListBucketMultipartUploads'],
+  objects: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+  key: ['kms:Decrypt', 'kms:GenerateDataKey'],
+} as const;
+
+function archiveDeliveryStatements(bucket: s3.IBucket, prefixes: readonly string[]): iam.PolicyStatement[] {
+  const statements = [
+    new iam.PolicyStatement({ sid: 'ArchiveBucket', actions: [...archiveDeliveryActions.bucket], resources: [bucket.bucketArn] }),
+    new iam.PolicyStatement({ sid: 'ArchiveObjects', actions: [...archiveDeliveryActions.objects], resources: prefixes.map((prefix) => bucket.arnForObjects(`${prefix}/*`)) }),
+  ];
+  if (bucket.encryptionKey) {
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'ArchiveKeyThroughS3',
+        actions: [...archiveDeliveryActions.key],
+        resources: [bucket.encryptionKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${Stack.of(bucket).region}.amazonaws.com` },
+          // With an S3 Bucket Key the encryption context is the bucket's ARN; without one, the object's.
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.bucketArn, ...prefixes.map((prefix) => bucket.arnForObjects(`${prefix}/*`))] },
+        },
+      }),
+    );
+  }
+  return statements;
+}
+
 function validate(p: Required<EventStreamProps>): void {
+  const kib = p.maxRecordSize.toKibibytes({ rounding: SizeRoundingBehavior.NONE });
+  if (!Number.isInteger(kib) || kib < 1024 || kib > 10240) {
+    throw new Error(`maxRecordSize must be a whole number of KiB between 1024 and 10240 (got ${kib} KiB)`);
+  }
   if (!Token.isUnresolved(p.shardCount) && (!Number.isInteger(p.shardCount) || p.shardCount < 1 || p.shardCount > 10000)) {
     throw new Error(`shardCount must be between 1 and 10000 (got ${p.shardCount})`);
   }

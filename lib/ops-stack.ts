@@ -3,12 +3,11 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { allRegions, EnvironmentConfig, physicalStreamName } from './config';
-import { activeRegionTableName, checkpointTableName, replicatorFunctionName } from './names';
+import { activeRegionTableName, alarmTopicKeyAlias, checkpointTableName, replicatorFunctionName } from './names';
 import { OpsDashboard } from './ops/dashboard';
+import { regionAlarmTopic, regionStreams } from './region-references';
 import { FailoverFunction } from './ops/failover-function';
 import { RegionHealthAlarms } from './ops/health-alarms';
 import { settingsFromConfig } from './ops/settings';
@@ -17,12 +16,12 @@ import { settingsFromConfig } from './ops/settings';
 export const REPLICATOR_SERVICE_NAME = 'redstream-replicator';
 
 export interface OpsStackProps extends StackProps {
-  /** The environment. */
+  /**
+   * The environment. The stack addresses this Region's streams and alarm topic (the Region stack's) by their
+   * deterministic names (lib/names.ts), not by CloudFormation exports: an export in use would block removing a stream
+   * or replacing the topic.
+   */
   readonly config: EnvironmentConfig;
-  /** This Region's streams, keyed by logical stream name (every stream of the environment). */
-  readonly streams: ReadonlyMap<string, kinesis.IStream>;
-  /** This Region's alarm topic (alarms can only notify a topic in their own Region); also receives failover results. */
-  readonly alarmTopic: sns.ITopic;
   /** Checkpoint global table name. @default `redstream-<env>-checkpoints` (lib/names.ts) */
   readonly checkpointTableName?: string;
   /** Active-Region global table name. @default `redstream-<env>-active-region` (lib/names.ts) */
@@ -37,6 +36,8 @@ export interface OpsStackProps extends StackProps {
  * primary Region's health alarm fires, and in the primary Region the environment's dashboard.
  */
 export class OpsStack extends Stack {
+  /** Every Region of the environment, primary first. */
+  public readonly regions: readonly string[];
   public readonly alarms: RegionHealthAlarms;
   public readonly failoverFunction: FailoverFunction;
   /** Primary Region only. */
@@ -50,9 +51,10 @@ export class OpsStack extends Stack {
     const region = this.region;
     if (Token.isUnresolved(region)) throw new Error('OpsStack needs a concrete env.region (it builds ARNs and picks the failover target from it)');
     const regions = allRegions(config);
+    this.regions = regions;
     if (!regions.includes(region)) throw new Error(`OpsStack region must be one of ${regions.join(', ')} (got ${region})`);
-    const missing = config.streams.filter((s) => !props.streams.has(s.name)).map((s) => s.name);
-    if (missing.length > 0) throw new Error(`streams must contain every stream of ${config.name} (missing ${missing.join(', ')})`);
+    const streams = regionStreams(this, config);
+    const alarmTopic = regionAlarmTopic(this, config);
 
     const isPrimary = region === config.primaryRegion;
     const failoverTarget = isPrimary ? config.standbyRegions[0] : config.primaryRegion;
@@ -62,7 +64,7 @@ export class OpsStack extends Stack {
 
     this.alarms = new RegionHealthAlarms(this, 'Alarms', {
       environment: config.name,
-      streams: props.streams,
+      streams,
       physicalStreamNames: physical,
       replicatorFunctionName: replicatorName,
       replicatorServiceName: serviceName,
@@ -71,7 +73,7 @@ export class OpsStack extends Stack {
       replicationLagThreshold: Duration.seconds(config.alarms.replicationLagSeconds),
       failoverTargetRegion: failoverTarget,
     });
-    const notify = new cwActions.SnsAction(props.alarmTopic);
+    const notify = new cwActions.SnsAction(alarmTopic);
     for (const alarm of this.alarms.notifyingAlarms()) {
       (alarm as cloudwatch.Alarm | cloudwatch.CompositeAlarm).addAlarmAction(notify);
       (alarm as cloudwatch.Alarm | cloudwatch.CompositeAlarm).addOkAction(notify);
@@ -83,7 +85,8 @@ export class OpsStack extends Stack {
         checkpointTableName: props.checkpointTableName ?? checkpointTableName(config.name),
         activeRegionTableName: props.activeRegionTableName ?? activeRegionTableName(config.name),
       },
-      resultTopic: props.alarmTopic,
+      resultTopic: alarmTopic,
+      resultTopicKeyAlias: alarmTopicKeyAlias(config.name),
       removalPolicy: config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     new CfnOutput(this, 'FailoverFunctionName', {

@@ -1,4 +1,5 @@
 import { App, Tags } from 'aws-cdk-lib';
+import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import { allRegions, EnvironmentConfig, warehouseRegions } from './config';
 import { stackNames } from './names';
 import { OpsStack } from './ops-stack';
@@ -19,8 +20,9 @@ export interface RedstreamEnvironmentStacks {
 
 /**
  * Adds one environment's stacks to the app: state in the primary Region, a Region stack in every Region, and a
- * warehouse where configured. References between them stay within a Region (CloudFormation exports) or go through
- * the deterministic names in `names.ts`, so synthesis needs no lookup and no credentials.
+ * warehouse where configured. Stacks refer to each other only through the deterministic names in `names.ts` (no
+ * CloudFormation exports, which would block removing a stream or replacing a key or topic), with explicit stack
+ * dependencies for the deploy order; synthesis needs no lookup and no credentials.
  */
 export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEnvironmentStacks {
   const envFor = (region: string) => ({ account: config.account, region });
@@ -43,18 +45,17 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
     stack.addStackDependency(state);
     regions.set(region, stack);
   }
+  checkStreamRecordSizes(regions);
 
   const warehouses = new Map<string, WarehouseStack>();
   for (const region of warehouseRegions(config)) {
-    const regionStack = regions.get(region)!;
     const stack = new WarehouseStack(app, stackNames.warehouse(config.name, region), {
       env: envFor(region),
       description: description(`Redshift Serverless streaming ingestion in ${region}`),
       config,
-      streams: new Map([...regionStack.streams].map(([name, s]) => [name, s.stream])),
-      streamKey: regionStack.streamKey,
-      alarmTopic: regionStack.alarmTopic,
     });
+    // Its streams, stream key and alarm topic are the Region stack's (addressed by name).
+    stack.addStackDependency(regions.get(region)!);
     warehouses.set(region, stack);
   }
 
@@ -64,11 +65,11 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
       env: envFor(region),
       description: description(`health alarms, failover function${region === config.primaryRegion ? ' and dashboard' : ''} in ${region}`),
       config,
-      streams: new Map([...regionStack.streams].map(([name, s]) => [name, s.stream])),
-      alarmTopic: regionStack.alarmTopic,
     });
-    // The failover function reads the global tables' replicas in this Region.
+    // The failover function reads the global tables' replicas in this Region; the alarms watch the Region stack's
+    // streams and notify its topic (addressed by name).
     stack.addStackDependency(state);
+    stack.addStackDependency(regionStack);
     ops.set(region, stack);
   }
 
@@ -77,4 +78,27 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
     for (const [key, value] of Object.entries(config.tags)) Tags.of(stack).add(key, value);
   }
   return { state, regions, warehouses, ops };
+}
+
+/**
+ * Every Region's copy of a stream must accept the same largest record: otherwise a record a producer wrote in one
+ * Region could be refused by the replicator's PutRecords in another (or after a failover, by producers). The config
+ * has one value per stream, so this fails only when code sets a Region apart; it fails synth with the stream named.
+ */
+export function checkStreamRecordSizes(regions: ReadonlyMap<string, RegionStack>): void {
+  const seen = new Map<string, { region: string; kib: number | undefined }>();
+  for (const [region, stack] of regions) {
+    for (const [name, s] of stack.streams) {
+      const kib = (s.stream.node.defaultChild as kinesis.CfnStream).maxRecordSizeInKiB;
+      const first = seen.get(name);
+      if (first === undefined) {
+        seen.set(name, { region, kib });
+      } else if (first.kib !== kib) {
+        throw new Error(
+          `stream ${name}: maxRecordSizeKiB is ${first.kib ?? 'unset'} in ${first.region} but ${kib ?? 'unset'} in ${region}; ` +
+            'fix: give every Region\'s copy of a stream the same maximum record size (streams[].maxRecordSizeKiB in cdk.json)',
+        );
+      }
+    }
+  }
 }

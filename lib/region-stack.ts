@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ArchiveBucket } from './archive-bucket';
 import { allRegions, EnvironmentConfig, physicalStreamName, StreamConfig } from './config';
 import { EventStream } from './event-stream';
-import { activeRegionTableName, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
+import { activeRegionTableName, alarmTopicKeyAlias, alarmTopicName, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
 import { StreamReplicator } from './replicator';
 
 export interface RegionStackProps extends StackProps {
@@ -54,9 +54,17 @@ export class RegionStack extends Stack {
     });
     const alarmTopicKey = new kms.Key(this, 'AlarmTopicKey', {
       description: `Redstream ${config.name}: encryption of the alarm topic`,
+      // Publishers in the Ops stack are granted this key by its alias (no export of the key ARN).
+      alias: alarmTopicKeyAlias(config.name),
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // CloudWatch alarms of this account and Region (every Redstream stack's: Region, Ops, Warehouse) publish as the
+    // service principal cloudwatch.amazonaws.com, scoped by the confused-deputy condition keys AWS documents for it.
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    };
     // CloudWatch publishes alarm notifications to an encrypted topic only if the key lets it.
     alarmTopicKey.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -64,15 +72,28 @@ export class RegionStack extends Stack {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: fromThisAccountsAlarms,
       }),
     );
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      // A fixed name so the Ops and Warehouse stacks address it by ARN instead of importing an export.
+      topicName: alarmTopicName(config.name),
       displayName: `Redstream ${config.name} alarms (${this.region})`,
       masterKey: alarmTopicKey,
       enforceSSL: true,
     });
+    // enforceSSL creates a topic policy, and a topic policy replaces SNS's default one: without this statement the
+    // policy holds only the TLS Deny and no alarm can publish.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
     if (config.alarms.notificationEmail) {
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarms.notificationEmail));
     }
@@ -97,6 +118,7 @@ export class RegionStack extends Stack {
         consumer: this.streams.get(s.name)!.replicatorConsumer,
         physicalStreamName: physicalStreamName(config.name, s.name),
         ordering: s.ordering,
+        maxRecordSizeKiB: s.maxRecordSizeKiB,
       })),
       targetRegions: this.replicatorTargetRegions,
       // This Region's replicas of the global tables (the state stack, deployed first, creates them).
@@ -110,7 +132,9 @@ export class RegionStack extends Stack {
       maxRecordAge: Duration.seconds(config.replicator.maxRecordAgeSeconds),
       timeout: Duration.seconds(config.replicator.timeoutSeconds),
       memorySize: config.replicator.memorySizeMiB,
-      reservedConcurrency: config.replicator.reservedConcurrency,
+      // With moveReservedConcurrency the failover owns the live value (N in the active Region, 0 elsewhere as a
+      // fence); a template value would undo that fence on the next deploy, so the template leaves it unset.
+      reservedConcurrency: config.failover.moveReservedConcurrency ? undefined : config.replicator.reservedConcurrency,
       activeRegionCacheTtl: Duration.seconds(config.replicator.activeRegionCacheTtlSeconds),
       iteratorAgeAlarmThreshold: Duration.millis(
         Math.min(...config.streams.map((s) => Math.floor((s.retentionHours * 3600 * 1000 * config.alarms.iteratorAgeRetentionPercent) / 100))),
@@ -137,6 +161,7 @@ export class RegionStack extends Stack {
       streamMode: stream.mode === 'PROVISIONED' ? kinesis.StreamMode.PROVISIONED : kinesis.StreamMode.ON_DEMAND,
       shardCount: stream.shards,
       retentionPeriod: Duration.hours(stream.retentionHours),
+      maxRecordSize: Size.kibibytes(stream.maxRecordSizeKiB),
       archiveBufferingInterval: Duration.seconds(config.archive.bufferingIntervalSeconds),
       archiveBufferingSize: Size.mebibytes(config.archive.bufferingSizeMiB),
       iteratorAgeRetentionPercent: config.alarms.iteratorAgeRetentionPercent,

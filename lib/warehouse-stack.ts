@@ -7,22 +7,25 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { availabilityZonesFor, EnvironmentConfig, physicalStreamName } from './config';
-import { warehouseName } from './names';
+import { availabilityZoneIdsFor, EnvironmentConfig, physicalStreamName } from './config';
+import { streamKeyAlias, warehouseName } from './names';
+import { regionAlarmTopic, regionStreams } from './region-references';
 import { WarehouseSql } from './warehouse-sql';
 
 export interface StreamingIngestionRoleProps {
   /** The streams Redshift reads (all in the role's Region: streaming ingestion is Region-local). */
   readonly streams: readonly kinesis.IStream[];
-  /** The key the streams are encrypted with. */
-  readonly streamKey: kms.IKey;
+  /**
+   * Alias of the key the streams are encrypted with. The role gets `kms:Decrypt` on the key that has this alias
+   * (`kms:ResourceAliases`), so the key's ARN need not be exported from the stack that owns it.
+   */
+  readonly streamKeyAlias: string;
 }
 
 /**
  * The role Redshift assumes for streaming ingestion: read-only on the given streams, `kinesis:ListStreams` on `*`
- * (it has no resource-level permissions) and `kms:Decrypt` on the streams' key.
+ * (it has no resource-level permissions) and `kms:Decrypt` on the streams' key (by alias).
  */
 export class StreamingIngestionRole extends Construct {
   public readonly role: iam.Role;
@@ -42,23 +45,35 @@ export class StreamingIngestionRole extends Construct {
       }),
     );
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListStreams', actions: ['kinesis:ListStreams'], resources: ['*'] }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DecryptStreams', actions: ['kms:Decrypt'], resources: [props.streamKey.keyArn] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptStreams',
+        actions: ['kms:Decrypt'],
+        resources: [Stack.of(this).formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.streamKeyAlias } },
+      }),
+    );
   }
 }
 
 export interface WarehouseStackProps extends StackProps {
+  /**
+   * The environment. This Region's streams, stream key (by alias) and alarm topic are addressed by their
+   * deterministic names (lib/names.ts), not imported from the Region stack's exports.
+   */
   readonly config: EnvironmentConfig;
-  /** This Region's streams, keyed by logical name. */
-  readonly streams: ReadonlyMap<string, kinesis.IStream>;
-  /** This Region's stream key. */
-  readonly streamKey: kms.IKey;
-  /** This Region's alarm topic (the merge alarm notifies it). */
-  readonly alarmTopic: sns.ITopic;
 }
 
+/** Workgroup parameters Redstream needs on every session, background ones included. */
+export const WORKGROUP_CONFIG_PARAMETERS: Readonly<Record<string, string>> = {
+  // AUTO REFRESH of the streaming views runs with the workgroup's setting, which must match the one the views were
+  // created with (the SQL bootstrap also sets it per session, for workgroups created before this parameter).
+  enable_case_sensitive_identifier: 'true',
+};
+
 /**
- * Redshift Serverless reading this Region's streams: a VPC with isolated subnets only (no NAT: the workgroup reaches
- * Kinesis through an interface endpoint), a namespace with a managed admin secret and a customer-managed key, a
+ * Redshift Serverless reading this Region's streams: a VPC with isolated subnets only, one in each configured AZ ID
+ * (no NAT: the workgroup reaches Kinesis through an interface endpoint in the same subnets), a namespace with a managed admin secret and a customer-managed key, a
  * private workgroup with enhanced VPC routing, and the streaming-ingestion role.
  */
 export class WarehouseStack extends Stack {
@@ -72,13 +87,19 @@ export class WarehouseStack extends Stack {
   public readonly sql: WarehouseSql;
   /** Merges are failing: the events table is not being updated. */
   public readonly mergeErrorsAlarm: cloudwatch.Alarm;
+  /** The configured AZ IDs, in subnet order. */
+  public readonly availabilityZoneIds: readonly string[];
   private readonly zones: string[];
 
   constructor(scope: Construct, id: string, props: WarehouseStackProps) {
     super(scope, id, props);
     const { config } = props;
     const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    this.zones = availabilityZonesFor(config, this.region);
+    this.availabilityZoneIds = availabilityZoneIdsFor(config, this.region);
+    // The L2 VPC places subnets by zone *name*. It is given the IDs as its zone "names" (they are distinct, which is
+    // all it needs) and each subnet's AvailabilityZone is then replaced by AvailabilityZoneId below: a name maps to a
+    // different physical zone in each account, an ID to the same one everywhere.
+    this.zones = [...this.availabilityZoneIds];
 
     const flowLogGroup = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     this.vpc = new ec2.Vpc(this, 'Vpc', {
@@ -88,6 +109,11 @@ export class WarehouseStack extends Stack {
       subnetConfiguration: [{ name: 'warehouse', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL } },
     });
+    for (const subnet of this.vpc.isolatedSubnets) {
+      const cfn = subnet.node.defaultChild as ec2.CfnSubnet;
+      cfn.availabilityZoneId = subnet.availabilityZone;
+      cfn.availabilityZone = undefined;
+    }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'WorkgroupSecurityGroup', {
       vpc: this.vpc,
@@ -115,8 +141,8 @@ export class WarehouseStack extends Stack {
     });
 
     this.streamingRole = new StreamingIngestionRole(this, 'StreamingIngestionRole', {
-      streams: [...props.streams.values()],
-      streamKey: props.streamKey,
+      streams: [...regionStreams(this, config).values()],
+      streamKeyAlias: streamKeyAlias(config.name),
     }).role;
 
     this.warehouseKey = new kms.Key(this, 'WarehouseKey', {
@@ -147,6 +173,7 @@ export class WarehouseStack extends Stack {
       publiclyAccessible: false,
       subnetIds: this.vpc.isolatedSubnets.map((s) => s.subnetId),
       securityGroupIds: [this.securityGroup.securityGroupId],
+      configParameters: Object.entries(WORKGROUP_CONFIG_PARAMETERS).map(([parameterKey, parameterValue]) => ({ parameterKey, parameterValue })),
     });
     this.workgroup.addResourceDependency(this.namespace);
     this.workgroup.applyRemovalPolicy(removalPolicy);
@@ -172,14 +199,14 @@ export class WarehouseStack extends Stack {
         `Redstream ${config.name}: the warehouse merge in ${this.region} failed in 2 of the last 3 five-minute periods, so the events table is falling behind ` +
         '(nothing is lost: the streaming views keep the records for the stream retention). Read the merge function\'s logs for the SQL error.',
     });
-    const notify = new cwActions.SnsAction(props.alarmTopic);
+    const notify = new cwActions.SnsAction(regionAlarmTopic(this, config));
     this.mergeErrorsAlarm.addAlarmAction(notify);
     this.mergeErrorsAlarm.addOkAction(notify);
   }
 
   /**
    * Zones from configuration rather than a lookup: looking up the Region's zones needs credentials, and `cdk synth`
-   * must work offline.
+   * must work offline. They are the configured AZ IDs (see the constructor).
    */
   public override get availabilityZones(): string[] {
     return this.zones ?? (Token.isUnresolved(this.region) ? ['dummy1a', 'dummy1b', 'dummy1c'] : [`${this.region}a`, `${this.region}b`, `${this.region}c`]);

@@ -32,6 +32,18 @@ describe('bin/app.ts', () => {
     ]);
   });
 
+  test('fails synth when a warehouse Region has no AZ IDs (a check the stacks make), with the same one line', () => {
+    const context = cdkContext();
+    const environments = context[ENVIRONMENTS_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
+    const dev = environments.dev as { warehouse?: Record<string, unknown> };
+    const broken = { ...context, env: 'dev', [ENVIRONMENTS_CONTEXT_KEY]: { ...environments, dev: { ...dev, warehouse: { ...dev.warehouse, availabilityZoneIds: {} } } } };
+    const { status, stderr } = synth(broken);
+    expect(status).toBe(1);
+    expect(stderr.trim().split('\n').filter((l) => l.startsWith('Invalid Redstream configuration'))).toEqual([
+      expect.stringMatching(/^Invalid Redstream configuration: redstream:environments\.dev\.warehouse\.availabilityZoneIds\.us-east-1: missing: .*; fix: list three AZ IDs of us-east-1/),
+    ]);
+  });
+
   test('fails synth on an unknown -c env', () => {
     const { status, stderr } = synth({ ...cdkContext(), env: 'qa' });
     expect(status).toBe(1);

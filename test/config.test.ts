@@ -1,4 +1,4 @@
-import { ConfigError, ENVIRONMENTS_CONTEXT_KEY, parseEnvironment, physicalStreamName, resolveEnvironments, warehouseRegions } from '../lib/config';
+import { availabilityZoneIdPrefix, availabilityZoneIdsFor, ConfigError, ENVIRONMENTS_CONTEXT_KEY, parseEnvironment, physicalStreamName, resolveEnvironments, warehouseRegions } from '../lib/config';
 import { cdkContext } from './helpers/cdk-app';
 
 const VALID = {
@@ -20,7 +20,7 @@ const P = `Invalid Redstream configuration: ${ENVIRONMENTS_CONTEXT_KEY}.dev`;
 describe('parseEnvironment', () => {
   test('merges the defaults into a minimal environment', () => {
     const env = parseEnvironment('dev', VALID);
-    expect(env.streams).toEqual([{ name: 'events', mode: 'PROVISIONED', shards: 1, retentionHours: 24, ordering: 'strict' }]);
+    expect(env.streams).toEqual([{ name: 'events', mode: 'PROVISIONED', shards: 1, retentionHours: 24, ordering: 'strict', maxRecordSizeKiB: 1024 }]);
     expect(env.archive).toEqual({ bufferingIntervalSeconds: 300, bufferingSizeMiB: 64, coldStorageAfterDays: 90, expireAfterDays: 0 });
     expect(env.replicator.batchSize).toBe(1000);
     expect(env.replicator.reservedConcurrency).toBeUndefined();
@@ -41,6 +41,27 @@ describe('parseEnvironment', () => {
   test('warehouse regions: all and an explicit list', () => {
     expect(warehouseRegions(parseEnvironment('dev', withPatch({ warehouse: { regions: 'all' } })))).toEqual(['us-east-1', 'us-west-2']);
     expect(warehouseRegions(parseEnvironment('dev', withPatch({ warehouse: { regions: ['us-west-2'] } })))).toEqual(['us-west-2']);
+  });
+
+  test('AZ IDs: three distinct IDs of the Region are kept in order; a warehouse Region without them fails when asked', () => {
+    const env = parseEnvironment('dev', withPatch({ warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az6', 'use1-az1', 'use1-az4'] } } }));
+    expect(availabilityZoneIdsFor(env, 'us-east-1')).toEqual(['use1-az6', 'use1-az1', 'use1-az4']);
+    expect(() => availabilityZoneIdsFor(env, 'us-west-2')).toThrow(
+      `${P}.warehouse.availabilityZoneIds.us-west-2: missing: us-west-2 runs a warehouse, whose workgroup needs three subnets in three zones Redshift Serverless supports; fix: list three AZ IDs of us-west-2, e.g. ["usw2-az1", "usw2-az2", "usw2-az3"]`,
+    );
+  });
+
+  test.each([
+    ['us-east-1', 'use1'],
+    ['us-west-2', 'usw2'],
+    ['eu-central-1', 'euc1'],
+    ['ap-northeast-1', 'apne1'],
+    ['ap-southeast-2', 'apse2'],
+    ['sa-east-1', 'sae1'],
+    ['us-gov-west-1', 'usgw1'],
+    ['cn-northwest-1', 'cnnw1'],
+  ])('the AZ ID prefix of %s is %s', (region, prefix) => {
+    expect(availabilityZoneIdPrefix(region)).toBe(prefix);
   });
 
   test('physical stream names carry the environment', () => {
@@ -70,7 +91,14 @@ describe('parseEnvironment', () => {
     ['an expiry before cold storage', { archive: { coldStorageAfterDays: 90, expireAfterDays: 60 } }, `${P}.archive.expireAfterDays: 60 is not after coldStorageAfterDays (90); fix: expire later than the move to cold storage, or use 0 to keep objects`],
     ['RPUs not a multiple of 8', { warehouse: { baseCapacityRpus: 12 } }, `${P}.warehouse.baseCapacityRpus: must be a multiple of 8 (got 12); fix: use 8, 16, 24, … 512`],
     ['a warehouse in an unknown Region', { warehouse: { regions: ['eu-west-1'] } }, `${P}.warehouse.regions[0]: "eu-west-1" is neither the primary nor a standby Region; fix: use one of us-east-1, us-west-2`],
-    ['fewer than three zones', { warehouse: { availabilityZones: { 'us-east-1': ['us-east-1a', 'us-east-1b'] } } }, `${P}.warehouse.availabilityZones.us-east-1: expected at least three zone names of us-east-1 (got ["us-east-1a","us-east-1b"]); fix: a Redshift Serverless workgroup needs three subnets, e.g. ["us-east-1a", "us-east-1b", "us-east-1c"]`],
+    ['fewer than three AZ IDs', { warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2'] } } }, `${P}.warehouse.availabilityZoneIds.us-east-1: expected exactly three AZ IDs of us-east-1 (got ["use1-az1","use1-az2"]); fix: a Redshift Serverless workgroup needs three subnets in three zones, e.g. ["use1-az1", "use1-az2", "use1-az3"]`],
+    ['an AZ ID listed twice', { warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2', 'use1-az1'] } } }, `${P}.warehouse.availabilityZoneIds.us-east-1[2]: "use1-az1" is listed twice; fix: list three distinct AZ IDs of us-east-1`],
+    ['a zone name instead of an ID', { warehouse: { availabilityZoneIds: { 'us-east-1': ['us-east-1a', 'use1-az2', 'use1-az4'] } } }, `${P}.warehouse.availabilityZoneIds.us-east-1[0]: "us-east-1a" is not an AZ ID; fix: use an ID such as use1-az1 (an AZ ID, not a zone name like us-east-1a)`],
+    ['an AZ ID of another Region', { warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az1', 'usw2-az2', 'use1-az4'] } } }, `${P}.warehouse.availabilityZoneIds.us-east-1[1]: "usw2-az2" is not a zone of us-east-1 (its IDs start with use1-); fix: use an AZ ID of us-east-1, e.g. use1-az1`],
+    ['AZ IDs for a Region not in the environment', { warehouse: { availabilityZoneIds: { 'eu-west-1': ['euw1-az1', 'euw1-az2', 'euw1-az3'] } } }, `${P}.warehouse.availabilityZoneIds.eu-west-1: "eu-west-1" is not a Region of this environment; fix: use one of us-east-1, us-west-2`],
+    ['the old zone names', { warehouse: { availabilityZones: { 'us-east-1': ['us-east-1a', 'us-east-1b', 'us-east-1c'] } } }, `${P}.warehouse.availabilityZones: zone names are no longer accepted: a name maps to a different physical zone in each account; fix: replace it with availabilityZoneIds, e.g. { "us-east-1": ["use1-az1", "use1-az2", "use1-az4"] }`],
+    ['a record size under 1 MiB', { streams: [{ name: 'events', maxRecordSizeKiB: 512 }] }, `${P}.streams[0].maxRecordSizeKiB: must be a whole number between 1024 and 10240 KiB (got 512); fix: choose a value in that range`],
+    ['a record size over 10 MiB', { streams: [{ name: 'events', maxRecordSizeKiB: 10241 }] }, `${P}.streams[0].maxRecordSizeKiB: must be a whole number between 1024 and 10240 KiB (got 10241); fix: choose a value in that range`],
     ['a bad dedup key path', { warehouse: { dedupKeyPath: '$.messageId' } }, `${P}.warehouse.dedupKeyPath: "$.messageId" is not valid; fix: use a dot-separated path of field names, e.g. 'messageId' or 'context.eventId'`],
     ['a zero error-rate threshold', { alarms: { producerErrorRatePercent: 0 } }, `${P}.alarms.producerErrorRatePercent: must be a number above 0 and at most 100 (got 0); fix: e.g. 1 for 1 %`],
     ['a bad failover mode', { failover: { mode: 'auto' } }, `${P}.failover.mode: must be one of 'manual', 'automatic' (got "auto"); fix: use one of those`],
@@ -111,6 +139,10 @@ describe('resolveEnvironments', () => {
     expect(prod.streams.every((s) => s.mode === 'ON_DEMAND')).toBe(true);
     expect(warehouseRegions(prod)).toEqual([prod.primaryRegion, ...prod.standbyRegions]);
     expect(prod.removalPolicy).toBe('retain');
+    // Every Region that runs a warehouse has its three AZ IDs.
+    for (const env of [dev, staging, prod]) {
+      for (const region of warehouseRegions(env)) expect(availabilityZoneIdsFor(env, region)).toHaveLength(3);
+    }
   });
 
   test('-c env=NAME selects one environment', () => {
