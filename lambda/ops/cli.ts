@@ -19,6 +19,7 @@ import { InvalidRequestError } from '../failover/errors';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, usageErrorLine } from './command-line';
 import { failbackCommand } from './commands/failback';
 import { failoverCommand } from './commands/failover';
+import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
 import { CliDeps, COMMON_USAGE, ConfigurationError, OpsCommand } from './context';
 
@@ -30,6 +31,7 @@ const COMMANDS: readonly OpsCommand[] = [
   statusCommand,
   failoverCommand,
   failbackCommand,
+  replayCommand,
 ];
 
 const PROG = 'ops';
