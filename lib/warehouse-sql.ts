@@ -7,15 +7,23 @@
  *   each is waited for, a failure fails the deployment with the database's error text, an update re-runs them
  *   (materialized views are created, recreated when their definition changed, or skipped), and a stack deletion
  *   keeps every object and its data;
- * - a merge runner (Lambda `MergeRunner`) invoked by an EventBridge Scheduler schedule every `mergeInterval`, which
- *   calls the merge procedure and fails visibly (the function's Errors metric) when the merge fails.
+ * - a merge runner (Lambda `MergeRunner`, reserved concurrency 1) invoked by an EventBridge Scheduler schedule every
+ *   `mergeInterval`, which calls the merge procedure, fails visibly (the function's Errors metric) when the merge
+ *   fails, and emits the run's counts as metrics, among them the records streaming ingestion skipped, with an alarm
+ *   on those ({@link WarehouseSql.ingestionSkippedAlarm}).
+ *
+ * The streaming views are created only after what streaming ingestion needs exists: the custom resource depends on
+ * the streaming role (and so its policy) and on the stack's Kinesis interface endpoints
+ * ({@link WarehouseSqlProps.ingestionDependencies}).
  *
  * The rendered statements travel inline in the custom resource's properties (a few kB in all; template limits are
  * 1 MB and CDK uploads large templates to S3). Inline, CloudFormation resolves the tokens in them (Region, role ARN),
  * and any change to the SQL is a property change, so CloudFormation sends an Update and the runner re-applies it.
  */
 import * as path from 'node:path';
-import { CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Aspects, CustomResource, Duration, IAspect, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -26,8 +34,9 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
-import { RenderedStatement, renderMergeCall, renderSql, WAREHOUSE_SQL_DEFAULTS } from './sql/render';
+import { Construct, IConstruct, IDependable } from 'constructs';
+import { MERGE_METRICS, MERGE_METRICS_NAMESPACE, MERGE_POWERTOOLS_SERVICE_NAME } from '../lambda/merge/metrics';
+import { RenderedStatement, renderLastMergeRunQuery, renderMergeCall, renderSql, WAREHOUSE_SQL_DEFAULTS } from './sql/render';
 
 /** How the functions authenticate to the Data API. */
 export enum WarehouseSqlAuthentication {
@@ -86,6 +95,23 @@ export interface WarehouseSqlProps {
   readonly eventTimePath?: string;
   /** Records larger than this many bytes go to rejects as `too_large`. Valid range: 1–65535. @default 65535 */
   readonly maxRecordBytes?: number;
+  /**
+   * Minutes each merge reads back before a stream's refresh high-water mark (its bound on the MV's sort key); must
+   * exceed the longest MV refresh. Valid range: 1–1440. @default 10
+   */
+  readonly refreshMarginMinutes?: number;
+  /** Event times more than this many days before arrival are rejected (`implausible_event_time`). Valid range: 1–3650. @default 365 */
+  readonly eventTimeMaxPastDays?: number;
+  /** Event times more than this many hours after arrival are rejected (`implausible_event_time`). Valid range: 1–8760. @default 24 */
+  readonly eventTimeMaxFutureHours?: number;
+  /**
+   * What must exist before the streaming views are created (streaming ingestion reads Kinesis through them), besides
+   * the streaming role and its policy, which are always waited for.
+   * @default - every Kinesis Data Streams interface endpoint in this stack
+   */
+  readonly ingestionDependencies?: readonly IDependable[];
+  /** Actions of the alarm on records skipped by streaming ingestion (e.g. the Region's alarm topic). @default - none */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Time between merges, in whole minutes. Valid range: 1–1440 minutes. @default Duration.minutes(1) */
   readonly mergeInterval?: Duration;
   /** Whether the merge schedule is enabled. @default true */
@@ -123,8 +149,10 @@ export class WarehouseSql extends Construct {
   public readonly adminSecretLookup?: cr.AwsCustomResource;
   /** The statements the custom resource applies, in order. */
   public readonly statements: readonly RenderedStatement[];
-  /** The statements one merge runs (one Data API batch). */
+  /** The statements one merge runs (one Data API batch): the call, then the query of the run's counts. */
   public readonly mergeSql: readonly string[];
+  /** Streaming ingestion skipped records (they are in `rejects` as `ingestion_skipped`): someone should look. */
+  public readonly ingestionSkippedAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: WarehouseSqlProps) {
     super(scope, id);
@@ -153,10 +181,13 @@ export class WarehouseSql extends Construct {
         userIdPath: props.userIdPath,
         eventTimePath: props.eventTimePath,
         maxRecordBytes: props.maxRecordBytes,
+        refreshMarginMinutes: props.refreshMarginMinutes,
+        eventTimeMaxPastDays: props.eventTimeMaxPastDays,
+        eventTimeMaxFutureHours: props.eventTimeMaxFutureHours,
       },
       { dialect: 'redshift' },
     );
-    this.mergeSql = renderMergeCall({ dialect: 'redshift', schema });
+    this.mergeSql = [...renderMergeCall({ dialect: 'redshift', schema }), renderLastMergeRunQuery(schema)];
 
     const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
     const secretArn = authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? this.adminSecretArn(props) : undefined;
@@ -175,6 +206,16 @@ export class WarehouseSql extends Construct {
         // These actions have no resource-level permissions; the condition limits them to the role's own statements.
         resources: ['*'],
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunSessionStatements',
+        // The SQL runner sends every statement after the first with only a SessionId; the Data API authorizes those
+        // against "*" with the session owner's id, not against the workgroup ARN.
+        actions: ['redshift-data:ExecuteStatement'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
       }),
     );
     if (secretArn) {
@@ -200,7 +241,14 @@ export class WarehouseSql extends Construct {
       POLL_INTERVAL_MS: '1000',
     };
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
-    const fn = (fid: string, entry: string, description: string, timeout: Duration, extra: Record<string, string> = {}): nodejs.NodejsFunction => {
+    const fn = (
+      fid: string,
+      entry: string,
+      description: string,
+      timeout: Duration,
+      extra: Record<string, string> = {},
+      maxEventAge?: Duration,
+    ): nodejs.NodejsFunction => {
       const logGroup = new logs.LogGroup(this, `${fid}Logs`, { retention: logRetention, removalPolicy: RemovalPolicy.DESTROY });
       const f = new nodejs.NodejsFunction(this, fid, {
         description,
@@ -215,6 +263,7 @@ export class WarehouseSql extends Construct {
         environment: { ...environment, ...extra },
         // Scheduled invocations are not retried: the next merge picks up where this one stopped.
         retryAttempts: 0,
+        maxEventAge,
         bundling: { minify: true, sourceMap: false, forceDockerBundling: false },
       });
       logGroup.grantWrite(this.role);
@@ -240,10 +289,52 @@ export class WarehouseSql extends Construct {
       },
     });
     this.resource.node.addDependency(props.workgroup, props.namespace);
+    // The streaming views fail to create (or refresh) until the role can read the streams: wait for the role and its
+    // policy (a construct dependency covers its children), and for the Kinesis endpoint the workgroup reaches them by.
+    this.resource.node.addDependency(props.streamingRole);
+    if (props.ingestionDependencies) {
+      this.resource.node.addDependency(...props.ingestionDependencies);
+    } else {
+      Aspects.of(this).add(new DependOnKinesisEndpoints(this.resource));
+    }
 
     this.mergeFunction = fn('MergeRunner', 'merge/index.ts', 'Redstream: runs one warehouse merge', Duration.minutes(15), {
       MERGE_SQL: JSON.stringify(this.mergeSql),
+      POWERTOOLS_SERVICE_NAME: MERGE_POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: MERGE_METRICS_NAMESPACE,
+    }, Duration.minutes(1));
+    // One merge at a time: LOCK TABLE makes a second merge wait, not fail, so overlapping invocations would only
+    // queue in Redshift. A throttled scheduled invocation is dropped after a minute (maxEventAge); the next one picks up.
+    const mergeCfn = this.mergeFunction.node.defaultChild as lambda.CfnFunction;
+    mergeCfn.reservedConcurrentExecutions = 1;
+    const skippedMetric = (metricName: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: MERGE_METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: MERGE_POWERTOOLS_SERVICE_NAME, workgroup: props.workgroup.attrWorkgroupWorkgroupName },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    this.ingestionSkippedAlarm = new cloudwatch.MathExpression({
+      // Skipped records the merge turned into rejects, or skipped rows streaming ingestion reported: whichever is higher.
+      expression: 'MAX([rejected, reported])',
+      usingMetrics: { rejected: skippedMetric(MERGE_METRICS.ingestionSkipped), reported: skippedMetric(MERGE_METRICS.ingestionSkippedReported) },
+      period: Duration.minutes(5),
+      label: 'Records skipped by streaming ingestion',
+    }).createAlarm(this, 'IngestionSkippedAlarm', {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `Redstream: streaming ingestion in ${Stack.of(this).region} skipped records in the last five minutes (SYS_STREAM_SCAN_ERRORS / SYS_STREAM_SCAN_STATES). ` +
+        'Each is in the rejects table with reason ingestion_skipped, its shard, position and error; the archive holds its bytes. Find them with ' +
+        "SELECT * FROM redstream.rejects WHERE reason = 'ingestion_skipped' ORDER BY rejected_at DESC.",
     });
+    for (const action of props.alarmActions ?? []) {
+      this.ingestionSkippedAlarm.addAlarmAction(action);
+      this.ingestionSkippedAlarm.addOkAction(action);
+    }
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
       description: 'Redstream: EventBridge Scheduler invokes the warehouse merge runner',
@@ -277,5 +368,24 @@ export class WarehouseSql extends Construct {
     lookup.node.addDependency(props.namespace);
     (this as { adminSecretLookup?: cr.AwsCustomResource }).adminSecretLookup = lookup;
     return lookup.getResponseField('namespace.adminPasswordSecretArn');
+  }
+}
+
+/**
+ * Makes the SQL bootstrap wait for every Kinesis Data Streams interface endpoint of its stack, found when the app is
+ * synthesized (so an endpoint added after the construct counts too).
+ */
+class DependOnKinesisEndpoints implements IAspect {
+  private done = false;
+
+  constructor(private readonly resource: CustomResource) {}
+
+  public visit(_node: IConstruct): void {
+    if (this.done) return;
+    this.done = true;
+    const endpoints = Stack.of(this.resource)
+      .node.findAll()
+      .filter((c): c is ec2.CfnVPCEndpoint => c instanceof ec2.CfnVPCEndpoint && JSON.stringify(Stack.of(c).resolve(c.serviceName)).includes('.kinesis-streams'));
+    if (endpoints.length > 0) this.resource.node.addDependency(...endpoints);
   }
 }

@@ -49,7 +49,7 @@ export interface DataApiOptions {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function fieldText(f: Field): string | null {
+export function fieldText(f: Field): string | null {
   if (f.isNull) return null;
   if (f.stringValue !== undefined) return f.stringValue;
   if (f.longValue !== undefined) return String(f.longValue);

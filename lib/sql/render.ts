@@ -467,3 +467,9 @@ export function renderMergeCall(options: { dialect: SqlDialect; schema?: string 
   const call = `CALL ${schema}.merge_events()`;
   return options.dialect === 'redshift' ? ['SET enable_case_sensitive_identifier TO true', call] : [call];
 }
+
+/** The query that reads the counts of the latest merge run (the merge runner's metrics), run after the CALL in its batch. */
+export function renderLastMergeRunQuery(schema: string = WAREHOUSE_SQL_DEFAULTS.schema): string {
+  if (!IDENTIFIER.test(schema)) throw new SqlRenderError(`schema must be a lower-case SQL identifier (got ${JSON.stringify(schema)})`);
+  return `SELECT new_rows, inserted, duplicates, rejected, skipped, skipped_reported FROM ${schema}.merge_runs ORDER BY merged_at DESC LIMIT 1`;
+}

@@ -4,6 +4,8 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
@@ -17,6 +19,7 @@ interface Fixture {
   workgroup: redshiftserverless.CfnWorkgroup;
   role: iam.Role;
   key: kms.Key;
+  endpoint: ec2.CfnVPCEndpoint;
 }
 
 function fixture(): Fixture {
@@ -24,6 +27,9 @@ function fixture(): Fixture {
   const stack = new Stack(app, 'Warehouse', { env: { account: '111111111111', region: 'us-east-1' } });
   const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
   const role = new iam.Role(stack, 'StreamingRole', { assumedBy: new iam.ServicePrincipal('redshift.amazonaws.com') });
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['kinesis:GetRecords'], resources: ['arn:aws:kinesis:us-east-1:111111111111:stream/redstream-dev-events'] }));
+  // The interface endpoint streaming ingestion reaches Kinesis through (created before the construct, as in the stack).
+  const endpoint = new ec2.CfnVPCEndpoint(stack, 'KinesisEndpoint', { vpcId: 'vpc-12345678', serviceName: 'com.amazonaws.us-east-1.kinesis-streams', vpcEndpointType: 'Interface' });
   const namespace = new redshiftserverless.CfnNamespace(stack, 'Namespace', {
     namespaceName: 'redstream-dev',
     dbName: 'redstream',
@@ -32,7 +38,7 @@ function fixture(): Fixture {
     iamRoles: [role.roleArn],
   });
   const workgroup = new redshiftserverless.CfnWorkgroup(stack, 'Workgroup', { workgroupName: 'redstream-dev', namespaceName: 'redstream-dev' });
-  return { stack, namespace, workgroup, role, key };
+  return { stack, namespace, workgroup, role, key, endpoint };
 }
 
 function build(extra: Partial<WarehouseSqlProps> = {}): { f: Fixture; sql: WarehouseSql; t: Template } {
@@ -106,7 +112,11 @@ describe('functions', () => {
     }
     expect(new Set(own.map((r) => JSON.stringify(r.Properties.Role))).size).toBe(1);
     const merge = own.find((r) => r.Properties.Environment.Variables.MERGE_SQL);
-    expect(JSON.parse(merge?.Properties.Environment.Variables.MERGE_SQL)).toEqual(['SET enable_case_sensitive_identifier TO true', 'CALL redstream.merge_events()']);
+    expect(JSON.parse(merge?.Properties.Environment.Variables.MERGE_SQL)).toEqual([
+      'SET enable_case_sensitive_identifier TO true',
+      'CALL redstream.merge_events()',
+      'SELECT new_rows, inserted, duplicates, rejected, skipped, skipped_reported FROM redstream.merge_runs ORDER BY merged_at DESC LIMIT 1',
+    ]);
   });
 
   test('least privilege: Data API on the workgroup, statement follow-up on own statements, secret and key by ARN', () => {
@@ -141,6 +151,75 @@ describe('functions', () => {
   });
 });
 
+describe('first deploy: what the SQL bootstrap and the merge need', () => {
+  test('session statements are allowed: ExecuteStatement on * for the role\'s own sessions (redshift-data:session-owner-iam-userid)', () => {
+    const { t } = shared;
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'RunSessionStatements',
+            Action: 'redshift-data:ExecuteStatement',
+            Resource: '*',
+            Condition: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the streaming views are created only after the streaming role\'s policy and the Kinesis endpoint exist', () => {
+    const { t, f } = shared;
+    const [resource] = Object.values(t.findResources('Custom::RedstreamWarehouseSql'));
+    const policyId = f.stack.getLogicalId(f.role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy);
+    expect(resource?.DependsOn).toEqual(expect.arrayContaining([policyId, f.stack.getLogicalId(f.role.node.defaultChild as iam.CfnRole), f.stack.getLogicalId(f.endpoint)]));
+  });
+
+  test('ingestionDependencies replaces the endpoint lookup', () => {
+    const f = fixture();
+    const other = new ec2.CfnVPCEndpoint(f.stack, 'OtherEndpoint', { vpcId: 'vpc-12345678', serviceName: 'com.amazonaws.us-east-1.kinesis-streams', vpcEndpointType: 'Interface' });
+    new WarehouseSql(f.stack, 'Sql', {
+      namespace: f.namespace,
+      workgroup: f.workgroup,
+      databaseName: 'redstream',
+      streamingRole: f.role,
+      streams: [{ name: 'events', physicalName: 'redstream-dev-events' }],
+      ingestionDependencies: [other],
+    });
+    const [resource] = Object.values(Template.fromStack(f.stack).findResources('Custom::RedstreamWarehouseSql'));
+    expect(resource?.DependsOn).toContain(f.stack.getLogicalId(other));
+    expect(resource?.DependsOn).not.toContain(f.stack.getLogicalId(f.endpoint));
+  });
+
+  test('one merge at a time: reserved concurrency 1, throttled scheduled invocations dropped after a minute', () => {
+    const { t, f, sql } = shared;
+    t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1, Environment: { Variables: Match.objectLike({ MERGE_SQL: Match.anyValue() }) } });
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: f.stack.getLogicalId(sql.mergeFunction.node.defaultChild as iam.CfnRole) },
+      MaximumEventAgeInSeconds: 60,
+      MaximumRetryAttempts: 0,
+    });
+    const runner = Object.values(t.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Description?.includes('applies the warehouse SQL'));
+    expect(runner?.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('an alarm on records streaming ingestion skipped, on the metrics the merge runner emits', () => {
+    const topicAction: cloudwatch.IAlarmAction = { bind: () => ({ alarmActionArn: 'arn:aws:sns:us-east-1:111111111111:alarms' }) };
+    const { t, sql } = build({ alarmActions: [topicAction] });
+    const [alarm] = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    const metrics = alarm?.Properties.Metrics as Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: Array<{ Name: string }> } } }>;
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('MAX([rejected, reported])');
+    expect(metrics.filter((m) => m.MetricStat).map((m) => [m.MetricStat?.Metric.Namespace, m.MetricStat?.Metric.MetricName, m.MetricStat?.Metric.Dimensions.map((d) => d.Name).sort()])).toEqual([
+      ['Redstream', 'IngestionSkippedRows', ['service', 'workgroup']],
+      ['Redstream', 'IngestionSkippedRowsReported', ['service', 'workgroup']],
+    ]);
+    expect(alarm?.Properties).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: ['arn:aws:sns:us-east-1:111111111111:alarms'] });
+    expect(sql.ingestionSkippedAlarm).toBeDefined();
+    // The runner emits under the same service name and namespace.
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'redstream-merge', POWERTOOLS_METRICS_NAMESPACE: 'Redstream' }) } });
+  });
+});
+
 describe('merge schedule', () => {
   test('invokes the merge runner every minute by default, after the SQL bootstrap', () => {
     const { t, f, sql } = shared;
@@ -167,6 +246,7 @@ describe('validation', () => {
     ['no streams', { streams: [] }, /streams must list at least one stream/],
     ['a dedup window of 400 days', { dedupWindowDays: 400 }, /dedupWindowDays must be a whole number between 1 and 365 \(got 400\)/],
     ['a dedup key path with spaces', { dedupKeyPath: 'message id' }, /dedupKeyPath must be a dot-separated path/],
+    ['a refresh margin over a day', { refreshMarginMinutes: 2000 }, /refreshMarginMinutes must be a whole number between 1 and 1440 \(got 2000\)/],
   ])('rejects %s before creating anything', (_name, change, message) => {
     const f = fixture();
     const make = (): WarehouseSql =>

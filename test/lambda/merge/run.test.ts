@@ -1,35 +1,42 @@
 /**
  * The merge runner against a stubbed Redshift Data API: one batch in one session, waited for, failures visible.
  */
-import { BatchExecuteStatementCommand, CancelStatementCommand, DescribeStatementCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { BatchExecuteStatementCommand, CancelStatementCommand, DescribeStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
+import { MERGE_METRICS, mergeRunMetrics, parseMergeRunRow } from '../../../lambda/merge/metrics';
 import { runMerge } from '../../../lambda/merge/run';
 import { parseMergeSql, parseWarehouseFunctionEnv } from '../../../lambda/sql-runner/env';
 import { StatementFailedError, StatementTimeoutError } from '../../../lambda/sql-runner/errors';
-import { renderMergeCall } from '../../../lib/sql/render';
+import { renderLastMergeRunQuery, renderMergeCall } from '../../../lib/sql/render';
 
 const dataApi = mockClient(RedshiftDataClient);
 const TARGET = { workgroupName: 'wg', database: 'redstream', secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:admin-AbCdEf' };
-const SQL = renderMergeCall({ dialect: 'redshift' });
+const SQL = [...renderMergeCall({ dialect: 'redshift' }), renderLastMergeRunQuery()];
+const COUNTS_ROW = ['120', '100', '15', '5', '2', '3'].map((stringValue) => ({ stringValue }));
 const client = new RedshiftDataClient({ region: 'us-east-1' });
 const options = { pollIntervalMs: 1, remainingMs: () => 600_000, sleep: async () => undefined, cancelOnDeadline: false };
 
 beforeEach(() => {
   dataApi.reset();
   dataApi.on(BatchExecuteStatementCommand).resolves({ Id: 'batch-1' });
+  dataApi.on(GetStatementResultCommand, { Id: 'batch-1:3' }).resolves({ Records: [COUNTS_ROW] });
 });
 
-test('runs SET + CALL as one batch with the secret and waits until it finished', async () => {
+test('runs SET + CALL + the counts query as one batch with the secret, waits, and reads the counts from the last statement', async () => {
   dataApi.on(DescribeStatementCommand).resolvesOnce({ Status: 'STARTED' }).resolves({ Status: 'FINISHED' });
 
   const result = await runMerge(client, TARGET, SQL, options);
 
-  expect(result).toEqual({ statementId: 'batch-1' });
+  expect(result).toEqual({ statementId: 'batch-1', run: { newRows: 120, inserted: 100, duplicates: 15, rejected: 5, skipped: 2, skippedReported: 3 } });
   expect(dataApi.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input).toEqual({
     WorkgroupName: 'wg',
     Database: 'redstream',
     SecretArn: TARGET.secretArn,
-    Sqls: ['SET enable_case_sensitive_identifier TO true', 'CALL redstream.merge_events()'],
+    Sqls: [
+      'SET enable_case_sensitive_identifier TO true',
+      'CALL redstream.merge_events()',
+      'SELECT new_rows, inserted, duplicates, rejected, skipped, skipped_reported FROM redstream.merge_runs ORDER BY merged_at DESC LIMIT 1',
+    ],
     StatementName: 'redstream-merge',
   });
   expect(dataApi.commandCalls(DescribeStatementCommand).length).toBe(2);
@@ -70,5 +77,30 @@ describe('environment', () => {
 
   test.each([['not json', 'x'], ['an empty list', '[]'], ['a list with a number', '[1]']])('MERGE_SQL as %s is rejected', (_name, value) => {
     expect(() => parseMergeSql({ MERGE_SQL: value })).toThrow(/MERGE_SQL must be/);
+  });
+});
+
+describe('metrics', () => {
+  test('one count metric per merge_runs column; skipped records under the names the alarm watches', () => {
+    const run = parseMergeRunRow([['10', '7', '1', '2', '4', '5']]);
+
+    expect(mergeRunMetrics(run)).toEqual([
+      { name: 'MergeNewRows', value: 10 },
+      { name: 'MergeInserted', value: 7 },
+      { name: 'MergeDuplicates', value: 1 },
+      { name: 'MergeRejected', value: 2 },
+      { name: MERGE_METRICS.ingestionSkipped, value: 4 },
+      { name: MERGE_METRICS.ingestionSkippedReported, value: 5 },
+    ]);
+    expect([MERGE_METRICS.ingestionSkipped, MERGE_METRICS.ingestionSkippedReported]).toEqual(['IngestionSkippedRows', 'IngestionSkippedRowsReported']);
+  });
+
+  test.each<[string, Array<Array<string | null>>]>([
+    ['no row', []],
+    ['a NULL count', [['1', '1', '0', '0', null, '0']]],
+    ['a negative count', [['1', '1', '0', '0', '-1', '0']]],
+    ['too few fields', [['1', '1']]],
+  ])('%s is an error (the merge committed, its counts are unknown)', (_name, rows) => {
+    expect(() => parseMergeRunRow(rows)).toThrow(/merge_runs/);
   });
 });
