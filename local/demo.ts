@@ -282,20 +282,30 @@ async function buildReport(args: {
   const unexpectedIds = [...eventIds].filter((id) => !ledger.validIds.has(id)).length;
   const eventsExact = missingIds === 0 && unexpectedIds === 0 && eventIds.size === events.length;
 
-  // Rejects: exactly one per malformed record position in the warehouse stream, with the expected reason.
+  // Rejects: exactly one per distinct malformed record (partition key and bytes) in the warehouse stream, however
+  // many copies retries and replays made, with the expected reason. A reject's first position names its record (the
+  // warehouse keeps the bytes only of records that did not parse).
   const warehouseStream = await readWholeStream(pipeline.kinesisDirect(pipeline.warehouseRegion), stream.physicalName);
   const expected = new Map<string, string>();
+  const recordAt = new Map<string, { key: string; data: Uint8Array }>();
   for (const [shardId, records] of warehouseStream) {
     for (const r of records) {
       const c = classifyRecord(r.data, { dedupKeyPath: pipeline.config.warehouse.dedupKeyPath });
-      if (c.kind === 'reject') expected.set(`${shardId}/${r.sequenceNumber}`, c.reason);
+      const key = `${r.partitionKey}/${Buffer.from(r.data).toString('base64')}`;
+      recordAt.set(`${shardId}/${r.sequenceNumber}`, { key, data: r.data });
+      if (c.kind === 'reject') expected.set(key, c.reason);
     }
   }
   let rejectsExact = rejects.length === expected.size;
   const rejectedRaw = new Set<string>();
+  const rejectedKeys = new Set<string>();
   for (const r of rejects) {
-    if (expected.get(`${r.shard_id}/${r.sequence_number}`) !== r.reason) rejectsExact = false;
-    if (r.raw) rejectedRaw.add(Buffer.from(r.raw).toString('base64'));
+    const record = recordAt.get(`${r.shard_id}/${r.sequence_number}`);
+    if (!record || expected.get(record.key) !== r.reason || rejectedKeys.has(record.key)) rejectsExact = false;
+    if (record) {
+      rejectedKeys.add(record.key);
+      rejectedRaw.add(Buffer.from(record.data).toString('base64'));
+    }
   }
   const everyMalformedRejected = [...ledger.malformed.keys()].every((k) => rejectedRaw.has(k)) && [...rejectedRaw].every((k) => ledger.malformed.has(k));
   const rejectsByReason: Record<string, number> = {};
@@ -399,12 +409,20 @@ async function writeOut(dir: string, pipeline: LocalPipeline, report: DemoReport
       `SELECT stream_name, shard_id, sequence_number, partition_key, approximate_arrival_timestamp, reason, raw FROM ${schema}.rejects ORDER BY approximate_arrival_timestamp, shard_id, sequence_number`,
     )
   ).rows;
+  // The warehouse keeps the bytes only of records that did not parse; the others' bytes are read back from the
+  // stream at the reject's (first) position, so the file always carries each bad record's bytes.
+  const bytesAt = new Map<string, Uint8Array>();
+  for (const stream of rejects.some((r) => !r.raw) ? pipeline.streams : []) {
+    for (const [shardId, records] of await readWholeStream(pipeline.kinesisDirect(pipeline.warehouseRegion), stream.physicalName)) {
+      for (const rec of records) bytesAt.set(`${stream.name}/${shardId}/${rec.sequenceNumber}`, rec.data);
+    }
+  }
   writeNdjson(
     path.join(dir, 'rejects.ndjson'),
     rejects.map((r) => ({
       stream: r.stream_name,
       reason: r.reason,
-      raw: r.raw ? Buffer.from(r.raw).toString('base64') : null,
+      raw: ((b) => (b ? Buffer.from(b).toString('base64') : null))(r.raw ?? bytesAt.get(`${r.stream_name}/${r.shard_id}/${r.sequence_number}`)),
       partitionKey: r.partition_key,
       shardId: r.shard_id,
       sequenceNumber: r.sequence_number,

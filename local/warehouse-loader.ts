@@ -6,6 +6,10 @@
  *
  * Reads go through the Region router, so an outage of the warehouse Region pauses ingestion, which resumes where it
  * was when the Region comes back.
+ *
+ * Each read is appended as one streaming-ingestion batch: `append` skips a record larger than streaming ingestion
+ * takes and logs it, as Redshift does, in the stand-ins of SYS_STREAM_SCAN_ERRORS and SYS_STREAM_SCAN_STATES, from
+ * which the merge makes `ingestion_skipped` rejects.
  */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { MergeRun, PostgresWarehouse } from '../lib/sql/postgres';

@@ -26,6 +26,20 @@ describe('classifyRecord', () => {
     expect(classifyRecord(data)).toEqual(expected);
   });
 
+  test('a record larger than streaming ingestion takes never reaches the MV: ingestion_skipped', () => {
+    expect(classifyRecord(new Uint8Array(1_024_001))).toEqual({ kind: 'reject', reason: 'ingestion_skipped' });
+  });
+
+  test.each<[string, string, string | undefined]>([
+    ['two years before arrival', '2024-11-20T00:00:00Z', 'implausible_event_time'],
+    ['25 hours after arrival', '2026-11-21T01:00:01Z', 'implausible_event_time'],
+    ['23 hours after arrival', '2026-11-20T23:00:00Z', undefined],
+    ['an impossible date (the merge falls back to arrival)', '2024-02-30T00:00:00Z', undefined],
+  ])('given the arrival time, an event time %s', (_name, timestamp, reason) => {
+    const c = classifyRecord(bytes(JSON.stringify({ messageId: 'm', timestamp })), { arrivalMs: Date.parse('2026-11-20T00:00:00Z') });
+    expect(c).toEqual(reason ? { kind: 'reject', reason } : { kind: 'event', id: 'm' });
+  });
+
   test('follows a nested dedup key path', () => {
     expect(classifyRecord(bytes('{"context":{"eventId":"e-1"}}'), { dedupKeyPath: 'context.eventId' })).toEqual({ kind: 'event', id: 'e-1' });
     expect(classifyRecord(bytes('{"context":"x"}'), { dedupKeyPath: 'context.eventId' })).toEqual({ kind: 'reject', reason: 'missing_dedup_key' });
