@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { stripUndefined } from './archive-bucket';
+import { ARCHIVE_TRANSFORM_PROCESSOR } from './archive-transform';
 
 export interface EventStreamProps {
   /**
@@ -137,7 +138,7 @@ export class EventStream extends Construct {
         // role holds exactly the statements above.
         role: this.archiveRole.withoutPolicyUpdates(),
         loggingConfig: new firehose.EnableLogging(errorLogs),
-        processors: p.archiveTransform ? [new firehose.LambdaFunctionProcessor(p.archiveTransform)] : undefined,
+        processors: p.archiveTransform ? [new firehose.LambdaFunctionProcessor(p.archiveTransform, ARCHIVE_TRANSFORM_PROCESSOR)] : undefined,
         compression: firehose.Compression.GZIP,
         dataOutputPrefix: `${p.archivePrefix}/!{timestamp:yyyy/MM/dd/HH}/`,
         errorOutputPrefix: `errors/${p.archivePrefix}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`,

@@ -101,6 +101,10 @@ export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void
 
   for (const region of stacks.regions.values()) {
     for (const [name, s] of region.streams) acknowledgeEventStream(s, region.archive.bucket, name);
+    const transform = `Resource::<${region.getLogicalId(region.archiveTransform.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*`;
+    for (const s of region.streams.values()) {
+      ack(s.archiveRole, `IAM5[${transform}]`, 'Firehose may invoke the archive transformation function and its versions (<arn>:*, as the Firehose guide\'s policy allows a qualified ARN); scoped to that one function.');
+    }
     ack(region.archive.accessLogsBucket, 'S1', 'This is the server access log target bucket itself; logging it into itself would loop.');
     acknowledgeReplicator(region);
   }

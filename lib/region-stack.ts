@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { ArchiveBucket } from './archive-bucket';
+import { ArchiveTransform } from './archive-transform';
 import { allRegions, EnvironmentConfig, physicalStreamName, StreamConfig } from './config';
 import { EventStream } from './event-stream';
 import { activeRegionTableName, alarmTopicKeyAlias, alarmTopicName, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
@@ -27,6 +28,8 @@ export class RegionStack extends Stack {
   /** Customer-managed key of every stream in this Region; its alias is the same in every Region. */
   public readonly streamKey: kms.Key;
   public readonly archive: ArchiveBucket;
+  /** The archive's Firehose data transformation, shared by every stream of the Region. */
+  public readonly archiveTransform: ArchiveTransform;
   /** Topic every Redstream alarm of this Region notifies (alarms can only notify a topic in their own Region). */
   public readonly alarmTopic: sns.Topic;
   /** The streams, keyed by logical name. */
@@ -105,6 +108,11 @@ export class RegionStack extends Stack {
       removalPolicy,
     });
 
+    // One archive transformation per Region: every record becomes a line of the archive contract.
+    this.archiveTransform = new ArchiveTransform(this, 'ArchiveTransform', {
+      maxRecordSizeKiB: Math.max(...config.streams.map((s) => s.maxRecordSizeKiB)),
+      removalPolicy,
+    });
     for (const stream of config.streams) {
       this.streams.set(stream.name, this.addStream(config, stream, removalPolicy));
     }
@@ -158,6 +166,7 @@ export class RegionStack extends Stack {
       archivePrefix: stream.name,
       encryptionKey: this.streamKey,
       archiveBucket: this.archive.bucket,
+      archiveTransform: this.archiveTransform.function,
       streamMode: stream.mode === 'PROVISIONED' ? kinesis.StreamMode.PROVISIONED : kinesis.StreamMode.ON_DEMAND,
       shardCount: stream.shards,
       retentionPeriod: Duration.hours(stream.retentionHours),
