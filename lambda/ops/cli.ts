@@ -19,6 +19,7 @@ import { InvalidRequestError } from '../failover/errors';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, usageErrorLine } from './command-line';
 import { failbackCommand } from './commands/failback';
 import { failoverCommand } from './commands/failover';
+import { preflightCommand } from './commands/preflight';
 import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
 import { CliDeps, COMMON_USAGE, ConfigurationError, OpsCommand } from './context';
@@ -32,6 +33,7 @@ const COMMANDS: readonly OpsCommand[] = [
   failoverCommand,
   failbackCommand,
   replayCommand,
+  preflightCommand,
 ];
 
 const PROG = 'ops';

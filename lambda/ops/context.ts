@@ -11,6 +11,7 @@ import { stateTablesFor } from '../../lib/ops/settings';
 import { RegionalClients, StateTables } from '../failover/adapters';
 import { Clock, Sleep } from '../failover/ports';
 import { OptionSpec, OptionValues, UsageError } from './command-line';
+import type { PreflightProbes } from './preflight';
 
 export interface CliDeps {
   /** Receives everything meant for stdout (results, help). */
@@ -34,6 +35,8 @@ export interface CliDeps {
   readonly lambdaClients?: RegionalClients<LambdaClient>;
   /** @default - default credential chain, one client per Region */
   readonly snsClients?: RegionalClients<SNSClient>;
+  /** The read-only AWS lookups of `preflight`. @default - ./preflight-adapters.ts over default clients per Region */
+  readonly preflightProbes?: PreflightProbes;
   /** @default Date.now */
   readonly clock?: Clock;
   /** @default setTimeout */
