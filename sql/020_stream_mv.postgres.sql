@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.{{mv_name}} (
   shard_id                      VARCHAR(128) NOT NULL,
   sequence_number               VARCHAR(128) NOT NULL,
   refresh_time                  TIMESTAMP    NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
-  raw                           BYTEA,
+  "raw"                           BYTEA,
   raw_bytes                     INTEGER,
   is_utf8                       BOOLEAN,
   payload                       JSONB

@@ -26,5 +26,5 @@ SELECT approximate_arrival_timestamp,
          WHEN OCTET_LENGTH(kinesis_data) <= {{max_record_bytes}} AND CAN_JSON_PARSE(kinesis_data)
          THEN NULL
          ELSE kinesis_data
-       END AS raw
+       END AS "raw"
 FROM {{external_schema}}."{{physical_stream_name}}";

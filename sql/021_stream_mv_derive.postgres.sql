@@ -5,10 +5,10 @@ AS $$
 DECLARE
   v_text TEXT;
 BEGIN
-  NEW.raw_bytes := octet_length(NEW.raw);
+  NEW.raw_bytes := octet_length(NEW."raw");
   NEW.payload := NULL;
   BEGIN
-    v_text := convert_from(NEW.raw, 'UTF8');
+    v_text := convert_from(NEW."raw", 'UTF8');
     NEW.is_utf8 := TRUE;
   EXCEPTION WHEN OTHERS THEN
     NEW.is_utf8 := FALSE;
@@ -21,7 +21,7 @@ BEGIN
     END;
   END IF;
   IF NEW.payload IS NOT NULL THEN
-    NEW.raw := NULL;
+    NEW."raw" := NULL;
   END IF;
   RETURN NEW;
 END;

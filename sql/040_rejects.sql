@@ -12,7 +12,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.rejects (
   partition_key                 VARCHAR(1024) NOT NULL,
   reason                        VARCHAR(64)   NOT NULL,
   raw_bytes                     INTEGER       NOT NULL,
-  raw                           {{raw_type}},
+  "raw"                           {{raw_type}},
   payload                       {{payload_type}},
   record_hash                   BIGINT,
   error                         VARCHAR(512),

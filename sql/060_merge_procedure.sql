@@ -45,7 +45,7 @@ BEGIN
     approximate_arrival_timestamp TIMESTAMP,
     refresh_time                  TIMESTAMP,
     raw_bytes                     INTEGER,
-    raw                           {{raw_type}},
+    "raw"                           {{raw_type}},
     payload                       {{payload_type}},
     record_hash                   BIGINT,
     reject_reason                 VARCHAR(64),
@@ -97,7 +97,7 @@ BEGIN
   -- Rejects: the copies of one bad record in this batch become one group (first and last position, count) ...
   DROP TABLE IF EXISTS merge_reject_copies;
   CREATE TEMP TABLE merge_reject_copies AS
-  SELECT b.stream_name, b.partition_key, b.reject_reason, b.raw_bytes, b.record_hash, b.raw, b.payload,
+  SELECT b.stream_name, b.partition_key, b.reject_reason, b.raw_bytes, b.record_hash, b."raw", b.payload,
          b.shard_id, b.sequence_number, b.approximate_arrival_timestamp,
          ROW_NUMBER() OVER (PARTITION BY b.stream_name, b.partition_key, b.reject_reason, b.raw_bytes, b.record_hash
                             ORDER BY b.approximate_arrival_timestamp, b.shard_id, b.seq_padded) AS first_rank,
@@ -109,7 +109,7 @@ BEGIN
 
   DROP TABLE IF EXISTS merge_reject_groups;
   CREATE TEMP TABLE merge_reject_groups AS
-  SELECT f.stream_name, f.partition_key, f.reject_reason, f.raw_bytes, f.record_hash, f.raw, f.payload, f.seen_copies,
+  SELECT f.stream_name, f.partition_key, f.reject_reason, f.raw_bytes, f.record_hash, f."raw", f.payload, f.seen_copies,
          f.shard_id, f.sequence_number, f.approximate_arrival_timestamp,
          l.shard_id AS seen_last_shard_id, l.sequence_number AS seen_last_sequence_number,
          l.approximate_arrival_timestamp AS seen_last_arrival
@@ -139,11 +139,11 @@ BEGIN
     AND {{same_record_in_rejects}};
 
   -- ... and a new one is inserted once.
-  INSERT INTO {{schema}}.rejects (stream_name, partition_key, reason, raw_bytes, raw, payload, record_hash, error, copies,
+  INSERT INTO {{schema}}.rejects (stream_name, partition_key, reason, raw_bytes, "raw", payload, record_hash, error, copies,
                                   shard_id, sequence_number, approximate_arrival_timestamp,
                                   last_shard_id, last_sequence_number, last_arrival_timestamp,
                                   source_region, rejected_at, updated_at)
-  SELECT g.stream_name, g.partition_key, g.reject_reason, g.raw_bytes, g.raw, g.payload, g.record_hash, NULL, g.seen_copies,
+  SELECT g.stream_name, g.partition_key, g.reject_reason, g.raw_bytes, g."raw", g.payload, g.record_hash, NULL, g.seen_copies,
          g.shard_id, g.sequence_number, g.approximate_arrival_timestamp,
          g.seen_last_shard_id, g.seen_last_sequence_number, g.seen_last_arrival,
          '{{region}}', v_now, v_now
@@ -158,7 +158,7 @@ BEGIN
   WHERE r.stream_name IS NULL;
 
   -- Records streaming ingestion skipped: one reject per position, with its error.
-  INSERT INTO {{schema}}.rejects (stream_name, partition_key, reason, raw_bytes, raw, payload, record_hash, error, copies,
+  INSERT INTO {{schema}}.rejects (stream_name, partition_key, reason, raw_bytes, "raw", payload, record_hash, error, copies,
                                   shard_id, sequence_number, approximate_arrival_timestamp,
                                   last_shard_id, last_sequence_number, last_arrival_timestamp,
                                   source_region, rejected_at, updated_at)

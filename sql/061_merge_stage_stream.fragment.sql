@@ -8,10 +8,10 @@
 
   -- Rows above the shard watermarks, classified once.
   INSERT INTO merge_batch (stream_name, shard_id, sequence_number, seq_padded, partition_key,
-                           approximate_arrival_timestamp, refresh_time, raw_bytes, raw, payload, record_hash,
+                           approximate_arrival_timestamp, refresh_time, raw_bytes, "raw", payload, record_hash,
                            reject_reason, event_id, event_type, user_id, event_time)
   SELECT x.stream_name, x.shard_id, x.sequence_number, x.seq_padded, x.partition_key,
-         x.approximate_arrival_timestamp, x.refresh_time, x.raw_bytes, x.raw, x.payload,
+         x.approximate_arrival_timestamp, x.refresh_time, x.raw_bytes, x."raw", x.payload,
          CASE WHEN x.reject_reason IS NOT NULL THEN {{record_hash_expr}} END,
          x.reject_reason,
          CASE WHEN x.reject_reason IS NULL THEN x.key_text END,
@@ -20,7 +20,7 @@
          COALESCE(x.parsed_time, x.approximate_arrival_timestamp)
   FROM (
     SELECT z.stream_name, z.shard_id, z.sequence_number, z.seq_padded, z.partition_key,
-           z.approximate_arrival_timestamp, z.refresh_time, z.raw_bytes, z.raw, z.payload, z.key_text, z.event_type,
+           z.approximate_arrival_timestamp, z.refresh_time, z.raw_bytes, z."raw", z.payload, z.key_text, z.event_type,
            z.user_id, z.parsed_time,
            CASE
              WHEN NOT z.is_utf8 THEN 'invalid_utf8'
@@ -46,7 +46,7 @@
                m.approximate_arrival_timestamp,
                m.refresh_time,
                m.raw_bytes,
-               m.raw,
+               m."raw",
                m.is_utf8,
                m.payload,
                {{payload_type_expr}} AS payload_type,

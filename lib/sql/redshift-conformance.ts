@@ -13,7 +13,7 @@
  * needs its own transaction: VACUUM, PREPARE, CREATE/DROP DATABASE, CREATE EXTERNAL TABLE, SET LOCAL, ALTER TABLE
  * APPEND, transaction statements) https://docs.aws.amazon.com/redshift/latest/dg/stored-procedure-constraints.html.
  */
-import { REDSHIFT_CALL_SYNTAX, REDSHIFT_FUNCTIONS } from './redshift-functions';
+import { REDSHIFT_CALL_SYNTAX, REDSHIFT_FUNCTIONS, REDSHIFT_RESERVED_WORDS } from './redshift-functions';
 
 export interface ConformanceFinding {
   /** The statement's id (e.g. `060_merge_procedure.sql`). */
@@ -157,12 +157,45 @@ const POSTGRES_ONLY: Array<[RegExp, string]> = [
   [/\bFOR\s+EACH\s+ROW\b/i, 'row triggers'],
 ];
 
+/** Column names of the CREATE TABLE statements in `code` (strings blanked, comments removed). */
+function columnDefinitions(code: string): string[] {
+  const names: string[] = [];
+  for (const m of code.matchAll(/CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\w."]+\s*\(/gi)) {
+    let depth = 1;
+    let i = (m.index ?? 0) + m[0].length;
+    let body = '';
+    for (; i < code.length && depth > 0; i++) {
+      if (code[i] === '(') depth++;
+      if (code[i] === ')') depth--;
+      if (depth > 0) body += code[i];
+    }
+    names.push(...splitArguments(body).map((d) => /^\s*("?[A-Za-z_][\w$]*"?)/.exec(d)?.[1] ?? ''));
+  }
+  return names;
+}
+
+/** Reserved words used unquoted as a column, an alias (`AS word`) or a qualified name (`t.word`). */
+export function unquotedReservedIdentifiers(sql: string): string[] {
+  const code = stripSql(sql, { blankStrings: true });
+  const found = new Set<string>();
+  const reserved = (w: string): boolean => REDSHIFT_RESERVED_WORDS.has(w.toUpperCase());
+  for (const name of columnDefinitions(code)) if (!name.startsWith('"') && reserved(name)) found.add(name);
+  for (const m of code.matchAll(/\.([A-Za-z_][\w$]*)/g)) if (reserved(m[1])) found.add(m[1]);
+  // After AS: TIMESTAMP is CAST's type and SELECT / WITH start a view's or CTAS's query, not an alias.
+  const notAlias = new Set(['TIMESTAMP', 'SELECT', 'WITH']);
+  for (const m of code.matchAll(/\bAS\s+([A-Za-z_][\w$]*)/gi)) if (reserved(m[1]) && !notAlias.has(m[1].toUpperCase())) found.add(m[1]);
+  return [...found];
+}
+
 /** Every finding for a list of statements as deployed. */
 export function checkRedshiftSql(statements: ReadonlyArray<{ id: string; sql: string }>): ConformanceFinding[] {
   const findings: ConformanceFinding[] = [];
   for (const s of statements) {
     for (const name of functionCalls(s.sql)) {
       if (!DOCUMENTED.has(name)) findings.push({ statement: s.id, rule: 'undocumented-function', detail: `${name}() is not in lib/sql/redshift-functions.ts` });
+    }
+    for (const word of unquotedReservedIdentifiers(s.sql)) {
+      findings.push({ statement: s.id, rule: 'reserved-word', detail: `${word} is a Redshift reserved word: quote it ("${word.toLowerCase()}") where it names a column` });
     }
     const code = stripSql(s.sql, { blankStrings: true });
     for (const [re, what] of POSTGRES_ONLY) if (re.test(code)) findings.push({ statement: s.id, rule: 'postgres-only', detail: what });

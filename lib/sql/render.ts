@@ -282,8 +282,8 @@ function postgresExpressions(p: ResolvedWarehouseSqlParams): DialectExpressions 
       "CASE WHEN y.event_time_text ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' AND pg_input_is_valid(y.event_time_text, 'timestamptz') " +
       "THEN (y.event_time_text::timestamptz AT TIME ZONE 'UTC') END",
     // Copies of one bad record share this hash; the bytes themselves then decide (sameRecord).
-    recordHash: "('x' || LEFT(md5(COALESCE(x.raw, convert_to(x.payload::text, 'UTF8'))), 16))::bit(64)::bigint",
-    sameRecord: (a, b) => `COALESCE(${a}.raw, convert_to(${a}.payload::text, 'UTF8')) = COALESCE(${b}.raw, convert_to(${b}.payload::text, 'UTF8'))`,
+    recordHash: `('x' || LEFT(md5(COALESCE(x."raw", convert_to(x.payload::text, 'UTF8'))), 16))::bit(64)::bigint`,
+    sameRecord: (a, b) => `COALESCE(${a}."raw", convert_to(${a}.payload::text, 'UTF8')) = COALESCE(${b}."raw", convert_to(${b}.payload::text, 'UTF8'))`,
   };
 }
 
@@ -308,8 +308,8 @@ function redshiftExpressions(p: ResolvedWarehouseSqlParams): DialectExpressions 
       "THEN (TRY_CAST(y.event_time_text AS TIMESTAMPTZ) AT TIME ZONE 'UTC') END",
     // The bytes of a record that did not parse, or its parsed payload serialized back (the MV keeps no raw bytes for
     // those): copies of one bad record share this hash, and the same bytes then decide (sameRecord).
-    recordHash: 'FNV_HASH(COALESCE(x.raw, JSON_SERIALIZE_TO_VARBYTE(x.payload)))',
-    sameRecord: (a, b) => `COALESCE(${a}.raw, JSON_SERIALIZE_TO_VARBYTE(${a}.payload)) = COALESCE(${b}.raw, JSON_SERIALIZE_TO_VARBYTE(${b}.payload))`,
+    recordHash: 'FNV_HASH(COALESCE(x."raw", JSON_SERIALIZE_TO_VARBYTE(x.payload)))',
+    sameRecord: (a, b) => `COALESCE(${a}."raw", JSON_SERIALIZE_TO_VARBYTE(${a}.payload)) = COALESCE(${b}."raw", JSON_SERIALIZE_TO_VARBYTE(${b}.payload))`,
   };
 }
 

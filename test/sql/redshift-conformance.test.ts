@@ -98,6 +98,14 @@ END;`;
     ]));
   });
 
+  test('a reserved word as an unquoted column, alias or qualified name (RAW was a column of the MV, rejects and the batch)', () => {
+    const old = 'CREATE TABLE IF NOT EXISTS redstream.rejects (\n  reason VARCHAR(64),\n  raw VARBYTE(1024000)\n);\nSELECT kinesis_data AS raw, m.raw FROM t m;';
+    expect(checkRedshiftSql([{ id: '040_rejects.sql', sql: old }])).toEqual([
+      { statement: '040_rejects.sql', rule: 'reserved-word', detail: 'raw is a Redshift reserved word: quote it ("raw") where it names a column' },
+    ]);
+    expect(checkRedshiftSql([{ id: 'q', sql: 'CREATE TABLE t ("raw" VARBYTE(10));\nSELECT x AS "raw", m."raw", CAST(y AS TIMESTAMP) FROM t m;' }])).toEqual([]);
+  });
+
   test('comments and string literals are not mistaken for calls', () => {
     expect(functionCalls("-- NOW() in a comment\nSELECT 'LOWER(x)', UPPER(y) FROM t")).toEqual(['UPPER']);
   });

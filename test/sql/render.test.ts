@@ -72,7 +72,7 @@ describe('renderSql (redshift)', () => {
     expect(sql).toContain('WHEN OCTET_LENGTH(kinesis_data) <= 65535 AND CAN_JSON_PARSE(kinesis_data)');
     expect(sql).not.toMatch(/FROM_VARBYTE|JSON_EXTRACT_PATH_TEXT/i);
     // The bytes are stored only where the payload could not be parsed.
-    expect(sql).toMatch(/THEN NULL\s+ELSE kinesis_data\s+END AS raw/);
+    expect(sql).toMatch(/THEN NULL\s+ELSE kinesis_data\s+END AS "raw"/);
   });
 
   test('every other statement is re-runnable (IF NOT EXISTS / OR REPLACE)', () => {
@@ -111,7 +111,7 @@ describe('renderSql (redshift)', () => {
     // Records streaming ingestion skipped, from the system view.
     expect(sql).toContain("FROM sys_stream_scan_errors e\n  WHERE TRIM(e.mv_name) = 'stream_tele_metry'");
     expect(sql).toContain('FROM sys_stream_scan_states s');
-    expect(sql).toContain('raw                           VARBYTE(1024000)');
+    expect(sql).toContain('"raw"                           VARBYTE(1024000)');
     expect(sql).toContain('DISTSTYLE EVEN');
     expect(sql).not.toContain('DISTKEY (event_id)');
     // Postgres-only syntax stays out.
