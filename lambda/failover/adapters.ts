@@ -4,15 +4,23 @@
  * emulators unchanged.
  */
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient, ListShardsCommand, ListShardsCommandInput } from '@aws-sdk/client-kinesis';
-import { DeleteFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
+import {
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  GetShardIteratorCommandInput,
+  KinesisClient,
+  ListShardsCommand,
+  ListShardsCommandInput,
+} from '@aws-sdk/client-kinesis';
+import { DeleteFunctionConcurrencyCommand, GetFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ActiveRegionItem, ActiveRegionState, CheckpointItem, parseCheckpointSortKey } from '../shared/state-tables';
-import { Fence } from './decisions';
+import { ActiveRegionItem, ActiveRegionState, CheckpointItem, parseCheckpointSortKey, ReplicatorFenceRecord } from '../shared/state-tables';
+import { Fence, ProbeStart, ShardDescription } from './decisions';
 import { MalformedItemError } from './errors';
-import { ActiveRegionStore, CheckpointStore, ReservedConcurrencyControl, ResultPublisher, ShardLister } from './ports';
+import { ActiveRegionStore, CheckpointStore, ReplicatorFence, ReservedConcurrencyControl, ResultPublisher, ShardInspector, TrustedClock } from './ports';
 
 /** Names of the two state tables (the same in every Region: they are global tables). */
 export interface StateTables {
@@ -97,8 +105,25 @@ export function parseActiveRegionItem(raw: Record<string, unknown>, table: strin
     reason: optStr(raw, 'reason', table, key),
     switchId: optStr(raw, 'switchId', table, key),
     resumeTimestamp: optNum(raw, 'resumeTimestamp', table, key),
+    ...(raw.fences === undefined ? {} : { fences: parseFences(raw.fences, table, key) }),
     updatedAt: optNum(raw, 'updatedAt', table, key) ?? 0,
   };
+}
+
+function parseFences(raw: unknown, table: string, key: string): ReplicatorFenceRecord[] {
+  if (!Array.isArray(raw)) throw new MalformedItemError(table, key, `fences must be a list (got ${JSON.stringify(raw)})`);
+  return raw.map((f: unknown) => {
+    if (typeof f !== 'object' || f === null) throw new MalformedItemError(table, key, `a fence must be a map (got ${JSON.stringify(f)})`);
+    const r = f as Record<string, unknown>;
+    const previous = optNum(r, 'previousReservedConcurrency', table, key);
+    return {
+      region: str(r, 'region', table, key),
+      functionName: str(r, 'functionName', table, key),
+      fencedAt: num(r, 'fencedAt', table, key),
+      switchId: str(r, 'switchId', table, key),
+      ...(previous === undefined ? {} : { previousReservedConcurrency: previous }),
+    };
+  });
 }
 
 /** Validates a raw checkpoint item. `sourceRegion`/`sourceShardId` fall back to the sort key's parts. */
@@ -192,25 +217,130 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 }
 
 /**
- * Shards through Kinesis ListShards (by stream name, paginated). `ShardFilter` FROM_TIMESTAMP returns every open shard
- * and every shard closed since `since` (a resharded parent may still hold unreplicated records); a time before the
- * trim horizon counts from the trim horizon. kinesalite ignores the filter and returns every shard, a superset.
+ * Shards through Kinesis ListShards (by stream name, paginated) without `ShardFilter`: every shard the stream still
+ * holds, open and closed (kinesalite ignores the filter, and the low-water mark needs closed shards anyway), and the
+ * first record of a shard from a position through GetShardIterator + GetRecords.
  */
-export class KinesisShardLister implements ShardLister {
-  constructor(private readonly clients: RegionalClients<KinesisClient>) {}
+export class KinesisShardInspector implements ShardInspector {
+  constructor(
+    private readonly clients: RegionalClients<KinesisClient>,
+    /** GetRecords calls per probe before giving up (Kinesis may answer empty pages before a record). @default 25 */
+    private readonly maxReadsPerProbe = 25,
+  ) {}
 
-  async list(region: string, streamName: string, since: number): Promise<string[]> {
-    const ids: string[] = [];
+  async list(region: string, streamName: string): Promise<ShardDescription[]> {
+    const shards: ShardDescription[] = [];
     let NextToken: string | undefined;
     do {
-      // With NextToken, ListShards takes neither the stream name nor the filter.
-      const input: ListShardsCommandInput =
-        NextToken === undefined ? { StreamName: streamName, ShardFilter: { Type: 'FROM_TIMESTAMP', Timestamp: new Date(since) } } : { NextToken };
+      // With NextToken, ListShards takes no stream name.
+      const input: ListShardsCommandInput = NextToken === undefined ? { StreamName: streamName } : { NextToken };
       const page = await this.clients(region).send(new ListShardsCommand(input));
-      for (const shard of page.Shards ?? []) if (shard.ShardId) ids.push(shard.ShardId);
+      for (const shard of page.Shards ?? []) {
+        if (!shard.ShardId) continue;
+        shards.push({
+          shardId: shard.ShardId,
+          closed: shard.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+          ...(shard.ParentShardId ? { parentShardId: shard.ParentShardId } : {}),
+          ...(shard.AdjacentParentShardId ? { adjacentParentShardId: shard.AdjacentParentShardId } : {}),
+        });
+      }
       NextToken = page.NextToken;
     } while (NextToken !== undefined);
-    return ids;
+    return shards;
+  }
+
+  async firstRecord(region: string, streamName: string, shardId: string, from: ProbeStart): Promise<{ sequenceNumber: string; arrivalMs: number } | undefined> {
+    const client = this.clients(region);
+    const input: GetShardIteratorCommandInput =
+      'afterSequenceNumber' in from
+        ? { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: from.afterSequenceNumber }
+        : { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(from.atTimestampMs) };
+    let iterator = (await client.send(new GetShardIteratorCommand(input))).ShardIterator;
+    // GetRecords may answer empty pages before it reaches a record; MillisBehindLatest 0 on an empty page means the
+    // tip, and no next iterator means the end of a closed shard.
+    for (let i = 0; i < this.maxReadsPerProbe && iterator !== undefined; i++) {
+      const page = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1 }));
+      const r = page.Records?.[0];
+      if (r?.SequenceNumber !== undefined) {
+        return { sequenceNumber: r.SequenceNumber, arrivalMs: r.ApproximateArrivalTimestamp?.getTime() ?? 0 };
+      }
+      if (page.MillisBehindLatest === 0 || page.NextShardIterator === undefined) return undefined;
+      iterator = page.NextShardIterator;
+    }
+    if (iterator === undefined) return undefined;
+    throw new Error(`no record and no tip of ${region}/${streamName}/${shardId} within ${this.maxReadsPerProbe} reads`);
+  }
+}
+
+/** @deprecated the old name of {@link KinesisShardInspector}. */
+export const KinesisShardLister = KinesisShardInspector;
+
+/**
+ * The endpoint clock of a Region from the `Date` header of a Kinesis DescribeStreamSummary response. The header has a
+ * one-second resolution (truncated) and the server wrote it somewhere inside the round trip, so each sample bounds the
+ * offset to an interval; two samples are intersected.
+ */
+export class KinesisTrustedClock implements TrustedClock {
+  constructor(
+    private readonly clients: RegionalClients<KinesisClient>,
+    /** A stream that exists in every Region (any of the environment's). */
+    private readonly streamName: string,
+    private readonly localClock: () => number = Date.now,
+    private readonly samples = 2,
+  ) {}
+
+  async measure(region: string): Promise<{ offsetLowMs: number; offsetHighMs: number }> {
+    let low = -Infinity;
+    let high = Infinity;
+    for (let i = 0; i < this.samples; i++) {
+      const t0 = this.localClock();
+      const date = await this.serverDate(region);
+      const t1 = this.localClock();
+      // The server's time when it answered is in [date, date + 1 s) and it answered at a local time in [t0, t1].
+      low = Math.max(low, date - t1);
+      high = Math.min(high, date + 1000 - t0);
+    }
+    if (!(low <= high)) throw new Error(`inconsistent Date headers from ${region}`);
+    return { offsetLowMs: low, offsetHighMs: high };
+  }
+
+  private async serverDate(region: string): Promise<number> {
+    const client = this.clients(region);
+    let date: string | undefined;
+    const command = new DescribeStreamSummaryCommand({ StreamName: this.streamName });
+    // A per-command middleware reads the raw response's header; the client's own stack is left as it is.
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        const headers = (out.response as { headers?: Record<string, string> } | undefined)?.headers;
+        date = headers?.date ?? headers?.Date;
+        return out;
+      },
+      { step: 'deserialize', name: 'redstreamReadDateHeader' },
+    );
+    await client.send(command);
+    const ms = date === undefined ? NaN : Date.parse(date);
+    if (!Number.isFinite(ms)) throw new Error(`${region} answered without a Date header`);
+    return ms;
+  }
+}
+
+/** Fences a replicator with reserved concurrency 0 through the Lambda API of its Region. */
+export class LambdaReplicatorFence implements ReplicatorFence {
+  constructor(private readonly clients: RegionalClients<LambdaClient>) {}
+
+  async fence(region: string, functionName: string): Promise<{ previousReservedConcurrency?: number }> {
+    const client = this.clients(region);
+    const { ReservedConcurrentExecutions } = await client.send(new GetFunctionConcurrencyCommand({ FunctionName: functionName }));
+    await client.send(new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: 0 }));
+    // An earlier fence that was never lifted leaves 0: restoring 0 would keep the function fenced for ever.
+    return ReservedConcurrentExecutions === undefined || ReservedConcurrentExecutions === 0 ? {} : { previousReservedConcurrency: ReservedConcurrentExecutions };
+  }
+
+  async unfence(region: string, functionName: string, previousReservedConcurrency: number | undefined): Promise<void> {
+    const client = this.clients(region);
+    if (previousReservedConcurrency === undefined) await client.send(new DeleteFunctionConcurrencyCommand({ FunctionName: functionName }));
+    else await client.send(new PutFunctionConcurrencyCommand({ FunctionName: functionName, ReservedConcurrentExecutions: previousReservedConcurrency }));
   }
 }
 

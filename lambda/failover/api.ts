@@ -17,18 +17,22 @@ import {
   DynamoDbActiveRegionStore,
   DynamoDbCheckpointStore,
   kinesisClients,
-  KinesisShardLister,
+  KinesisShardInspector,
+  KinesisTrustedClock,
+  LambdaReplicatorFence,
   RegionalClients,
   StateTables,
 } from './adapters';
-import { Clock, ReservedConcurrencyControl, ResultPublisher, ShardLister, Sleep } from './ports';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { Clock, ReplicatorFence, ReservedConcurrencyControl, ResultPublisher, ShardInspector, Sleep, TrustedClock } from './ports';
 import { FailoverDeps } from './service';
 
 export { failback, failover, status, staleAfterMs } from './service';
 export type { FailoverDeps, FailoverSettings, StatusReport, StreamStatus, StreamSwitchResult, SwitchOptions, SwitchResult, StreamOutcome } from './service';
 export type { StateTables } from './adapters';
-export type { ShardLister } from './ports';
-export { inFlightWaitMs, lowWaterMark, resumeTimestamp } from './decisions';
+export type { ShardInspector, ShardLister, TrustedClock, ReplicatorFence } from './ports';
+export { observeShards } from './service';
+export { inFlightWaitMs, lowWaterMark, resumeTimestamp, probeStart } from './decisions';
 
 /**
  * Deps over the two DynamoDB tables and Kinesis ListShards (one client per Region; SDK endpoint variables apply:
@@ -41,8 +45,15 @@ export function dynamoDbFailoverDeps(
     clients?: RegionalClients<DynamoDBDocumentClient>;
     /** Kinesis clients for ListShards. @default - default credential chain and endpoint variables (HTTP/1.1) */
     kinesisClients?: RegionalClients<KinesisClient>;
-    /** The shard-listing port itself (wins over kinesisClients). @default - ListShards through kinesisClients */
-    shards?: ShardLister;
+    /** The shard port itself (wins over kinesisClients). @default - ListShards and GetRecords through kinesisClients */
+    shards?: ShardInspector;
+    /** @default - the Date header of DescribeStreamSummary on `trustedClockStream` through kinesisClients, when given */
+    trustedClock?: TrustedClock;
+    /** A stream that exists in every Region, for the default trusted clock. @default - no trusted clock */
+    trustedClockStream?: string;
+    /** Lambda clients for fencing. @default - no fence: a forced switch that must fence refuses */
+    lambdaClients?: RegionalClients<LambdaClient>;
+    fence?: ReplicatorFence;
     /** @default Date.now */
     clock?: Clock;
     /** @default setTimeout */
@@ -53,10 +64,13 @@ export function dynamoDbFailoverDeps(
   } = {},
 ): FailoverDeps {
   const clients = options.clients ?? documentClients();
+  const kinesis = options.kinesisClients ?? kinesisClients();
   return {
     activeRegions: new DynamoDbActiveRegionStore(clients, tables.activeRegionTableName),
     checkpoints: new DynamoDbCheckpointStore(clients, tables.checkpointTableName),
-    shards: options.shards ?? new KinesisShardLister(options.kinesisClients ?? kinesisClients()),
+    shards: options.shards ?? new KinesisShardInspector(kinesis),
+    trustedClock: options.trustedClock ?? (options.trustedClockStream ? new KinesisTrustedClock(kinesis, options.trustedClockStream) : undefined),
+    fence: options.fence ?? (options.lambdaClients ? new LambdaReplicatorFence(options.lambdaClients) : undefined),
     clock: options.clock ?? Date.now,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     concurrency: options.concurrency,

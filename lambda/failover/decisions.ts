@@ -9,7 +9,7 @@
  * Every write expects the epoch (and, while draining, the switch id) it read, so of two racing switches exactly one
  * wins, and a superseded switch can never activate.
  */
-import { ActiveRegionItem, ActiveRegionState, CheckpointItem } from '../shared/state-tables';
+import { ActiveRegionItem, ActiveRegionState, CheckpointItem, ReplicatorFenceRecord } from '../shared/state-tables';
 
 /** What a conditional write expects the stored item to be. */
 export interface Fence {
@@ -77,6 +77,7 @@ export function planDrain(current: ActiveRegionItem | undefined, intent: SwitchI
       targetRegion: intent.targetRegion,
       switchId: ctx.switchId,
       reason: intent.reason,
+      ...(from.fences && from.fences.length > 0 ? { fences: from.fences } : {}),
       updatedAt: ctx.now,
     },
   });
@@ -124,8 +125,17 @@ export function planDrain(current: ActiveRegionItem | undefined, intent: SwitchI
   };
 }
 
-/** Step 3: the item that activates the target. `drained` is the DRAINING item this switch wrote. */
-export function planActivation(drained: ActiveRegionItem, activatedAt: number, resumeTimestamp: number): { next: ActiveRegionItem; fence: Fence } {
+/**
+ * Step 3: the item that activates the target. `drained` is the DRAINING item this switch wrote; `fences` the
+ * out-of-band fences to record (the drained item's, plus any this switch set, minus any it lifts).
+ */
+export function planActivation(
+  drained: ActiveRegionItem,
+  activatedAt: number,
+  resumeTimestamp: number,
+  fences: readonly ReplicatorFenceRecord[] = drained.fences ?? [],
+  updatedAt: number = activatedAt,
+): { next: ActiveRegionItem; fence: Fence } {
   if (drained.state !== 'DRAINING' || drained.targetRegion === undefined || drained.switchId === undefined) {
     throw new Error(`planActivation needs a DRAINING item with a target and a switch id (got ${JSON.stringify(drained)})`);
   }
@@ -141,7 +151,8 @@ export function planActivation(drained: ActiveRegionItem, activatedAt: number, r
       switchId: drained.switchId,
       reason: drained.reason,
       resumeTimestamp,
-      updatedAt: activatedAt,
+      ...(fences.length > 0 ? { fences } : {}),
+      updatedAt,
     },
   };
 }
@@ -189,27 +200,62 @@ export function inFlightWaitMs(replicatorTimeoutMs: number, activeRegionCacheTtl
   return replicatorTimeoutMs + activeRegionCacheTtlMs + marginMs;
 }
 
-/** Where a stream's low-water mark comes from. */
-export type LowWaterMarkBasis = 'checkpoints' | 'activation';
+/**
+ * Where a stream's low-water mark comes from: the oldest unreplicated record a probe found, a checkpoint (a shard that
+ * could not be probed), the activation time (a shard with no checkpoint of this tenure that could not be probed), or
+ * the time of the observation itself (no shard holds an unreplicated record).
+ */
+export type LowWaterMarkBasis = 'unreplicated-record' | 'checkpoint' | 'activation' | 'observed';
+
+/** One shard of a stream, as ListShards reported it (no ShardFilter: every shard the stream still holds). */
+export interface ShardDescription {
+  readonly shardId: string;
+  /** A closed shard (split or merged) receives no more records; its last ones may still be unreplicated. */
+  readonly closed: boolean;
+  readonly parentShardId?: string;
+  readonly adjacentParentShardId?: string;
+}
+
+/** The shards of a stream in one Region, or why they could not be listed (the Region is down, access denied, …). */
+export type ShardListing = { readonly ok: true; readonly shards: readonly ShardDescription[] } | { readonly ok: false; readonly error: string };
+
+/** Where a probe starts reading a shard: after its checkpoint, or at the activation time when it has none of this tenure. */
+export type ProbeStart = { readonly afterSequenceNumber: string } | { readonly atTimestampMs: number };
 
 /**
- * The shards of a stream in one Region that may hold records since a time, as the shard-listing port reported
- * them, or why they could not be listed (the Region is down, access denied, …).
+ * What reading a shard from its probe start found: the oldest record replication has not passed (`first`), none
+ * (the shard is caught up; a closed shard is finished), or why the shard could not be read.
  */
-export type ShardListing = { readonly ok: true; readonly shardIds: readonly string[] } | { readonly ok: false; readonly error: string };
+export type ShardProbe =
+  | { readonly ok: true; readonly first?: { readonly sequenceNumber: string; readonly arrivalMs: number } }
+  | { readonly ok: false; readonly error: string };
+
+/**
+ * Where to probe a shard of `sourceRegion`'s tenure that began at `activatedAt`: after its checkpoint when that
+ * checkpoint belongs to the tenure (its record arrived at or after the activation), else from the activation time.
+ */
+export function probeStart(checkpoint: CheckpointItem | undefined, activatedAt: number): ProbeStart {
+  return checkpoint !== undefined && checkpoint.approximateArrivalTimestamp >= activatedAt
+    ? { afterSequenceNumber: checkpoint.sequenceNumber }
+    : { atTimestampMs: activatedAt };
+}
 
 export interface LowWaterMark {
-  /** Epoch milliseconds: every record of the source Region that arrived before it has been replicated. */
-  readonly timestamp: number;
-  /** `activation` when the mark is the source Region's activation time: no checkpoint, or a shard without one. */
-  readonly basis: LowWaterMarkBasis;
-  /** Shards of the source Region that have a checkpoint. */
-  readonly shards: number;
   /**
-   * Shards of the source Region that have no checkpoint (a new child shard after resharding, a shard the replicator
-   * never completed an invocation on): each counts from the activation time, which is why the mark is that early.
+   * Epoch milliseconds: every record of the source Region's tenure that arrived before it has been replicated (as far
+   * as the inputs show; a fallback is earlier, never later).
    */
+  readonly timestamp: number;
+  /** What set the timestamp. */
+  readonly basis: LowWaterMarkBasis;
+  /** Shards considered: listed shards (open, and closed ones the stream still holds), or checkpointed ones when unlisted. */
+  readonly shards: number;
+  /** Shards that still hold records replication has not passed (closed shards among them are named too). */
+  readonly pendingShards: string[];
+  /** Listed shards without a checkpoint of this tenure (a new child after a split, a shard never completed). */
   readonly uncheckpointedShards: string[];
+  /** Shards that could not be probed: each counts from its checkpoint or the activation time. */
+  readonly unprobedShards: string[];
   /**
    * `checkpointed-only` when the source Region's shards could not be listed: a shard without a checkpoint is then
    * invisible, and the mark may be later than its oldest unreplicated record. `warning` says what to do.
@@ -219,31 +265,78 @@ export interface LowWaterMark {
   readonly warning?: string;
 }
 
+export interface LowWaterMarkInput {
+  readonly checkpoints: readonly CheckpointItem[];
+  readonly sourceRegion: string;
+  /** When the source Region's tenure began (its activation time T). */
+  readonly activatedAt: number;
+  readonly shards: ShardListing;
+  /** Probe results by shard id; a listed shard missing here counts as unprobed. */
+  readonly probes: ReadonlyMap<string, ShardProbe>;
+  /** When the probes started (trusted clock): records arriving later are newer than the mark anyway. */
+  readonly observedAt: number;
+  /**
+   * The stream's retention. Without a listing, checkpoints of records older than this are ignored: those records are
+   * gone from the stream (a parent shard closed long ago must not drag the mark back by weeks). @default - none ignored
+   */
+  readonly retentionMs?: number;
+}
+
 /**
- * The low-water mark of a stream's replication from `sourceRegion`: the minimum over its shards of the last
- * replicated record's arrival time. A shard whose checkpoint predates the Region's activation has replicated nothing
- * since, so it counts from the activation time; so does every listed shard without a checkpoint; with no checkpoint
- * at all, the activation time is the mark. Counting from the activation time is conservative: earlier means more
- * re-sent duplicates, never a gap.
- * @param shards the source Region's shards (every shard open at or after `activatedAt`), or why they are unknown:
- *   then the mark covers the checkpointed shards only and says so in `warning`.
+ * The low-water mark of a stream's replication from `sourceRegion` (invariant 6): the arrival time of the oldest
+ * record of the tenure that has not reached every target, over the shards that can still hold one — open shards and
+ * closed shards whose records are not all replicated. Each listed shard is probed from its checkpoint (or from the
+ * activation time); a shard that could not be probed counts from its checkpoint, or the activation time without one,
+ * which errs early (more re-sent duplicates, never a gap). Finished closed shards and checkpoints of shards the stream
+ * no longer holds do not count.
  */
-export function lowWaterMark(checkpoints: readonly CheckpointItem[], sourceRegion: string, activatedAt: number, shards: ShardListing): LowWaterMark {
-  const own = checkpoints.filter((c) => c.sourceRegion === sourceRegion);
-  const checkpointed = new Set(own.map((c) => c.sourceShardId));
-  const uncheckpointedShards = shards.ok ? [...new Set(shards.shardIds)].filter((id) => !checkpointed.has(id)).sort() : [];
-  const coverage = shards.ok ? 'all-shards' : 'checkpointed-only';
-  const warning = shards.ok
-    ? undefined
-    : `the shards of ${sourceRegion} could not be listed (${shards.error}), so the resume timestamp covers only the ${own.length} shard(s) ` +
+export function lowWaterMark(input: LowWaterMarkInput): LowWaterMark {
+  const { sourceRegion, activatedAt, shards, probes, observedAt } = input;
+  const own = new Map(input.checkpoints.filter((c) => c.sourceRegion === sourceRegion).map((c) => [c.sourceShardId, c]));
+  const tenureCheckpoint = (id: string): CheckpointItem | undefined => {
+    const c = own.get(id);
+    return c !== undefined && c.approximateArrivalTimestamp >= activatedAt ? c : undefined;
+  };
+  let timestamp = observedAt;
+  let basis: LowWaterMarkBasis = 'observed';
+  const lower = (t: number, b: LowWaterMarkBasis): void => {
+    if (t < timestamp) {
+      timestamp = t;
+      basis = b;
+    }
+  };
+  if (!shards.ok) {
+    const live = [...own.values()].filter((c) => input.retentionMs === undefined || c.approximateArrivalTimestamp >= observedAt - input.retentionMs);
+    if (live.length === 0) lower(activatedAt, 'activation');
+    for (const c of live) lower(Math.max(c.approximateArrivalTimestamp, activatedAt), c.approximateArrivalTimestamp >= activatedAt ? 'checkpoint' : 'activation');
+    const warning =
+      `the shards of ${sourceRegion} could not be listed (${shards.error}), so the resume timestamp covers only the ${live.length} shard(s) ` +
       `with a checkpoint; a shard without one may hold unreplicated records from before it. If in doubt, re-send from ` +
       (activatedAt > 0
         ? `${iso(activatedAt)} (when ${sourceRegion} became active) minus the safety margin`
         : `the oldest record still held (${sourceRegion} has been active since the state was seeded)`);
-  const base = { shards: own.length, uncheckpointedShards, coverage, ...(warning === undefined ? {} : { warning }) } as const;
-  if (own.length === 0 || uncheckpointedShards.length > 0) return { timestamp: activatedAt, basis: 'activation', ...base };
-  const timestamp = Math.min(...own.map((c) => Math.max(c.approximateArrivalTimestamp, activatedAt)));
-  return { timestamp, basis: 'checkpoints', ...base };
+    return { timestamp, basis, shards: live.length, pendingShards: [], uncheckpointedShards: [], unprobedShards: live.map((c) => c.sourceShardId).sort(), coverage: 'checkpointed-only', warning };
+  }
+  const pendingShards: string[] = [];
+  const uncheckpointedShards: string[] = [];
+  const unprobedShards: string[] = [];
+  const ids = [...new Set(shards.shards.map((s) => s.shardId))].sort();
+  for (const id of ids) {
+    const cp = tenureCheckpoint(id);
+    if (cp === undefined) uncheckpointedShards.push(id);
+    const probe = probes.get(id);
+    if (probe?.ok) {
+      if (probe.first !== undefined) {
+        pendingShards.push(id);
+        lower(probe.first.arrivalMs, 'unreplicated-record');
+      }
+    } else {
+      unprobedShards.push(id);
+      if (cp !== undefined) lower(cp.approximateArrivalTimestamp, 'checkpoint');
+      else lower(activatedAt, 'activation');
+    }
+  }
+  return { timestamp, basis, shards: ids.length, pendingShards, uncheckpointedShards, unprobedShards, coverage: 'all-shards' };
 }
 
 /** Resume timestamp for producers and AT_TIMESTAMP consumers: low-water mark minus the safety margin, never below 0. */
@@ -279,49 +372,62 @@ export interface FailbackAssessment {
   readonly caughtUp: boolean;
   /** Why not, one line each; empty when caught up. */
   readonly reasons: string[];
-  /** Highest shard lag of the active Region's replication, undefined without checkpoints. */
+  /** Highest current lag over the active Region's shards (age of the oldest unreplicated record), when all were read. */
   readonly maxLagMs?: number;
-  /** Shards of the active Region that have no checkpoint at all (each refuses the failback). */
+  /** Shards of the active Region without a checkpoint of this tenure (informational: the probe decides). */
   readonly uncheckpointedShards?: string[];
 }
 
 /**
- * Failback guard: the reverse replication (from the Region now active) must have caught up: every one of its shards
- * (every shard listed in `shards`, and every shard with a checkpoint) has replicated a record that arrived at or
- * after the activation (the switch), with a lag under the threshold. A shard without a checkpoint refuses, and so
- * does a listing that failed: a shard that cannot be seen cannot be shown to have caught up.
+ * Failback guard: the reverse replication (from the Region now active) must have caught up NOW, judged on current lag:
+ * for every shard the stream holds (open, and closed ones not finished), the age of the oldest record replication has
+ * not passed (found by probing after the checkpoint, or from the activation time), against the threshold. A shard
+ * stuck for an hour with a growing backlog fails, whatever lag its last checkpoint write measured (defect 5). A
+ * listing or a probe that failed refuses: a shard that cannot be read cannot be shown to have caught up.
  */
-export function assessFailback(active: ActiveRegionItem, checkpoints: readonly CheckpointItem[], maxAllowedLagMs: number, shards: ShardListing): FailbackAssessment {
+export function assessFailback(
+  active: ActiveRegionItem,
+  checkpoints: readonly CheckpointItem[],
+  maxAllowedLagMs: number,
+  shards: ShardListing,
+  probes: ReadonlyMap<string, ShardProbe>,
+  now: number,
+): FailbackAssessment {
   if (active.state !== 'ACTIVE') {
     return { caughtUp: false, reasons: [`a switch is under way (state ${active.state}, epoch ${active.epoch}); wait for it to finish`] };
   }
   const region = active.activeRegion;
-  const own = checkpoints.filter((c) => c.sourceRegion === region);
-  const reasons: string[] = [];
   if (!shards.ok) {
-    reasons.push(`the shards of ${region} could not be listed (${shards.error}), so a shard without a checkpoint cannot be ruled out; retry when Kinesis in ${region} answers`);
+    return {
+      caughtUp: false,
+      reasons: [`the shards of ${region} could not be listed (${shards.error}), so its replication cannot be shown to have caught up; retry when Kinesis in ${region} answers`],
+    };
   }
-  if (own.length === 0) {
-    reasons.push(`no replication checkpoint from ${region} yet: reverse replication has not replicated a record since the switch`);
-    return { caughtUp: false, reasons };
-  }
-  const checkpointed = new Set(own.map((c) => c.sourceShardId));
-  const uncheckpointedShards = shards.ok ? [...new Set(shards.shardIds)].filter((id) => !checkpointed.has(id)).sort() : [];
-  for (const id of uncheckpointedShards) {
-    reasons.push(`shard ${region}/${id} has no replication checkpoint: it has not replicated a record since the switch`);
-  }
-  let maxLagMs = 0;
-  for (const c of own) {
-    const lag = Math.max(0, c.updatedAt - c.approximateArrivalTimestamp);
-    maxLagMs = Math.max(maxLagMs, lag);
-    if (c.approximateArrivalTimestamp < active.activatedAt) {
-      reasons.push(`shard ${c.shardId} has not replicated past the switch (last record arrived ${iso(c.approximateArrivalTimestamp)}, switch at ${iso(active.activatedAt)})`);
+  const reasons: string[] = [];
+  const tenure = new Set(
+    checkpoints.filter((c) => c.sourceRegion === region && c.approximateArrivalTimestamp >= active.activatedAt).map((c) => c.sourceShardId),
+  );
+  const ids = [...new Set(shards.shards.map((s) => s.shardId))].sort();
+  const uncheckpointedShards = ids.filter((id) => !tenure.has(id));
+  let maxLagMs: number | undefined = 0;
+  for (const id of ids) {
+    const probe = probes.get(id);
+    if (!probe?.ok) {
+      reasons.push(`shard ${region}/${id} could not be read (${probe ? probe.error : 'not probed'}); retry when Kinesis in ${region} answers`);
+      maxLagMs = undefined;
+      continue;
     }
+    if (probe.first === undefined) continue;
+    const lag = Math.max(0, now - probe.first.arrivalMs);
+    if (maxLagMs !== undefined) maxLagMs = Math.max(maxLagMs, lag);
     if (lag > maxAllowedLagMs) {
-      reasons.push(`shard ${c.shardId} lags ${seconds(lag)} s, above the ${seconds(maxAllowedLagMs)} s failback threshold`);
+      reasons.push(
+        `shard ${region}/${id} lags ${seconds(lag)} s (oldest unreplicated record ${probe.first.sequenceNumber} arrived ${iso(probe.first.arrivalMs)}), ` +
+          `above the ${seconds(maxAllowedLagMs)} s failback threshold`,
+      );
     }
   }
-  return { caughtUp: reasons.length === 0, reasons, maxLagMs, uncheckpointedShards };
+  return { caughtUp: reasons.length === 0, reasons, ...(maxLagMs === undefined ? {} : { maxLagMs }), uncheckpointedShards };
 }
 
 function iso(ms: number): string {

@@ -11,6 +11,9 @@
  * | `REPLICATOR_TIMEOUT_SECONDS`, `ACTIVE_REGION_CACHE_TTL_SECONDS` | the in-flight wait |
  * | `PROPAGATION_TIMEOUT_SECONDS`, `POLL_INTERVAL_SECONDS` | the replica wait |
  * | `RESUME_SAFETY_MARGIN_SECONDS`, `FAILBACK_MAX_LAG_SECONDS` | resume timestamp and failback guard |
+ * | `REPLICATOR_FENCE_FUNCTION_NAME` | the replicator function's name: what a forced switch fences |
+ * | `MAX_CLOCK_SKEW_SECONDS` (optional) | assumed clock error when the target Region's clock cannot be read; default 30 |
+ * | `STREAM_RETENTION_HOURS` (optional) | `name=hours` pairs, comma-separated: the low-water mark without a shard listing |
  * | `REPLICATOR_FUNCTION_NAME` (optional) | set: move reserved concurrency after a full switch |
  * | `REPLICATOR_RESERVED_CONCURRENCY` (optional) | the active Region's reservation; absent: unreserved |
  * | `RESULT_TOPIC_ARN` (optional) | SNS topic the result is published to |
@@ -75,8 +78,21 @@ export function parseFailoverEnv(env: Env): FailoverFunctionEnv {
       resumeSafetyMarginMs: wholeNumber(env, 'RESUME_SAFETY_MARGIN_SECONDS', 0) * 1000,
       failbackMaxLagMs: wholeNumber(env, 'FAILBACK_MAX_LAG_SECONDS', 1) * 1000,
       replicatorConcurrency: functionName ? { functionName, reservedConcurrency: reserved } : undefined,
+      replicatorFunctionName: required(env, 'REPLICATOR_FENCE_FUNCTION_NAME'),
+      maxClockSkewMs: env.MAX_CLOCK_SKEW_SECONDS?.trim() ? wholeNumber(env, 'MAX_CLOCK_SKEW_SECONDS', 0) * 1000 : undefined,
+      streamRetentionMs: env.STREAM_RETENTION_HOURS?.trim() ? retention(env, 'STREAM_RETENTION_HOURS') : undefined,
     },
   };
+}
+
+function retention(env: Env, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pair of list(env, name)) {
+    const m = /^([^=]+)=(\d+)$/.exec(pair);
+    if (!m) throw new EnvironmentVariableError(name, `must be name=hours pairs (got ${JSON.stringify(pair)})`);
+    out[m[1]] = Number(m[2]) * 3_600_000;
+  }
+  return out;
 }
 
 /** The variables for a settings object: the inverse of {@link parseFailoverEnv}, used by the ops stack. */
@@ -93,7 +109,14 @@ export function failoverEnvironment(settings: FailoverSettings, tables: StateTab
     POLL_INTERVAL_SECONDS: String(Math.max(1, Math.ceil(settings.pollIntervalMs / 1000))),
     RESUME_SAFETY_MARGIN_SECONDS: String(Math.ceil(settings.resumeSafetyMarginMs / 1000)),
     FAILBACK_MAX_LAG_SECONDS: String(Math.ceil(settings.failbackMaxLagMs / 1000)),
+    REPLICATOR_FENCE_FUNCTION_NAME: settings.replicatorFunctionName,
   };
+  if (settings.maxClockSkewMs !== undefined) env.MAX_CLOCK_SKEW_SECONDS = String(Math.ceil(settings.maxClockSkewMs / 1000));
+  if (settings.streamRetentionMs !== undefined) {
+    env.STREAM_RETENTION_HOURS = Object.entries(settings.streamRetentionMs)
+      .map(([name, ms]) => `${name}=${Math.floor(ms / 3_600_000)}`)
+      .join(',');
+  }
   if (settings.replicatorConcurrency) {
     env.REPLICATOR_FUNCTION_NAME = settings.replicatorConcurrency.functionName;
     if (settings.replicatorConcurrency.reservedConcurrency !== undefined) {

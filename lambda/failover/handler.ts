@@ -1,8 +1,9 @@
 /**
  * The failover function: runs a failover, failback or status (see `request.ts` for the input) with the fenced switch
  * protocol, and returns the result; a switch result is also published to RESULT_TOPIC_ARN when set. Invoked by the
- * operator (`aws lambda invoke`), or by the EventBridge rule of automatic mode on the health alarm. Kinesis ListShards
- * (endpoint from AWS_ENDPOINT_URL_KINESIS when set) tells it which shards have no checkpoint.
+ * operator (`aws lambda invoke`), or by the EventBridge rule of automatic mode on the health alarm. Kinesis (endpoint
+ * from AWS_ENDPOINT_URL_KINESIS when set) gives it the shards, the oldest unreplicated records and the trusted clock;
+ * Lambda (AWS_ENDPOINT_URL_LAMBDA) fences replicators for forced switches.
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -12,7 +13,9 @@ import {
   DynamoDbActiveRegionStore,
   DynamoDbCheckpointStore,
   kinesisClients,
-  KinesisShardLister,
+  KinesisShardInspector,
+  KinesisTrustedClock,
+  LambdaReplicatorFence,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
@@ -25,11 +28,15 @@ import { failback, failover, FailoverDeps, status, StatusReport, SwitchResult } 
 const config = parseFailoverEnv(process.env);
 const logger = new Logger({ serviceName: 'redstream-failover' });
 const dynamo = documentClients();
+const kinesis = kinesisClients();
+const lambdaClients = perRegion((region) => new LambdaClient({ region }));
 const deps: FailoverDeps = {
   activeRegions: new DynamoDbActiveRegionStore(dynamo, config.tables.activeRegionTableName),
   checkpoints: new DynamoDbCheckpointStore(dynamo, config.tables.checkpointTableName),
-  shards: new KinesisShardLister(kinesisClients()),
-  concurrency: config.settings.replicatorConcurrency ? new LambdaReservedConcurrency(perRegion((region) => new LambdaClient({ region }))) : undefined,
+  shards: new KinesisShardInspector(kinesis),
+  trustedClock: new KinesisTrustedClock(kinesis, config.settings.streams[0]),
+  fence: new LambdaReplicatorFence(lambdaClients),
+  concurrency: config.settings.replicatorConcurrency ? new LambdaReservedConcurrency(lambdaClients) : undefined,
   publisher: config.resultTopicArn ? new SnsResultPublisher(new SNSClient({ region: regionOfArn(config.resultTopicArn) }), config.resultTopicArn) : undefined,
   clock: Date.now,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

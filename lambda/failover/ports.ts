@@ -1,6 +1,6 @@
 /** The failover service's I/O, behind small interfaces; one adapter each in `adapters.ts`. */
 import { ActiveRegionItem, CheckpointItem } from '../shared/state-tables';
-import { Fence } from './decisions';
+import { Fence, ProbeStart, ShardDescription } from './decisions';
 
 /** The active-Region table, addressed per Region replica. */
 export interface ActiveRegionStore {
@@ -19,14 +19,46 @@ export interface CheckpointStore {
   list(region: string, streamName: string): Promise<CheckpointItem[]>;
 }
 
-/** The shards of a Kinesis stream in one Region. */
-export interface ShardLister {
+/**
+ * A Kinesis stream's shards in one Region, read without relying on ListShards' `ShardFilter` (kinesalite ignores it,
+ * and listing every shard the stream still holds is what the low-water mark needs: open shards and closed ones).
+ * Every method rejects when the Region's Kinesis cannot be reached or answers with an error.
+ */
+export interface ShardInspector {
+  /** Every shard the stream still holds, open and closed (closed ones stay listed until their records expire). */
+  list(region: string, streamName: string): Promise<ShardDescription[]>;
   /**
-   * Ids of the shards of `streamName` in `region` that may hold records that arrived since `since` (epoch ms): every
-   * open shard and every shard closed at or after `since` (AWS may return more, never fewer).
-   * Rejects when the Region's Kinesis cannot be reached or answers with an error.
+   * The first record of a shard from `from` (after a sequence number, or at or after a time), with its arrival time;
+   * undefined when the shard holds none there (caught up, or a finished closed shard).
    */
-  list(region: string, streamName: string, since: number): Promise<string[]>;
+  firstRecord(region: string, streamName: string, shardId: string, from: ProbeStart): Promise<{ sequenceNumber: string; arrivalMs: number } | undefined>;
+}
+
+/**
+ * The clock of a Region's AWS endpoint, the one Kinesis stamps arrival times with, read from a response's `Date`
+ * header. A switch takes its activation time from it, not from the caller's clock (a laptop a few seconds fast made
+ * producers' re-sends arrive "before" the activation and be skipped).
+ */
+export interface TrustedClock {
+  /**
+   * Measures the offset of `region`'s endpoint clock from the local clock: the true offset lies in
+   * [offsetLowMs, offsetHighMs] (the header's one-second resolution and the round trip make it an interval).
+   */
+  measure(region: string): Promise<{ offsetLowMs: number; offsetHighMs: number }>;
+}
+
+/** @deprecated the old name of {@link ShardInspector}. */
+export type ShardLister = ShardInspector;
+
+/**
+ * Out-of-band fencing of a Region's replicator: reserved concurrency 0 stops Lambda from starting it, whatever its
+ * Region's replica of the active-Region table says (a forced switch cannot see that replica).
+ */
+export interface ReplicatorFence {
+  /** Sets the replicator's reserved concurrency to 0; returns the reservation it had (undefined: none). */
+  fence(region: string, functionName: string): Promise<{ previousReservedConcurrency?: number }>;
+  /** Restores the reservation a fence replaced (undefined removes it). */
+  unfence(region: string, functionName: string, previousReservedConcurrency: number | undefined): Promise<void>;
 }
 
 /** Reserved concurrency of a Region's replicator function. */

@@ -6,9 +6,15 @@
  * Region may be the one that is down). Reads that decide (current item, checkpoints) are strongly consistent reads
  * of that same replica; checkpoints read there can only be older than the source Region's, which moves the resume
  * timestamp earlier (more re-sent duplicates, never a gap) and makes the failback guard stricter.
+ *
+ * Times: the caller's clock is corrected by the offset of the target Region's endpoint clock (TrustedClock), and the
+ * activation time T is the lower bound of that corrected clock, read after the slow part of the switch (probing the old
+ * Region), immediately before the activation write: it errs early (a few echoed replicas), never late (skipped writes).
+ * Records that reach the target between T and the write are held by its replicator (it sees the switch toward it)
+ * and forwarded once the activation is written.
  */
 import { randomUUID } from 'node:crypto';
-import { ActiveRegionItem } from '../shared/state-tables';
+import { ActiveRegionItem, CheckpointItem, ReplicatorFenceRecord } from '../shared/state-tables';
 import {
   assessFailback,
   assessReplicas,
@@ -21,13 +27,15 @@ import {
   planActivation,
   planConcurrencyMove,
   planDrain,
+  probeStart,
   resumeTimestamp,
   ShardListing,
+  ShardProbe,
   ShardProgress,
   shardProgress,
 } from './decisions';
 import { InvalidRequestError } from './errors';
-import { ActiveRegionStore, CheckpointStore, Clock, ReservedConcurrencyControl, ResultPublisher, ShardLister, Sleep } from './ports';
+import { ActiveRegionStore, CheckpointStore, Clock, ReplicatorFence, ReservedConcurrencyControl, ResultPublisher, ShardInspector, Sleep, TrustedClock } from './ports';
 
 /** What the service needs to know about the environment. Build it with `settingsFromConfig` (lib/ops/settings.ts). */
 export interface FailoverSettings {
@@ -53,16 +61,32 @@ export interface FailoverSettings {
   readonly failbackMaxLagMs: number;
   /** When set, a completed switch of every stream moves the replicators' reserved concurrency. @default - not moved */
   readonly replicatorConcurrency?: { readonly functionName: string; readonly reservedConcurrency: number | undefined };
+  /** The replicator function's name (the same in every Region): what a forced switch fences. */
+  readonly replicatorFunctionName: string;
+  /**
+   * The largest clock error assumed when the target Region's clock cannot be read: the activation time is then the
+   * caller's clock minus this. @default 30 s
+   */
+  readonly maxClockSkewMs?: number;
+  /** Retention per stream (physical name), for the low-water mark when a Region's shards cannot be listed. @default - none */
+  readonly streamRetentionMs?: Readonly<Record<string, number>>;
 }
+
+/** {@link FailoverSettings.maxClockSkewMs}'s default. */
+export const DEFAULT_MAX_CLOCK_SKEW_MS = 30_000;
 
 export interface FailoverDeps {
   readonly activeRegions: ActiveRegionStore;
   readonly checkpoints: CheckpointStore;
   /**
-   * The streams' shards per Region: a shard without a checkpoint moves the resume timestamp to the old Region's
-   * activation time and refuses a failback. When it fails, a failover goes on with a warning, a failback is refused.
+   * The streams' shards per Region, listed and probed for the oldest unreplicated record: the low-water mark and the
+   * failback guard. When it fails, a failover goes on with a conservative mark and a warning, a failback is refused.
    */
-  readonly shards: ShardLister;
+  readonly shards: ShardInspector;
+  /** The target Region's endpoint clock. @default - none: the caller's clock minus maxClockSkewMs, with a warning */
+  readonly trustedClock?: TrustedClock;
+  /** Out-of-band fencing for forced switches. @default - none: a forced switch that must fence refuses */
+  readonly fence?: ReplicatorFence;
   /** Needed only when settings.replicatorConcurrency is set. */
   readonly concurrency?: ReservedConcurrencyControl;
   /** Where results are published. @default - not published */
@@ -85,8 +109,9 @@ export interface SwitchOptions {
   /** Recorded in the item and the published result. */
   readonly reason?: string;
   /**
-   * Failover: take over or redirect a switch under way; go on when some replica cannot be verified.
-   * Failback: also skip the catch-up guard. @default false
+   * Failover: take over or redirect a switch under way; go on when some replica cannot be verified, after fencing the
+   * replicators of those Regions out of band (refused when a fence fails). Failback: also skip the catch-up guard.
+   * @default false
    */
   readonly force?: boolean;
   /** Plan and report, write nothing. @default false */
@@ -125,6 +150,8 @@ export interface StreamSwitchResult {
   readonly failback?: FailbackAssessment;
   /** Regions whose replica did not show the drain (stalled, or forced through). */
   readonly unverifiedRegions?: string[];
+  /** Regions whose replicator this switch fenced out of band (forced through unverified replicas). */
+  readonly fencedRegions?: string[];
 }
 
 export interface SwitchResult {
@@ -140,6 +167,8 @@ export interface SwitchResult {
   readonly streams: StreamSwitchResult[];
   readonly concurrencyMoves: ConcurrencyMove[];
   readonly warnings: string[];
+  /** The caller's clock offset from the target Region's endpoint clock as measured (corrected), when it could be read. */
+  readonly clockOffsetMs?: number;
   readonly startedAt: number;
   readonly finishedAt: number;
 }
@@ -165,12 +194,68 @@ function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-/** The port's answer as the pure logic takes it: a failure is a value, not an error. */
-async function listShards(lister: ShardLister, region: string, streamName: string, since: number): Promise<ShardListing> {
+/** A Region's shards and, per shard, what a probe from its checkpoint (or the activation time) found. */
+export interface ShardObservation {
+  readonly listing: ShardListing;
+  readonly probes: ReadonlyMap<string, ShardProbe>;
+  /** When the probes started (corrected clock). */
+  readonly observedAt: number;
+}
+
+/** Lists `region`'s shards of `streamName` and probes each; failures are values, not errors. */
+export async function observeShards(
+  inspector: ShardInspector,
+  region: string,
+  streamName: string,
+  activatedAt: number,
+  checkpoints: readonly CheckpointItem[],
+  observedAt: number,
+): Promise<ShardObservation> {
+  let listing: ShardListing;
   try {
-    return { ok: true, shardIds: await lister.list(region, streamName, since) };
+    listing = { ok: true, shards: await inspector.list(region, streamName) };
   } catch (err) {
-    return { ok: false, error: errorText(err) };
+    return { listing: { ok: false, error: errorText(err) }, probes: new Map(), observedAt };
+  }
+  const own = new Map(checkpoints.filter((c) => c.sourceRegion === region).map((c) => [c.sourceShardId, c]));
+  const probes = new Map<string, ShardProbe>();
+  await Promise.all(
+    listing.shards.map(async (shard) => {
+      try {
+        const first = await inspector.firstRecord(region, streamName, shard.shardId, probeStart(own.get(shard.shardId), activatedAt));
+        probes.set(shard.shardId, first === undefined ? { ok: true } : { ok: true, first });
+      } catch (err) {
+        probes.set(shard.shardId, { ok: false, error: errorText(err) });
+      }
+    }),
+  );
+  return { listing, probes, observedAt };
+}
+
+/** The caller's clock corrected by the target Region's endpoint clock, and the activation time's lower bound. */
+interface CorrectedClock {
+  now(): number;
+  /** A time no later than the endpoint clock's now. */
+  earliestNow(): number;
+  readonly offsetMs?: number;
+}
+
+async function correctedClock(deps: FailoverDeps, settings: FailoverSettings, region: string, warnings: string[]): Promise<CorrectedClock> {
+  const maxSkew = settings.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
+  if (deps.trustedClock === undefined) {
+    warnings.push(`no trusted clock: the activation time is this machine's clock minus ${Math.round(maxSkew / 1000)} s`);
+    return { now: deps.clock, earliestNow: () => deps.clock() - maxSkew };
+  }
+  try {
+    const { offsetLowMs, offsetHighMs } = await deps.trustedClock.measure(region);
+    const mid = Math.round((offsetLowMs + offsetHighMs) / 2);
+    if (Math.abs(mid) > 1_000) {
+      warnings.push(`this machine's clock is ${(Math.abs(mid) / 1000).toFixed(1)} s ${mid > 0 ? 'behind' : 'ahead of'} ${region}'s AWS clock; times are corrected`);
+    }
+    return { now: () => deps.clock() + mid, earliestNow: () => deps.clock() + offsetLowMs, offsetMs: mid };
+  } catch (err) {
+    warnings.push(`the clock of ${region} could not be read (${errorText(err)}): the activation time is this machine's clock minus ${Math.round(maxSkew / 1000)} s`);
+    return { now: deps.clock, earliestNow: () => deps.clock() - maxSkew };
   }
 }
 
@@ -208,7 +293,6 @@ async function runSwitch(
   requireRegion(settings, 'targetRegion', options.targetRegion);
   requireRegion(settings, 'expectedRegion', options.expectedRegion);
   const streams = resolveStreams(settings, options.streams);
-  const startedAt = deps.clock();
   const target = options.targetRegion;
   const coordinator = target;
   const switchId = (deps.newSwitchId ?? randomUUID)();
@@ -218,6 +302,8 @@ async function runSwitch(
   const progress = deps.onProgress ?? (() => undefined);
   const results = new Map<string, StreamSwitchResult>();
   const warnings: string[] = [];
+  const clk = await correctedClock(deps, settings, target, warnings);
+  const startedAt = clk.now();
 
   const currents = new Map<string, ActiveRegionItem | undefined>();
   await Promise.all(streams.map(async (s) => currents.set(s, await deps.activeRegions.read(coordinator, s))));
@@ -226,7 +312,7 @@ async function runSwitch(
   for (const s of streams) {
     plans.set(s, planDrain(currents.get(s), { targetRegion: target, expectedRegion: options.expectedRegion, reason, force }, {
       regions: settings.regions,
-      now: startedAt,
+      now: clk.now(),
       switchId,
       staleAfterMs: staleAfterMs(settings),
     }));
@@ -238,11 +324,9 @@ async function runSwitch(
     for (const s of streams) {
       const plan = plans.get(s)!;
       if (plan.kind !== 'drain' || plan.takeover) continue;
-      const [cps, shards] = await Promise.all([
-        deps.checkpoints.list(coordinator, s),
-        listShards(deps.shards, plan.current.activeRegion, s, plan.current.activatedAt),
-      ]);
-      guards.set(s, assessFailback(plan.current, cps, settings.failbackMaxLagMs, shards));
+      const cps = await deps.checkpoints.list(coordinator, s);
+      const seen = await observeShards(deps.shards, plan.current.activeRegion, s, plan.current.activatedAt, cps, clk.now());
+      guards.set(s, assessFailback(plan.current, cps, settings.failbackMaxLagMs, seen.listing, seen.probes, clk.now()));
     }
     const behind = [...guards].filter(([, g]) => !g.caughtUp).map(([s]) => s);
     if (behind.length > 0 && force) {
@@ -303,6 +387,8 @@ async function runSwitch(
 
   // Step 1: drain.
   const drained = new Map<string, Drained>();
+  /** Fences this switch set per stream (forced through unverified replicas). */
+  const newFences = new Map<string, ReplicatorFenceRecord[]>();
   await Promise.all(
     toDrain.map(async ({ stream, plan }) => {
       if (await deps.activeRegions.replace(coordinator, plan.next, plan.fence)) {
@@ -315,7 +401,7 @@ async function runSwitch(
   );
 
   // Step 2a: wait until every Region's replica shows the drain.
-  const waitStart = deps.clock();
+  const waitStart = clk.now();
   const unverified = new Map<string, string[]>();
   let open = [...drained.keys()];
   for (;;) {
@@ -344,11 +430,14 @@ async function runSwitch(
     }
     open = stillOpen;
     if (open.length === 0) break;
-    if (deps.clock() - waitStart >= settings.propagationTimeoutMs) {
+    if (clk.now() - waitStart >= settings.propagationTimeoutMs) {
       for (const stream of open) {
         const regions = unverified.get(stream) ?? [];
         if (force) {
-          warnings.push(`${stream}: replicas in ${regions.join(', ')} were not verified (forced)`);
+          const fenced = await fenceUnverified(stream, regions);
+          if (fenced === undefined) continue;
+          newFences.set(stream, fenced);
+          warnings.push(`${stream}: replicas in ${regions.join(', ')} were not verified (forced); their replicators are fenced (reserved concurrency 0)`);
         } else {
           const d = drained.get(stream)!;
           drained.delete(stream);
@@ -379,17 +468,24 @@ async function runSwitch(
     await deps.sleep(waitMs);
   }
 
-  // Step 3: activate with T.
-  const activatedAt = deps.clock();
+  // Step 3: activate. The slow part first (listing and probing the old Region, which may hang while it is down), then
+  // T from the corrected clock's lower bound, read immediately before the write.
+  const marks = new Map<string, LowWaterMark>();
+  await Promise.all([...drained].map(async ([stream, d]) => marks.set(stream, await markOf(stream, d.item.previousRegion!, d.item.activatedAt))));
+  const lifted: Array<{ stream: string; record: ReplicatorFenceRecord }> = [];
   await Promise.all(
     [...drained].map(async ([stream, d]) => {
-      const mark = await markOf(stream, d.item.previousRegion!, d.item.activatedAt);
+      const mark = marks.get(stream)!;
       const resume = resumeTimestamp(mark, settings.resumeSafetyMarginMs);
-      const { next, fence } = planActivation(d.item, activatedAt, resume);
+      const fences = [...(d.item.fences ?? []), ...(newFences.get(stream) ?? [])];
+      const keep = fences.filter((f) => f.region !== target);
+      const activatedAt = clk.earliestNow();
+      const { next, fence } = planActivation(d.item, activatedAt, resume, keep, clk.now());
       if (!(await deps.activeRegions.replace(coordinator, next, fence))) {
         results.set(stream, await lostRace(stream, d.before, 'superseded by another switch before activation'));
         return;
       }
+      for (const f of fences) if (f.region === target) lifted.push({ stream, record: f });
       progress(`${stream}: active in ${target} (epoch ${next.epoch}), resume from ${new Date(resume).toISOString()}`);
       results.set(stream, {
         streamName: stream,
@@ -402,10 +498,34 @@ async function runSwitch(
         lowWaterMark: mark,
         failback: guards.get(stream),
         unverifiedRegions: unverified.get(stream),
+        ...(newFences.has(stream) ? { fencedRegions: newFences.get(stream)!.map((f) => f.region) } : {}),
         message: `switched from ${d.before.activeRegion} to ${target} (epoch ${d.before.epoch} → ${next.epoch})`,
       });
     }),
   );
+  // The target's own replicator may have been fenced by an earlier forced switch away from it: lift that fence now that
+  // the target's replica says it is active (one lift per function, whichever stream recorded it).
+  const liftedFunctions = new Set<string>();
+  for (const { record } of lifted) {
+    const key = `${record.region}/${record.functionName}`;
+    if (liftedFunctions.has(key)) continue;
+    liftedFunctions.add(key);
+    if (!deps.fence) {
+      warnings.push(`the replicator ${record.functionName} in ${record.region} is still fenced (reserved concurrency 0): no Lambda client to lift it`);
+      continue;
+    }
+    try {
+      await deps.fence.unfence(record.region, record.functionName, record.previousReservedConcurrency);
+      progress(`replicator in ${record.region}: fence lifted (reserved concurrency ${record.previousReservedConcurrency ?? 'unreserved'})`);
+    } catch (err) {
+      warnings.push(
+        `the replicator ${record.functionName} in ${record.region} is still fenced (reserved concurrency 0): ${errorText(err)}; lift it with ` +
+          (record.previousReservedConcurrency === undefined
+            ? `aws lambda delete-function-concurrency --region ${record.region} --function-name ${record.functionName}`
+            : `aws lambda put-function-concurrency --region ${record.region} --function-name ${record.functionName} --reserved-concurrent-executions ${record.previousReservedConcurrency}`),
+      );
+    }
+  }
 
   const switched = [...results.values()].some((r) => r.outcome === 'switched');
   const concurrencyMoves: ConcurrencyMove[] = [];
@@ -448,10 +568,60 @@ async function runSwitch(
 
   /** The low-water mark of `stream`'s replication from `source`; a coverage warning goes to the result's warnings. */
   async function markOf(stream: string, source: string, activatedAt: number): Promise<LowWaterMark> {
-    const [cps, shards] = await Promise.all([deps.checkpoints.list(coordinator, stream), listShards(deps.shards, source, stream, activatedAt)]);
-    const mark = lowWaterMark(cps, source, activatedAt, shards);
+    const cps = await deps.checkpoints.list(coordinator, stream);
+    const seen = await observeShards(deps.shards, source, stream, activatedAt, cps, clk.now());
+    const mark = lowWaterMark({
+      checkpoints: cps,
+      sourceRegion: source,
+      activatedAt,
+      shards: seen.listing,
+      probes: seen.probes,
+      observedAt: seen.observedAt,
+      retentionMs: settings.streamRetentionMs?.[stream],
+    });
     if (mark.warning !== undefined) warnings.push(`${stream}: ${mark.warning}`);
+    if (mark.unprobedShards.length > 0 && mark.coverage === 'all-shards') {
+      warnings.push(`${stream}: shards ${mark.unprobedShards.join(', ')} of ${source} could not be read; they count from their checkpoint or the activation time`);
+    }
     return mark;
+  }
+
+  /**
+   * A forced switch through replicas it cannot see: fences the replicator of every such Region (except the target) out
+   * of band. On failure the stream is refused and stays DRAINING (nobody forwards, nothing is lost: the target holds).
+   */
+  async function fenceUnverified(stream: string, regions: readonly string[]): Promise<ReplicatorFenceRecord[] | undefined> {
+    const d = drained.get(stream)!;
+    const toFence = regions.filter((r) => r !== target);
+    const done: ReplicatorFenceRecord[] = [];
+    const functionName = settings.replicatorFunctionName;
+    for (const region of toFence) {
+      const already = (d.item.fences ?? []).find((f) => f.region === region);
+      if (already) continue;
+      try {
+        if (!deps.fence) throw new Error('no Lambda client was given to fence with');
+        const { previousReservedConcurrency } = await deps.fence.fence(region, functionName);
+        done.push({ region, functionName, fencedAt: clk.now(), switchId, ...(previousReservedConcurrency === undefined ? {} : { previousReservedConcurrency }) });
+        progress(`${stream}: replicator in ${region} fenced (reserved concurrency 0)`);
+      } catch (err) {
+        drained.delete(stream);
+        results.set(stream, {
+          streamName: stream,
+          outcome: 'refused',
+          fromRegion: d.before.activeRegion,
+          epochBefore: d.before.epoch,
+          epoch: d.item.epoch,
+          unverifiedRegions: [...regions],
+          message:
+            `forced switch refused: the replica in ${region} cannot be seen and its replicator could not be fenced (${errorText(err)}); ` +
+            `activating now could let two Regions forward. The stream stays DRAINING (nobody forwards; ${target} holds what arrives). ` +
+            `Fence it by other means (aws lambda put-function-concurrency --region ${region} --function-name ${functionName} --reserved-concurrent-executions 0) ` +
+            `and re-run, or wait until the replica in ${region} is reachable and re-run without --force`,
+        });
+        return undefined;
+      }
+    }
+    return done;
   }
 
   async function lostRace(stream: string, before: ActiveRegionItem, why = 'another switch changed the item first'): Promise<StreamSwitchResult> {
@@ -481,8 +651,9 @@ async function runSwitch(
       streams: ordered,
       concurrencyMoves,
       warnings,
+      ...(clk.offsetMs === undefined ? {} : { clockOffsetMs: clk.offsetMs }),
       startedAt,
-      finishedAt: deps.clock(),
+      finishedAt: clk.now(),
     };
   }
 }
@@ -520,7 +691,10 @@ export interface StreamStatus {
   readonly lowWaterMark?: LowWaterMark;
   /** Resume timestamp if the stream failed over now. */
   readonly resumeTimestamp?: number;
-  /** Highest lag over the active Region's shards. */
+  /**
+   * Current lag of the active Region's replication: the age of the oldest record it has not passed, over its shards
+   * (0 when none is pending); undefined when its shards could not all be read.
+   */
   readonly maxLagMs?: number;
   /** When not active in the primary Region: whether a failback would pass its guard now. */
   readonly failback?: FailbackAssessment;
@@ -540,11 +714,20 @@ export interface StatusReport {
 export async function status(
   settings: FailoverSettings,
   options: { streams?: readonly string[]; readRegion?: string },
-  deps: Pick<FailoverDeps, 'activeRegions' | 'checkpoints' | 'shards' | 'clock'>,
+  deps: Pick<FailoverDeps, 'activeRegions' | 'checkpoints' | 'shards' | 'clock' | 'trustedClock'>,
 ): Promise<StatusReport> {
   requireRegion(settings, 'readRegion', options.readRegion);
   const streams = resolveStreams(settings, options.streams);
-  const now = deps.clock();
+  let offset = 0;
+  if (deps.trustedClock) {
+    try {
+      const m = await deps.trustedClock.measure(options.readRegion ?? settings.primaryRegion);
+      offset = Math.round((m.offsetLowMs + m.offsetHighMs) / 2);
+    } catch {
+      // Status still reports with the caller's clock; lag figures are then as good as that clock.
+    }
+  }
+  const now = deps.clock() + offset;
   const candidates = options.readRegion ? [options.readRegion] : [...settings.regions];
   let lastError: unknown;
   for (const readRegion of candidates) {
@@ -576,9 +759,18 @@ export async function status(
     if (item === undefined) return { streamName, replicas, replicasAgree: epochs.size <= 1, checkpoints };
     // While DRAINING, activeRegion is still the Region the stream is switching away from.
     const source = item.activeRegion;
-    const shards = await listShards(deps.shards, source, streamName, item.activatedAt);
-    const mark = lowWaterMark(cps, source, item.activatedAt, shards);
-    const own = checkpoints.filter((c) => c.sourceRegion === source);
+    const seen = await observeShards(deps.shards, source, streamName, item.activatedAt, cps, now);
+    const mark = lowWaterMark({
+      checkpoints: cps,
+      sourceRegion: source,
+      activatedAt: item.activatedAt,
+      shards: seen.listing,
+      probes: seen.probes,
+      observedAt: now,
+      retentionMs: settings.streamRetentionMs?.[streamName],
+    });
+    const probed = seen.listing.ok && [...seen.probes.values()].length === seen.listing.shards.length && [...seen.probes.values()].every((p) => p.ok);
+    const lags = [...seen.probes.values()].map((p) => (p.ok && p.first ? Math.max(0, now - p.first.arrivalMs) : 0));
     return {
       streamName,
       item,
@@ -587,8 +779,8 @@ export async function status(
       checkpoints,
       lowWaterMark: mark,
       resumeTimestamp: resumeTimestamp(mark, settings.resumeSafetyMarginMs),
-      maxLagMs: own.length > 0 ? Math.max(...own.map((c) => c.lagMs)) : undefined,
-      failback: item.activeRegion !== settings.primaryRegion ? assessFailback(item, cps, settings.failbackMaxLagMs, shards) : undefined,
+      maxLagMs: probed ? Math.max(0, ...lags) : undefined,
+      failback: item.activeRegion !== settings.primaryRegion ? assessFailback(item, cps, settings.failbackMaxLagMs, seen.listing, seen.probes, now) : undefined,
     };
   }
 }

@@ -99,6 +99,23 @@ export interface ActiveRegionItem {
    * @default - none (seeded item)
    */
   readonly resumeTimestamp?: number;
+  /**
+   * Replicators fenced out of band by a forced switch (reserved concurrency 0), with the reservation to restore. A
+   * switch that activates a fenced Region lifts its fence after the activation write. @default - none
+   */
+  readonly fences?: readonly ReplicatorFenceRecord[];
   /** When the item was last written, epoch milliseconds. */
   readonly updatedAt: number;
+}
+
+/** A replicator a forced switch fenced (see {@link ActiveRegionItem.fences}). */
+export interface ReplicatorFenceRecord {
+  readonly region: string;
+  readonly functionName: string;
+  /** The reserved concurrency before the fence; absent: it had none. */
+  readonly previousReservedConcurrency?: number;
+  /** When the fence was set, epoch milliseconds. */
+  readonly fencedAt: number;
+  /** The switch that set it. */
+  readonly switchId: string;
 }

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { streamKeyAlias } from '../names';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -81,14 +82,36 @@ export class FailoverFunction extends Construct {
         resources: settings.regions.map((r) => tableArn(r, tables.checkpointTableName)),
       }),
     );
-    // ListShards by stream name: which shards have no checkpoint (resume timestamp, failback guard). The names are
-    // deterministic (lib/config.ts physicalStreamName), the same in every Region.
+    // ListShards, and GetShardIterator + GetRecords from each shard's checkpoint: the oldest unreplicated record (resume
+    // timestamp, failback guard on current lag); DescribeStreamSummary's Date header is the trusted clock of a
+    // switch. The names are deterministic (lib/config.ts physicalStreamName), the same in every Region.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'StreamShards',
-        actions: ['kinesis:ListShards'],
+        actions: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:DescribeStreamSummary'],
         resources: settings.regions.flatMap((region) =>
           settings.streams.map((name) => stack.formatArn({ service: 'kinesis', region, resource: 'stream', resourceName: name })),
+        ),
+      }),
+    );
+    // GetRecords returns encrypted records' data decrypted: the stream keys of every Region, matched by alias (a key ARN
+    // in another Region cannot be referenced without a cycle between the Region stacks).
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadStreamKeys',
+        actions: ['kms:Decrypt'],
+        resources: settings.regions.map((region) => stack.formatArn({ service: 'kms', region, resource: 'key', resourceName: '*' })),
+        conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': streamKeyAlias(settings.environment) } },
+      }),
+    );
+    // A forced switch fences the replicator of a Region whose replica it cannot see (reserved concurrency 0) and lifts
+    // the fence when it activates that Region again.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReplicatorFence',
+        actions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
+        resources: settings.regions.map((region) =>
+          stack.formatArn({ service: 'lambda', region, resource: 'function', resourceName: settings.replicatorFunctionName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
         ),
       }),
     );

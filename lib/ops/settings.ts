@@ -27,6 +27,8 @@ export function settingsFromConfig(
     pollIntervalMs: overrides.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
     resumeSafetyMarginMs: config.failover.resumeSafetyMarginSeconds * 1000,
     failbackMaxLagMs: config.failover.failbackMaxLagSeconds * 1000,
+    replicatorFunctionName: replicatorFunctionName(config.name),
+    streamRetentionMs: Object.fromEntries(config.streams.map((s) => [physicalStreamName(config.name, s.name), s.retentionHours * 3_600_000])),
     replicatorConcurrency: config.failover.moveReservedConcurrency
       ? { functionName: replicatorFunctionName(config.name), reservedConcurrency: config.replicator.reservedConcurrency }
       : undefined,

@@ -2,7 +2,7 @@
  * `npm run ops -- status`: per stream, the active Region, epoch and every replica's view; per-shard checkpoints, the
  * low-water mark and lag; whether a failback would be allowed now. Reads only.
  */
-import { documentClients, DynamoDbActiveRegionStore, DynamoDbCheckpointStore, kinesisClients, KinesisShardLister } from '../../failover/adapters';
+import { documentClients, DynamoDbActiveRegionStore, DynamoDbCheckpointStore, kinesisClients, KinesisShardInspector, KinesisTrustedClock } from '../../failover/adapters';
 import { status, StatusReport } from '../../failover/service';
 import { settingsFromConfig } from '../../../lib/ops/settings';
 import { EXIT_OK } from '../command-line';
@@ -19,13 +19,16 @@ export const statusCommand = defineCommand({
   async run(args, deps) {
     const { config, streams, tables } = resolveTarget(args, deps);
     const dynamo = deps.dynamoClients ?? documentClients();
+    const kinesis = deps.kinesisClients ?? kinesisClients();
+    const settings = settingsFromConfig(config);
     const report = await status(
-      settingsFromConfig(config),
+      settings,
       { streams, readRegion: requireRegion(config, 'region', args.region) },
       {
         activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
         checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
-        shards: new KinesisShardLister(deps.kinesisClients ?? kinesisClients()),
+        shards: new KinesisShardInspector(kinesis),
+        trustedClock: new KinesisTrustedClock(kinesis, settings.streams[0]),
         clock: deps.clock ?? Date.now,
       },
     );

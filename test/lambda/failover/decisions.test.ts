@@ -7,8 +7,10 @@ import {
   planActivation,
   planConcurrencyMove,
   planDrain,
+  probeStart,
   resumeTimestamp,
   ShardListing,
+  ShardProbe,
   SwitchIntent,
 } from '../../../lambda/failover/decisions';
 import { activeItem, checkpoint, drainingItem, PRIMARY, STANDBY, STREAM } from './factories';
@@ -16,7 +18,15 @@ import { activeItem, checkpoint, drainingItem, PRIMARY, STANDBY, STREAM } from '
 const REGIONS = [PRIMARY, STANDBY];
 const ctx: DrainContext = { regions: REGIONS, now: 1_000_000, switchId: 'mine', staleAfterMs: 300_000 };
 const toStandby: SwitchIntent = { targetRegion: STANDBY, reason: 'drill', force: false };
-const listed = (...shardIds: string[]): ShardListing => ({ ok: true, shardIds });
+const listed = (...shardIds: string[]): ShardListing => ({ ok: true, shards: shardIds.map((shardId) => ({ shardId, closed: shardId.startsWith('parent') })) });
+/** Probe results: shard → arrival of its oldest unreplicated record, null for none, 'x' for a failed read. */
+const probed = (m: Record<string, number | null | 'x'>): Map<string, ShardProbe> =>
+  new Map(
+    Object.entries(m).map(([id, v]): [string, ShardProbe] => [
+      id,
+      v === 'x' ? { ok: false, error: 'ReadTimeout' } : v === null ? { ok: true } : { ok: true, first: { sequenceNumber: `seq-${v}`, arrivalMs: v } },
+    ]),
+  );
 const unlisted = (error = 'ServiceUnavailable: us-east-1 is down'): ShardListing => ({ ok: false, error });
 
 describe('planDrain', () => {
@@ -101,36 +111,60 @@ describe('assessReplicas', () => {
   });
 });
 
-describe('low-water mark and resume timestamp', () => {
-  const all = { uncheckpointedShards: [], coverage: 'all-shards' };
+describe('low-water mark (invariant 6: the shards that can still hold unreplicated records)', () => {
+  const OBSERVED = 100_000;
+  const mark = (cps: ReturnType<typeof checkpoint>[], activatedAt: number, shards: ShardListing, probes: Map<string, ShardProbe>, retentionMs?: number) =>
+    lowWaterMark({ checkpoints: cps, sourceRegion: PRIMARY, activatedAt, shards, probes, observedAt: OBSERVED, retentionMs });
   test.each([
-    ['minimum over the source Region\'s shards', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000), checkpoint(STANDBY, 's0', 1_000)], 0, listed('s0', 's1'), { timestamp: 3_000, basis: 'checkpoints', shards: 2, ...all }],
-    ['a shard idle since before the activation counts from the activation', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 100)], 2_000, listed('s0', 's1'), { timestamp: 2_000, basis: 'checkpoints', shards: 2, ...all }],
-    ['no checkpoint: the activation time', [checkpoint(STANDBY, 's0', 9_000)], 4_000, listed('s0'), { timestamp: 4_000, basis: 'activation', shards: 0, uncheckpointedShards: ['s0'], coverage: 'all-shards' }],
-    ['a listed shard without a checkpoint lowers the mark to the activation time and is named', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000)], 2_000, listed('s1', 's2', 's0'), { timestamp: 2_000, basis: 'activation', shards: 2, uncheckpointedShards: ['s2'], coverage: 'all-shards' }],
-    ['another Region\'s checkpoint of the same shard id does not count', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(STANDBY, 's1', 9_000)], 2_000, listed('s0', 's1'), { timestamp: 2_000, basis: 'activation', shards: 1, uncheckpointedShards: ['s1'], coverage: 'all-shards' }],
-    ['a checkpointed shard that is no longer listed (closed before the activation) still counts', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 'parent', 3_000)], 2_000, listed('s0'), { timestamp: 3_000, basis: 'checkpoints', shards: 2, ...all }],
-    ['every listed shard has a checkpoint, an empty listing', [checkpoint(PRIMARY, 's0', 5_000)], 2_000, listed(), { timestamp: 5_000, basis: 'checkpoints', shards: 1, ...all }],
-  ])('%s', (_name, cps, activatedAt, shards, expected) => {
-    expect(lowWaterMark(cps, PRIMARY, activatedAt, shards)).toEqual(expected);
+    ['the oldest unreplicated record over the probed shards', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000)], 0, listed('s0', 's1'), probed({ s0: 7_000, s1: 9_000 }),
+      { timestamp: 7_000, basis: 'unreplicated-record', pendingShards: ['s0', 's1'], uncheckpointedShards: [], unprobedShards: [] }],
+    ['nothing unreplicated: the observation time, never later', [checkpoint(PRIMARY, 's0', 5_000)], 0, listed('s0'), probed({ s0: null }),
+      { timestamp: OBSERVED, basis: 'observed', pendingShards: [], uncheckpointedShards: [], unprobedShards: [] }],
+    ['defect 4: a closed parent whose checkpoint reached its end does not drag the mark back', [checkpoint(PRIMARY, 's1', 90_000), checkpoint(PRIMARY, 'parent-0', 10)], 0, listed('parent-0', 's1'), probed({ 'parent-0': null, s1: 95_000 }),
+      { timestamp: 95_000, basis: 'unreplicated-record', pendingShards: ['s1'], uncheckpointedShards: [], unprobedShards: [] }],
+    ['a closed parent with unreplicated records still counts', [checkpoint(PRIMARY, 's1', 90_000), checkpoint(PRIMARY, 'parent-0', 10)], 0, listed('parent-0', 's1'), probed({ 'parent-0': 20, s1: 95_000 }),
+      { timestamp: 20, basis: 'unreplicated-record', pendingShards: ['parent-0', 's1'], uncheckpointedShards: [], unprobedShards: [] }],
+    ['a checkpoint of a shard the stream no longer holds (expired) does not count', [checkpoint(PRIMARY, 's0', 50_000), checkpoint(PRIMARY, 'gone', 1)], 0, listed('s0'), probed({ s0: null }),
+      { timestamp: OBSERVED, basis: 'observed', pendingShards: [], uncheckpointedShards: [], unprobedShards: [] }],
+    ['a shard that could not be probed counts from its checkpoint', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000)], 0, listed('s0', 's1'), probed({ s0: 7_000, s1: 'x' }),
+      { timestamp: 3_000, basis: 'checkpoint', pendingShards: ['s0'], uncheckpointedShards: [], unprobedShards: ['s1'] }],
+    ['an unprobed shard without a checkpoint of this tenure counts from the activation', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 100)], 2_000, listed('s0', 's1'), probed({ s0: 7_000 }),
+      { timestamp: 2_000, basis: 'activation', pendingShards: ['s0'], uncheckpointedShards: ['s1'], unprobedShards: ['s1'] }],
+    ['another Region\'s checkpoint of the same shard id does not count', [checkpoint(STANDBY, 's0', 9_000)], 4_000, listed('s0'), probed({ s0: 'x' }),
+      { timestamp: 4_000, basis: 'activation', pendingShards: [], uncheckpointedShards: ['s0'], unprobedShards: ['s0'] }],
+  ])('%s', (_name, cps, activatedAt, shards, probes, expected) => {
+    const m = mark(cps, activatedAt, shards, probes);
+    expect(m).toEqual({ ...expected, shards: shards.ok ? shards.shards.length : 0, coverage: 'all-shards' });
   });
 
   test.each([
-    ['with checkpoints', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000)], 2_000, { timestamp: 3_000, basis: 'checkpoints', shards: 2 },
+    ['with checkpoints', [checkpoint(PRIMARY, 's0', 5_000), checkpoint(PRIMARY, 's1', 3_000)], 2_000, { timestamp: 3_000, basis: 'checkpoint', shards: 2 },
       /^the shards of us-east-1 could not be listed \(ServiceUnavailable: us-east-1 is down\), so the resume timestamp covers only the 2 shard\(s\) with a checkpoint; .* If in doubt, re-send from 1970-01-01T00:00:02\.000Z \(when us-east-1 became active\) minus the safety margin$/],
     ['without a checkpoint', [], 2_000, { timestamp: 2_000, basis: 'activation', shards: 0 }, /covers only the 0 shard\(s\) with a checkpoint/],
-    ['active since the state was seeded', [checkpoint(PRIMARY, 's0', 5_000)], 0, { timestamp: 5_000, basis: 'checkpoints', shards: 1 }, /re-send from the oldest record still held \(us-east-1 has been active since the state was seeded\)$/],
-  ])('shards not listed (%s): the mark of the checkpoints as before, flagged with a warning naming the fallback', (_name, cps, activatedAt, expected, warning) => {
-    const mark = lowWaterMark(cps, PRIMARY, activatedAt, unlisted());
-    expect(mark).toEqual({ ...expected, uncheckpointedShards: [], coverage: 'checkpointed-only', warning: expect.stringMatching(warning) });
+    ['active since the state was seeded', [checkpoint(PRIMARY, 's0', 5_000)], 0, { timestamp: 5_000, basis: 'checkpoint', shards: 1 }, /re-send from the oldest record still held \(us-east-1 has been active since the state was seeded\)$/],
+  ])('shards not listed (%s): the checkpoints, flagged with a warning naming the fallback', (_name, cps, activatedAt, expected, warning) => {
+    const m = mark(cps, activatedAt, unlisted(), new Map());
+    expect(m).toMatchObject({ ...expected, pendingShards: [], uncheckpointedShards: [], coverage: 'checkpointed-only', warning: expect.stringMatching(warning) });
+  });
+
+  test('defect 4, shards not listed: checkpoints of records older than the retention (a parent closed weeks ago) do not count', () => {
+    const weeksAgo = OBSERVED - 20 * 86_400_000;
+    const m = mark([checkpoint(PRIMARY, 's1', 90_000), checkpoint(PRIMARY, 'parent-0', weeksAgo)], 0, unlisted(), new Map(), 86_400_000);
+    expect(m).toMatchObject({ timestamp: 90_000, basis: 'checkpoint', shards: 1 });
+  });
+
+  test('a probe starts after the checkpoint of this tenure, else at the activation time', () => {
+    expect(probeStart(checkpoint(PRIMARY, 's0', 5_000, { sequenceNumber: '42' }), 1_000)).toEqual({ afterSequenceNumber: '42' });
+    expect(probeStart(checkpoint(PRIMARY, 's0', 500, { sequenceNumber: '42' }), 1_000)).toEqual({ atTimestampMs: 1_000 });
+    expect(probeStart(undefined, 1_000)).toEqual({ atTimestampMs: 1_000 });
   });
 
   test.each([
     [10_000, 3_000, 7_000],
     [10_000, 0, 10_000],
     [2_000, 60_000, 0],
-  ])('mark %d minus margin %d → %d', (mark, margin, expected) => {
-    expect(resumeTimestamp({ timestamp: mark, basis: 'checkpoints', shards: 1, uncheckpointedShards: [], coverage: 'all-shards' }, margin)).toBe(expected);
+  ])('mark %d minus margin %d → %d', (t, margin, expected) => {
+    expect(resumeTimestamp({ timestamp: t, basis: 'checkpoint', shards: 1, pendingShards: [], uncheckpointedShards: [], unprobedShards: [], coverage: 'all-shards' }, margin)).toBe(expected);
   });
 
   test('the in-flight wait is the replicator timeout plus the cache TTL plus a margin', () => {
@@ -139,31 +173,32 @@ describe('low-water mark and resume timestamp', () => {
   });
 });
 
-describe('assessFailback', () => {
+describe('assessFailback: current lag (defect 5)', () => {
   const active = activeItem({ activeRegion: STANDBY, epoch: 3, activatedAt: 10_000 });
+  const NOW = 100_000;
   test.each([
-    ['every shard past the switch and under the lag threshold', [checkpoint(STANDBY, 's0', 20_000, { updatedAt: 21_000 }), checkpoint(STANDBY, 's1', 15_000, { updatedAt: 15_100 })], listed('s0', 's1'), true, []],
-    ['a shard has not replicated past the switch', [checkpoint(STANDBY, 's0', 20_000), checkpoint(STANDBY, 's1', 9_999)], listed('s0', 's1'), false, [/shard us-west-2\/s1 has not replicated past the switch/]],
-    ['a shard lags above the threshold', [checkpoint(STANDBY, 's0', 20_000, { updatedAt: 90_001 })], listed('s0'), false, [/lags 70\.0 s, above the 60\.0 s/]],
-    ['no checkpoint from the active Region', [checkpoint(PRIMARY, 's0', 20_000)], listed('s0'), false, [/no replication checkpoint from us-west-2/]],
-    ['a listed shard without a checkpoint', [checkpoint(STANDBY, 's0', 20_000), checkpoint(PRIMARY, 's2', 20_000)], listed('s0', 's2'), false,
-      [/^shard us-west-2\/s2 has no replication checkpoint: it has not replicated a record since the switch$/]],
-    ['the shards cannot be listed', [checkpoint(STANDBY, 's0', 20_000)], unlisted('ServiceUnavailable: us-west-2 is down'), false,
-      [/^the shards of us-west-2 could not be listed \(ServiceUnavailable: us-west-2 is down\), so a shard without a checkpoint cannot be ruled out; retry when Kinesis in us-west-2 answers$/]],
-    ['the shards cannot be listed and no checkpoint', [], unlisted(), false, [/could not be listed/, /no replication checkpoint from us-west-2/]],
-  ])('%s', (_name, cps, shards, caughtUp, reasons) => {
-    const a = assessFailback(active, cps, 60_000, shards);
+    ['every shard caught up (nothing unreplicated)', listed('s0', 's1'), probed({ s0: null, s1: null }), true, []],
+    ['the oldest unreplicated record is recent', listed('s0'), probed({ s0: NOW - 2_000 }), true, []],
+    ['defect 5: a stuck shard with a backlog fails, whatever its last checkpoint write measured', listed('s0', 's1'), probed({ s0: null, s1: NOW - 61 * 60_000 }), false, [/^shard us-west-2\/s1 lags 3660\.0 s .*above the 60\.0 s failback threshold$/]],
+    ['a shard that could not be read refuses', listed('s0'), probed({ s0: 'x' }), false, [/^shard us-west-2\/s0 could not be read \(ReadTimeout\)/]],
+    ['a listed shard that was not probed refuses', listed('s0', 's1'), probed({ s0: null }), false, [/^shard us-west-2\/s1 could not be read \(not probed\)/]],
+    ['the shards cannot be listed', unlisted('ServiceUnavailable: us-west-2 is down'), new Map(), false,
+      [/^the shards of us-west-2 could not be listed \(ServiceUnavailable: us-west-2 is down\), so its replication cannot be shown to have caught up; retry when Kinesis in us-west-2 answers$/]],
+  ])('%s', (_name, shards, probes, caughtUp, reasons) => {
+    // The last checkpoint says 0.1 s of lag: the guard must not trust it.
+    const a = assessFailback(active, [checkpoint(STANDBY, 's0', 20_000, { updatedAt: 20_100 })], 60_000, shards, probes, NOW);
     expect(a.caughtUp).toBe(caughtUp);
     expect(a.reasons).toHaveLength(reasons.length);
     reasons.forEach((r, i) => expect(a.reasons[i]).toMatch(r));
   });
 
-  test('names the shards without a checkpoint', () => {
-    expect(assessFailback(active, [checkpoint(STANDBY, 's1', 20_000)], 60_000, listed('s3', 's1', 's2')).uncheckpointedShards).toEqual(['s2', 's3']);
+  test('reports the highest current lag and names shards without a checkpoint of this tenure', () => {
+    const a = assessFailback(active, [checkpoint(STANDBY, 's1', 20_000)], 60_000, listed('s3', 's1', 's2'), probed({ s1: NOW - 5_000, s2: null, s3: NOW - 1_000 }), NOW);
+    expect(a).toMatchObject({ caughtUp: true, maxLagMs: 5_000, uncheckpointedShards: ['s2', 's3'] });
   });
 
   test('a switch under way is not caught up', () => {
-    expect(assessFailback(drainingItem(), [], 60_000, listed())).toMatchObject({ caughtUp: false, reasons: [expect.stringMatching(/switch is under way/)] });
+    expect(assessFailback(drainingItem(), [], 60_000, listed(), new Map(), NOW)).toMatchObject({ caughtUp: false, reasons: [expect.stringMatching(/switch is under way/)] });
   });
 });
 

@@ -13,6 +13,9 @@ const VALID = {
   POLL_INTERVAL_SECONDS: '1',
   RESUME_SAFETY_MARGIN_SECONDS: '60',
   FAILBACK_MAX_LAG_SECONDS: '60',
+  REPLICATOR_FENCE_FUNCTION_NAME: 'redstream-dev-replicator',
+  MAX_CLOCK_SKEW_SECONDS: '30',
+  STREAM_RETENTION_HOURS: 'redstream-dev-events=24',
 };
 
 describe('parseFailoverEnv', () => {
@@ -32,6 +35,8 @@ describe('parseFailoverEnv', () => {
     [{ ...VALID, STREAM_NAMES: ' , ' }, 'environment variable STREAM_NAMES must list at least one value'],
     [{ ...VALID, REPLICATOR_TIMEOUT_SECONDS: '2m' }, 'environment variable REPLICATOR_TIMEOUT_SECONDS must be a whole number ≥ 1 (got "2m")'],
     [{ ...VALID, RESULT_TOPIC_ARN: 'alarms' }, 'environment variable RESULT_TOPIC_ARN must be an SNS topic ARN (got "alarms")'],
+    [{ ...VALID, REPLICATOR_FENCE_FUNCTION_NAME: '' }, 'environment variable REPLICATOR_FENCE_FUNCTION_NAME is not set'],
+    [{ ...VALID, STREAM_RETENTION_HOURS: 'events' }, 'environment variable STREAM_RETENTION_HOURS must be name=hours pairs (got "events")'],
   ])('fails with the variable name: %s', (env, message) => {
     expect(() => parseFailoverEnv(env)).toThrow(message);
   });

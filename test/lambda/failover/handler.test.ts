@@ -26,9 +26,11 @@ beforeAll(async () => {
   dynamo = await startDynamoDb();
   kinesalites = await Promise.all([startKinesis(PRIMARY), startKinesis(STANDBY)]);
   router = await startKinesisRegionRouter({ regions: { [PRIMARY]: kinesalites[0].endpoint, [STANDBY]: kinesalites[1].endpoint } });
-  const kinesis = localKinesisClient(kinesalites[0].endpoint, PRIMARY);
-  await createStreams(kinesis, [{ name: STREAM, shards: 1 }]);
-  kinesis.destroy();
+  for (const [i, region] of [PRIMARY, STANDBY].entries()) {
+    const kinesis = localKinesisClient(kinesalites[i].endpoint, region);
+    await createStreams(kinesis, [{ name: STREAM, shards: 1 }]);
+    kinesis.destroy();
+  }
   state = await localState(dynamo.endpoint);
   await state.putActive(activeItem());
   Object.assign(process.env, {
@@ -50,6 +52,7 @@ beforeAll(async () => {
     POLL_INTERVAL_SECONDS: '1',
     RESUME_SAFETY_MARGIN_SECONDS: '60',
     FAILBACK_MAX_LAG_SECONDS: '60',
+    REPLICATOR_FENCE_FUNCTION_NAME: 'redstream-dev-replicator',
   });
   // Loaded after the environment is set: the handler parses it once, at module scope (cold start).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -66,12 +69,13 @@ afterAll(async () => {
 
 test('fails over on request and reports the result; status and a repeat are read-only', async () => {
   const result = await handler({ action: 'failover', targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'automatic: health alarm' });
-  // The old Region's only shard has no checkpoint: listed through AWS_ENDPOINT_URL_KINESIS, it counts from the activation.
+  // The old Region's only shard has no checkpoint: listed and probed through AWS_ENDPOINT_URL_KINESIS, it holds no
+  // record since the activation, so nothing is unreplicated; the activation time comes from the standby's Date header.
   expect(result).toMatchObject({
     ok: true,
     action: 'failover',
     warnings: [],
-    streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3, lowWaterMark: { basis: 'activation', uncheckpointedShards: ['shardId-000000000000'] } }],
+    streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3, lowWaterMark: { basis: 'observed', uncheckpointedShards: ['shardId-000000000000'], unprobedShards: [] } }],
   });
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, reason: 'automatic: health alarm' });
 

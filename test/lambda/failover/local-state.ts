@@ -2,7 +2,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbActiveRegionStore, DynamoDbCheckpointStore, perRegion, RegionalClients, StateTables } from '../../../lambda/failover/adapters';
-import { ShardLister } from '../../../lambda/failover/ports';
+import { ProbeStart, ShardDescription } from '../../../lambda/failover/decisions';
+import { ShardInspector } from '../../../lambda/failover/ports';
 import { FailoverDeps } from '../../../lambda/failover/service';
 import { ActiveRegionItem, CheckpointItem } from '../../../lambda/shared/state-tables';
 import { createStateTables, LOCAL_CREDENTIALS } from '../../../local/emulators';
@@ -62,25 +63,52 @@ export class FakeClock {
   };
 }
 
-/** The shard-listing port, as a test sets it up: shard ids per Region and stream (none unless set), Regions that are down. */
-export class FakeShards implements ShardLister {
-  private readonly shards = new Map<string, string[]>();
+/**
+ * The shard port, as a test sets it up: shards per Region and stream (none unless set), the oldest unreplicated record
+ * per shard (none unless set), Regions that are down.
+ */
+export class FakeShards implements ShardInspector {
+  private readonly shards = new Map<string, ShardDescription[]>();
+  private readonly firsts = new Map<string, { sequenceNumber: string; arrivalMs: number } | Error>();
   /** Regions whose Kinesis does not answer. */
   readonly down = new Set<string>();
-  readonly calls: Array<{ region: string; streamName: string; since: number }> = [];
+  readonly calls: Array<{ region: string; streamName: string; shardId?: string; from?: ProbeStart }> = [];
 
-  set(region: string, streamName: string, shardIds: string[]): this {
-    this.shards.set(`${region}|${streamName}`, shardIds);
+  set(region: string, streamName: string, shards: ReadonlyArray<string | ShardDescription>): this {
+    this.shards.set(`${region}|${streamName}`, shards.map((s) => (typeof s === 'string' ? { shardId: s, closed: false } : s)));
     return this;
   }
 
-  list = async (region: string, streamName: string, since: number): Promise<string[]> => {
-    this.calls.push({ region, streamName, since });
+  /** What a probe of the shard finds: its oldest unreplicated record, or an error. */
+  pending(region: string, streamName: string, shardId: string, first: { sequenceNumber: string; arrivalMs: number } | Error): this {
+    this.firsts.set(`${region}|${streamName}|${shardId}`, first);
+    return this;
+  }
+
+  list = async (region: string, streamName: string): Promise<ShardDescription[]> => {
+    this.calls.push({ region, streamName });
     if (this.down.has(region)) throw Object.assign(new Error(`${region} is down`), { name: 'ServiceUnavailable' });
     return [...(this.shards.get(`${region}|${streamName}`) ?? [])];
+  };
+
+  firstRecord = async (region: string, streamName: string, shardId: string, from: ProbeStart): Promise<{ sequenceNumber: string; arrivalMs: number } | undefined> => {
+    this.calls.push({ region, streamName, shardId, from });
+    if (this.down.has(region)) throw Object.assign(new Error(`${region} is down`), { name: 'ServiceUnavailable' });
+    const f = this.firsts.get(`${region}|${streamName}|${shardId}`);
+    if (f instanceof Error) throw f;
+    return f;
   };
 }
 
 export function depsFor(state: LocalState, clock: FakeClock, extra: Partial<FailoverDeps> = {}): FailoverDeps {
-  return { activeRegions: state.activeRegions, checkpoints: state.checkpoints, shards: new FakeShards(), clock: clock.clock, sleep: clock.sleep, ...extra };
+  return {
+    activeRegions: state.activeRegions,
+    checkpoints: state.checkpoints,
+    shards: new FakeShards(),
+    // The fake clock is the endpoints' clock too (no skew, no uncertainty) unless a test says otherwise.
+    trustedClock: { measure: async () => ({ offsetLowMs: 0, offsetHighMs: 0 }) },
+    clock: clock.clock,
+    sleep: clock.sleep,
+    ...extra,
+  };
 }
