@@ -10,6 +10,10 @@ import { ENVIRONMENTS_CONTEXT_KEY } from '../lib/config';
 import { runCli } from '../lambda/ops/cli';
 import { ConfigurationError } from '../lambda/ops/context';
 
+// The SDK's notice that its 2027 releases need Node 22 would interrupt an operator on the still-supported Node 20.19+
+// (README, "Requirements"); its own documented switch turns it off (set it to false to see it).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 function loadEnvironments(): unknown {
   const file = process.env.REDSTREAM_CDK_JSON ?? path.join(__dirname, '..', 'cdk.json');
   let cdkJson: { context?: Record<string, unknown> };
@@ -24,6 +28,7 @@ function loadEnvironments(): unknown {
 void runCli(process.argv.slice(2), {
   stdout: (text) => process.stdout.write(`${text}\n`),
   stderr: (text) => process.stderr.write(`${text}\n`),
+  stderrWrite: (chunk) => process.stderr.write(chunk),
   interactive: process.stderr.isTTY === true,
   loadEnvironments,
   env: process.env,

@@ -80,6 +80,13 @@ const keepDirname = {
   },
 };
 const BUNDLE_DIR = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'redstream-local');
+
+/**
+ * The esbuild target of the deployed handlers (lib/replicator.ts and lib/ops/failover-function.ts run on nodejs24.x and
+ * bundle for node24): local bundles use the same, so the code that runs here is the code Lambda runs. The sources are
+ * ES2022 (tsconfig.json), which Node 20.19+ runs as written, so this target downlevels nothing on an older local Node.
+ */
+export const LAMBDA_BUNDLE_TARGET = 'node24';
 let bundleCounter = 0;
 
 /**
@@ -98,7 +105,7 @@ export async function bundle(entry: string, functionName: string): Promise<strin
       bundle: true,
       platform: 'node',
       format: 'cjs',
-      target: 'node20',
+      target: LAMBDA_BUNDLE_TARGET,
       packages: 'external',
       sourcemap: 'inline',
       logLevel: 'silent',

@@ -9,9 +9,10 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { EnvironmentConfig, parseEnvironment, physicalStreamName } from '../../lib/config';
 import { stateTablesFor } from '../../lib/ops/settings';
 import { RegionalClients, StateTables } from '../failover/adapters';
-import { Clock, Sleep } from '../failover/ports';
+import { Clock, Sleep, TrustedClock } from '../failover/ports';
 import { OptionSpec, OptionValues, UsageError } from './command-line';
 import type { PreflightProbes } from './preflight';
+import { ProgressOutput } from './progress';
 
 export interface CliDeps {
   /** Receives everything meant for stdout (results, help). */
@@ -27,6 +28,8 @@ export interface CliDeps {
    * otherwise. @default false
    */
   readonly interactive?: boolean;
+  /** Writes a chunk to stderr as is (for progress redrawn in place). @default - each chunk's line through `stderr` */
+  readonly stderrWrite?: (chunk: string) => void;
   /** @default - default credential chain and endpoint variables, one client per Region */
   readonly dynamoClients?: RegionalClients<DynamoDBDocumentClient>;
   /** For ListShards. @default - default credential chain and endpoint variables, one HTTP/1.1 client per Region */
@@ -37,6 +40,11 @@ export interface CliDeps {
   readonly snsClients?: RegionalClients<SNSClient>;
   /** The read-only AWS lookups of `preflight`. @default - ./preflight-adapters.ts over default clients per Region */
   readonly preflightProbes?: PreflightProbes;
+  /**
+   * The endpoints' clock, which switches take their activation time from. @default - the Date header of Kinesis
+   * DescribeStreamSummary in the target Region (lambda/failover/adapters.ts KinesisTrustedClock)
+   */
+  readonly trustedClock?: TrustedClock;
   /** @default Date.now */
   readonly clock?: Clock;
   /** @default setTimeout */
@@ -145,4 +153,14 @@ export function iso(ms: number | undefined): string {
 
 export function secs(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Where a command's progress goes: drawn in place on a terminal, plain lines otherwise (./progress.ts). */
+export function progressOutput(deps: CliDeps): ProgressOutput {
+  const interactive = deps.interactive === true && deps.stderrWrite !== undefined;
+  return {
+    interactive,
+    write: interactive ? (deps.stderrWrite as (chunk: string) => void) : (chunk) => deps.stderr(chunk.replace(/\n$/, '')),
+    clock: deps.clock,
+  };
 }

@@ -67,9 +67,14 @@ afterEach(() => {
 });
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
+  return runWith({}, ...argv);
+}
+
+async function runWith(extra: Partial<CliDeps>, ...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
   const deps: CliDeps = {
+    ...extra,
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
     loadEnvironments: () => ENVIRONMENTS,
@@ -79,6 +84,8 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
     clock: clock.clock,
     sleep: clock.sleep,
     newSwitchId: () => 'switch-1',
+    // The fake clock stands for the endpoints' clock too (kinesalite's Date header is the machine's real time).
+    trustedClock: { measure: async () => ({ offsetLowMs: 0, offsetHighMs: 0 }) },
   };
   const code = await runCli(argv, deps);
   return { code, out: out.join('\n'), err };
@@ -87,7 +94,7 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 describe('bad usage: exit 2, one clear line on stderr, nothing on stdout', () => {
   test.each([
     [[], /^ops: error: no command given/],
-    [['promote'], /^ops: error: unknown command "promote" \(commands: status, failover, failback\)/],
+    [['promote'], /^ops: error: unknown command "promote" \(commands: status, failover, failback[,)]/],
     [['status', '--verbose'], /^ops: error: unknown option --verbose/],
     [['status'], /^ops: error: no environment: pass --env NAME or set REDSTREAM_ENV/],
     [['status', '--env', 'qa'], /^ops: error: unknown environment "qa" \(environments: dev\)/],
@@ -163,14 +170,15 @@ test('status: active Region, epoch, replicas, per-shard checkpoints, low-water m
     'environment dev: primary us-east-1, standby us-west-2 (read from us-east-1 at 2026-11-22T02:00:00.000Z)',
     `${STREAM}: ACTIVE in us-east-1, epoch 1, activated 1970-01-01T00:00:00.000Z`,
     '  replicas: us-east-1 ACTIVE us-east-1 epoch 1 | us-west-2 ACTIVE us-east-1 epoch 1',
-    '  low-water mark from us-east-1: 2026-11-22T01:59:51.000Z (checkpoints, 2 shard(s)); resume timestamp if failed over now: 2026-11-22T01:58:51.000Z; max lag 3.0 s',
+    // Both shards are probed after their checkpoints in kinesalite and hold nothing unreplicated: the mark is now.
+    '  low-water mark from us-east-1: 2026-11-22T02:00:00.000Z (observed, 2 shard(s)); resume timestamp if failed over now: 2026-11-22T01:59:00.000Z; current lag 0.0 s',
     '  us-east-1/shardId-000000000000  seq 49590338271490256608559692538361571095921575989136588898  arrived 2026-11-22T01:59:51.000Z  lag 1.0 s  age 9.0 s',
     '  us-east-1/shardId-000000000001  seq 42  arrived 2026-11-22T01:59:56.000Z  lag 3.0 s  age 4.0 s',
   ]);
 
   const asJson = await run('status', '--env', 'dev', '--json', '--streams', 'events');
   expect(asJson.code).toBe(EXIT_OK);
-  expect(JSON.parse(asJson.out)).toMatchObject({ environment: 'dev', streams: [{ streamName: STREAM, item: { epoch: 1 }, maxLagMs: 3_000 }] });
+  expect(JSON.parse(asJson.out)).toMatchObject({ environment: 'dev', streams: [{ streamName: STREAM, item: { epoch: 1 }, maxLagMs: 0 }] });
 });
 
 test('failover: switches and prints the resume timestamp; a repeat is a no-op (exit 0); the wrong --from is refused (exit 1)', async () => {
@@ -183,10 +191,16 @@ test('failover: switches and prints the resume timestamp; a repeat is a no-op (e
     'failover to us-west-2 (dev, switch switch-1): OK',
     `  ${STREAM}: switched: switched from us-east-1 to us-west-2 (epoch 1 → 3)`,
     '    activated at 2026-11-22T02:02:06.000Z',
-    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 2 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
+    '    producers and consumers resume from 2026-11-22T02:01:06.000Z (nothing of us-east-1 was unreplicated when it was read: 2026-11-22T02:02:06.000Z minus the safety margin)',
   ]);
   expect(first.err.filter((l) => l.startsWith('warning:'))).toEqual([]);
   expect(first.err).toContain('every replica shows the drain; waiting 126 s for in-flight forwarding to end');
+  // Without a terminal the wait is a countdown of plain lines, one per 10 %.
+  const countdown = first.err.filter((l) => l.startsWith('waiting: '));
+  expect(countdown[0]).toBe('waiting: 0% (0/126 s), time left unknown');
+  expect(countdown).toContain('waiting: 50% (63/126 s), 1:03 left');
+  expect(countdown.at(-1)).toBe('waiting: 100% (126/126 s), done');
+  expect(countdown).toHaveLength(11);
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, epoch: 3, reason: 'us-east-1 degraded' });
 
   const again = await run('failover', '--env', 'dev', '--to', STANDBY, '--json');
@@ -198,22 +212,22 @@ test('failover: switches and prints the resume timestamp; a repeat is a no-op (e
   expect(wrongFrom.out).toMatch(/NOT DONE\n {2}redstream-dev-events: refused: expected us-east-1 to be active, but us-west-2 is \(epoch 3\)/);
 });
 
-test('failover: a shard of the old Region without a checkpoint moves the resume timestamp to the old activation time, and is named', async () => {
+test('failover: a shard of the old Region without a checkpoint is probed from the old activation time (kinesalite, AT_TIMESTAMP), and is named', async () => {
   await state.putActive(activeItem({ activatedAt: Date.parse('2026-11-22T01:00:00.000Z') }));
   await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
 
   const before = await run('status', '--env', 'dev');
   expect(before.out).toContain(
-    '  low-water mark from us-east-1: 2026-11-22T01:00:00.000Z (activation, 1 shard(s); no checkpoint: shardId-000000000001); resume timestamp if failed over now: 2026-11-22T00:59:00.000Z',
+    '  low-water mark from us-east-1: 2026-11-22T02:00:00.000Z (observed, 2 shard(s); no checkpoint: shardId-000000000001); resume timestamp if failed over now: 2026-11-22T01:59:00.000Z',
   );
 
   const { code, out, err } = await run('failover', '--env', 'dev', '--to', STANDBY);
   expect(code).toBe(EXIT_OK);
   expect(out.split('\n')[3]).toBe(
-    '    producers and consumers resume from 2026-11-22T00:59:00.000Z (activation time of us-east-1 2026-11-22T01:00:00.000Z minus the safety margin: shard(s) shardId-000000000001 have no checkpoint)',
+    '    producers and consumers resume from 2026-11-22T02:01:06.000Z (nothing of us-east-1 was unreplicated when it was read: 2026-11-22T02:02:06.000Z minus the safety margin)',
   );
   expect(err.filter((l) => l.startsWith('warning:'))).toEqual([]);
-  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ activeRegion: STANDBY, resumeTimestamp: Date.parse('2026-11-22T00:59:00.000Z') });
+  expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ activeRegion: STANDBY, resumeTimestamp: Date.parse('2026-11-22T02:01:06.000Z') });
 });
 
 test('failover with the old Region\'s Kinesis down: resume from the checkpoints, with a warning naming the fallback (exit 0)', async () => {
@@ -225,7 +239,7 @@ test('failover with the old Region\'s Kinesis down: resume from the checkpoints,
 
   expect(code).toBe(EXIT_OK);
   expect(out.split('\n').slice(3)).toEqual([
-    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (low-water mark of 1 shard checkpoint(s) 2026-11-22T01:59:30.000Z minus the safety margin)',
+    '    producers and consumers resume from 2026-11-22T01:58:30.000Z (checkpoint of a shard of us-east-1 that could not be read (shardId-000000000000) 2026-11-22T01:59:30.000Z minus the safety margin)',
     '    WARNING: checkpointed shards only: the shards of us-east-1 could not be listed (see the warning)',
   ]);
   expect(err.filter((l) => l.startsWith('warning:'))).toEqual([
@@ -236,6 +250,17 @@ test('failover with the old Region\'s Kinesis down: resume from the checkpoints,
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY });
 });
 
+test('failover on a terminal: the wait for in-flight forwarding is one line redrawn in place with a bar and the time left', async () => {
+  const chunks: string[] = [];
+  const { code, err } = await runWith({ interactive: true, stderrWrite: (c) => chunks.push(c) }, 'failover', '--env', 'dev', '--to', STANDBY);
+  expect(code).toBe(EXIT_OK);
+  expect(err.some((l) => l.startsWith('waiting: '))).toBe(false);
+  expect(chunks).toHaveLength(126 + 2);
+  expect(chunks[0]).toMatch(/^\rwaiting \[\.{24}\] {3}0% 0\/126 s · time left unknown\x1b\[K$/);
+  expect(chunks[63]).toMatch(/^\rwaiting \[#{12}\.{12}\] {2}50% 63\/126 s · 1:03 left\x1b\[K$/);
+  expect(chunks.at(-1)).toBe('\n');
+});
+
 test('failover --dry-run writes nothing and exits 0', async () => {
   const { code, out } = await run('failover', '--env', 'dev', '--to', STANDBY, '--dry-run');
   expect(code).toBe(EXIT_OK);
@@ -243,27 +268,15 @@ test('failover --dry-run writes nothing and exits 0', async () => {
   expect(await state.activeRegions.read(PRIMARY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: PRIMARY, epoch: 1 });
 });
 
-test('failback: refused while reverse replication lags (exit 1), done after catch-up (exit 0)', async () => {
+test('failback: refused while the standby\'s shards cannot be read (exit 1), done once they can and hold nothing unreplicated (exit 0)', async () => {
   expect((await run('failover', '--env', 'dev', '--to', STANDBY)).code).toBe(EXIT_OK);
-  const T = (await state.activeRegions.read(STANDBY, STREAM))!.activatedAt;
 
-  const refused = await run('failback', '--env', 'dev');
-  expect(refused.code).toBe(EXIT_FAILED);
-  expect(refused.out).toMatch(/failback to us-east-1 .*: NOT DONE\n {2}redstream-dev-events: refused: failback refused: no replication checkpoint from us-west-2 yet/);
-
-  const status = await run('status', '--env', 'dev');
-  expect(status.out).toMatch(/failback to us-east-1: not ready: no replication checkpoint from us-west-2 yet/);
-
-  await state.putCheckpoint(checkpoint(STANDBY, SHARD_0, T + 1_000, { updatedAt: T + 1_500 }));
-  const oneShard = await run('failback', '--env', 'dev');
-  expect(oneShard.code).toBe(EXIT_FAILED);
-  expect(oneShard.out).toMatch(/refused: failback refused: shard us-west-2\/shardId-000000000001 has no replication checkpoint: it has not replicated a record since the switch; /);
-
-  await state.putCheckpoint(checkpoint(STANDBY, SHARD_1, T + 2_000, { updatedAt: T + 2_500 }));
   router.setRegionDown(STANDBY, true);
   const unlisted = await run('failback', '--env', 'dev');
   expect(unlisted.code).toBe(EXIT_FAILED);
-  expect(unlisted.out).toMatch(/refused: failback refused: the shards of us-west-2 could not be listed \(ServiceUnavailable: router: Region us-west-2 is down\), so a shard without a checkpoint cannot be ruled out; /);
+  expect(unlisted.out).toMatch(/refused: failback refused: the shards of us-west-2 could not be listed \(ServiceUnavailable: router: Region us-west-2 is down\), so its replication cannot be shown to have caught up; /);
+  const status = await run('status', '--env', 'dev', '--region', PRIMARY);
+  expect(status.out).toMatch(/failback to us-east-1: not ready: the shards of us-west-2 could not be listed/);
 
   router.setRegionDown(STANDBY, false);
   const done = await run('failback', '--env', 'dev', '--reason', 'back home');
