@@ -9,7 +9,9 @@ import {
   DynamoDbActiveRegionStore,
   DynamoDbCheckpointStore,
   kinesisClients,
-  KinesisShardLister,
+  KinesisShardInspector,
+  KinesisTrustedClock,
+  LambdaReplicatorFence,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
@@ -62,15 +64,19 @@ export async function runSwitch(action: 'failover' | 'failback', args: OptionVal
   const dynamo = deps.dynamoClients ?? documentClients();
   const topicArn = args['topic-arn'] ?? deps.env.REDSTREAM_RESULT_TOPIC_ARN;
   const snsClients = deps.snsClients ?? perRegion((region) => new SNSClient({ region }));
+  const kinesis = deps.kinesisClients ?? kinesisClients();
+  const lambdaClients = deps.lambdaClients ?? perRegion((region) => new LambdaClient({ region }));
   const switchDeps: FailoverDeps = {
     activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
     checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
-    shards: new KinesisShardLister(deps.kinesisClients ?? kinesisClients()),
+    shards: new KinesisShardInspector(kinesis),
+    trustedClock: new KinesisTrustedClock(kinesis, settings.streams[0]),
+    fence: new LambdaReplicatorFence(lambdaClients),
     clock: deps.clock ?? Date.now,
     // The wait for in-flight forwarding (about two minutes by default) shows a countdown; replica polls are too short to.
     sleep: countdownSleep(deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))), progressOutput(deps), () => 'waiting'),
     newSwitchId: deps.newSwitchId,
-    concurrency: settings.replicatorConcurrency ? new LambdaReservedConcurrency(deps.lambdaClients ?? perRegion((region) => new LambdaClient({ region }))) : undefined,
+    concurrency: settings.replicatorConcurrency ? new LambdaReservedConcurrency(lambdaClients) : undefined,
     publisher: topicArn ? new SnsResultPublisher(snsClients(regionOfArn(topicArn)), topicArn) : undefined,
     onProgress: (line) => deps.stderr(line),
   };
@@ -100,9 +106,15 @@ export function formatSwitch(r: SwitchResult): string {
 /** Where a resume timestamp comes from, for the line that prints it. */
 function describeMark(mark: LowWaterMark, source: string | undefined): string {
   const t = `${iso(mark.timestamp)} minus the safety margin`;
-  if (mark.uncheckpointedShards.length > 0) {
-    return `activation time of ${source ?? 'the old Region'} ${t}: shard(s) ${mark.uncheckpointedShards.join(', ')} have no checkpoint`;
+  const from = source ?? 'the old Region';
+  switch (mark.basis) {
+    case 'unreplicated-record':
+      return `oldest unreplicated record of ${from} (shards ${mark.pendingShards.join(', ')}) ${t}`;
+    case 'checkpoint':
+      return `checkpoint of a shard of ${from} that could not be read (${mark.unprobedShards.join(', ')}) ${t}`;
+    case 'activation':
+      return `activation time of ${from}: a shard without a checkpoint could not be read ${t}`;
+    case 'observed':
+      return `nothing of ${from} was unreplicated when it was read: ${t}`;
   }
-  if (mark.basis === 'activation') return `activation time (no checkpoint) ${t}`;
-  return `low-water mark of ${mark.shards} shard checkpoint(s) ${t}`;
 }
