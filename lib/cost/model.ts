@@ -8,7 +8,8 @@
  * each standby Region, so every Region's stream ingests, archives and (where a warehouse runs) loads the same data.
  * The environment's other streams carry no load and cost only their fixed charges.
  */
-import { allRegions, type EnvironmentConfig, type StreamConfig, warehouseRegions } from '../config';
+import { archiveLineBytes } from '../../lambda/archive/format';
+import { allRegions, type EnvironmentConfig, physicalStreamName, type StreamConfig, warehouseRegions } from '../config';
 import { TOPOLOGY_LATENCIES } from './latencies';
 import pricesJson from './prices.json';
 
@@ -77,8 +78,11 @@ export interface CostAssumptions {
   readonly onDemandShards?: number;
   /** Hours per month the warehouse runs at its base capacity (a merge every minute keeps it busy). */
   readonly warehouseActiveHoursPerMonth: number;
-  /** Archive bytes after GZIP over raw bytes. */
+  /** Archive bytes after GZIP over the archive lines' bytes (lambda/archive/format.ts: metadata + base64 data). */
   readonly archiveCompressionRatio: number;
+  /** The archive's Firehose transformation: duration of one invocation (a 1 MB buffer of records) and its memory. */
+  readonly archiveTransformInvocationMs: number;
+  readonly archiveTransformMemoryMiB: number;
   /** Bytes of Lambda event JSON per Kinesis record besides its base64 data (ids, ARNs, sequence number). */
   readonly lambdaEventBytesPerRecord: number;
   /** Replicator work outside its AWS calls, per invocation and per record. */
@@ -107,6 +111,8 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   hoursPerMonth: 730,
   warehouseActiveHoursPerMonth: 730,
   archiveCompressionRatio: 0.25,
+  archiveTransformInvocationMs: 100,
+  archiveTransformMemoryMiB: 512,
   lambdaEventBytesPerRecord: 500,
   handlerOverheadMs: 5,
   handlerMsPerRecord: 0.01,
@@ -203,6 +209,24 @@ const SHARD_WRITE_BYTES_PER_SECOND = MIB;
 const SHARD_WRITE_RECORDS_PER_SECOND = 1000;
 const ON_DEMAND_INITIAL_SHARDS = 4;
 const MAX_RECORD_BYTES = MIB;
+/** The archive transformation's buffer (lib/archive-transform.ts: 1 MiB or 60 s, whichever first). */
+const ARCHIVE_TRANSFORM_BUFFER_BYTES = MIB;
+const ARCHIVE_TRANSFORM_BUFFER_SECONDS = 60;
+
+/** Bytes of one archive line (NDJSON, with its newline) for a record of `bytes` bytes and a partition key of `keyBytes`. */
+export function archiveLineBytesFor(streamName: string, region: string, bytes: number, keyBytes: number): number {
+  return archiveLineBytes({
+    stream: streamName,
+    region,
+    shardId: 'shardId-000000000000',
+    // Kinesis sequence numbers have 56 digits.
+    sequenceNumber: '4'.repeat(56),
+    subsequenceNumber: 0,
+    partitionKey: 'k'.repeat(keyBytes),
+    approximateArrivalTimestampMs: 1_800_000_000_000,
+    data: 'A'.repeat(4 * Math.ceil(bytes / 3)),
+  });
+}
 
 const roundUp = (value: number, step: number): number => Math.ceil(value / step) * step;
 
@@ -304,6 +328,7 @@ export function estimateMonthlyCost(
   let activeReadsPerSecond = 0;
   let standbyInvocationsPerSecond = 0;
   let replicatorGbSeconds = 0;
+  let archiveTransformInvocationsPerSecond = 0;
   for (const stream of env.streams) {
     const rps = stream.name === loaded ? eventsPerSecond : 0;
     const bps = rps * bytesPerEvent;
@@ -389,7 +414,11 @@ export function estimateMonthlyCost(
       const interval = env.archive.bufferingIntervalSeconds > 0 ? env.archive.bufferingIntervalSeconds : 1;
       const objectsPerSecond = Math.max(1 / interval, bps / (env.archive.bufferingSizeMiB * MIB));
       add('Firehose and S3', `${stream.name}: S3 PUTs (one object per buffer flush)`, regions, objectsPerSecond * S * n, 'requests', 's3.putPerThousand', 1000);
-      const compressedPerDay = (bps * assumptions.archiveCompressionRatio * 86400) / GIB;
+      const lineBytes = archiveLineBytesFor(physicalStreamName(env.name, stream.name), primary, bytesPerEvent, assumptions.partitionKeyBytes);
+      const compressedPerDay = (rps * lineBytes * assumptions.archiveCompressionRatio * 86400) / GIB;
+      // The transformation runs on each 1 MB (or 60 s) buffer of a delivery stream's records.
+      const transformsPerSecond = Math.max(1 / ARCHIVE_TRANSFORM_BUFFER_SECONDS, bps / ARCHIVE_TRANSFORM_BUFFER_BYTES);
+      archiveTransformInvocationsPerSecond += transformsPerSecond * n;
       const cold = env.archive.coldStorageAfterDays;
       const expire = env.archive.expireAfterDays;
       const standardDays = expire > 0 ? Math.min(cold, expire) : cold;
@@ -413,6 +442,15 @@ export function estimateMonthlyCost(
   // The replicator and the merge runner (both arm64). The failover and SQL runner functions run on events only.
   add('Lambda functions', 'replicator: invocations', replicatingRegions, (activeInvocationsPerSecond + standbyInvocationsPerSecond) * S, 'requests', 'lambda.requestsPerMillion', 1e6);
   add('Lambda functions', `replicator: duration at ${env.replicator.memorySizeMiB} MiB`, replicatingRegions, replicatorGbSeconds, 'GB-seconds', 'lambda.arm64GbSecond');
+  add('Lambda functions', 'archive transformation: one per 1 MB buffer', regions, archiveTransformInvocationsPerSecond * S, 'requests', 'lambda.requestsPerMillion', 1e6);
+  add(
+    'Lambda functions',
+    `archive transformation: duration at ${assumptions.archiveTransformMemoryMiB} MiB`,
+    regions,
+    archiveTransformInvocationsPerSecond * S * (assumptions.archiveTransformInvocationMs / 1000) * (assumptions.archiveTransformMemoryMiB / 1024),
+    'GB-seconds',
+    'lambda.arm64GbSecond',
+  );
   const mergeRuns = (H * 60 * warehouses.length) / env.warehouse.mergeIntervalMinutes;
   add('Lambda functions', `merge runner: one run every ${env.warehouse.mergeIntervalMinutes} min`, warehouses, mergeRuns, 'requests', 'lambda.requestsPerMillion', 1e6);
   add('Lambda functions', `merge runner: duration at ${assumptions.mergeRunnerMemoryMiB} MiB`, warehouses, mergeRuns * assumptions.mergeRunSeconds * (assumptions.mergeRunnerMemoryMiB / 1024), 'GB-seconds', 'lambda.arm64GbSecond');
@@ -444,10 +482,10 @@ export function estimateMonthlyCost(
       : `Standby replicators are held at reserved concurrency 0 (failover.moveReservedConcurrency), so only the primary's consumer reads records.`,
     `Enhanced fan-out consumer-shard-hours are billed for every registered consumer (every Region) on provisioned streams; on-demand streams bill EFO per GB only.`,
     `Cross-Region bytes per record = base64 payload + ${assumptions.partitionKeyBytes}-byte partition key + ${assumptions.putRecordsEntryOverheadBytes} bytes of JSON framing; checkpoint items ${assumptions.checkpointItemBytes} bytes.`,
-    `Archive: GZIP to ${assumptions.archiveCompressionRatio * 100} % of raw; one S3 object per buffer flush (${env.archive.bufferingIntervalSeconds} s or ${env.archive.bufferingSizeMiB} MiB); Standard for ${env.archive.coldStorageAfterDays} days, then Glacier Instant Retrieval${env.archive.expireAfterDays > 0 ? ` until day ${env.archive.expireAfterDays}` : ` forever (priced at ${assumptions.archiveAgeDaysWhenKeptForever} days of age)`}.`,
+    `Archive: one NDJSON line per record (lambda/archive/format.ts: metadata + base64 data, ${archiveLineBytesFor(physicalStreamName(env.name, loaded), primary, bytesPerEvent, assumptions.partitionKeyBytes)} bytes for these records), GZIP to ${assumptions.archiveCompressionRatio * 100} % of that (generated Segment-style events compress to 6 %; real payloads vary); the transformation runs ${assumptions.archiveTransformInvocationMs} ms per 1 MB buffer at ${assumptions.archiveTransformMemoryMiB} MiB; one S3 object per buffer flush (${env.archive.bufferingIntervalSeconds} s or ${env.archive.bufferingSizeMiB} MiB); Standard for ${env.archive.coldStorageAfterDays} days, then Glacier Instant Retrieval${env.archive.expireAfterDays > 0 ? ` until day ${env.archive.expireAfterDays}` : ` forever (priced at ${assumptions.archiveAgeDaysWhenKeptForever} days of age)`}.`,
     `Warehouse: ${warehouses.length} workgroup(s) (${warehouses.join(', ')}) at ${env.warehouse.baseCapacityRpus} RPUs, active ${assumptions.warehouseActiveHoursPerMonth} h/month (a merge every ${env.warehouse.mergeIntervalMinutes} min and AUTO REFRESH keep it busy; Serverless bills a 60 s minimum per start).`,
     `Merge runner: ${assumptions.mergeRunSeconds} s per run at ${assumptions.mergeRunnerMemoryMiB} MiB (it waits for its Data API batch).`,
-    'Not modelled: KMS requests for stream and table encryption, CloudWatch metrics, logs and alarms, SQS, DynamoDB storage and PITR, Redshift managed storage, S3 lifecycle transitions and GETs, NAT or VPC endpoints, the failover and SQL runner functions (event-driven).',
+    'Not modelled: KMS requests for stream and table encryption, CloudWatch metrics, logs and alarms, SQS, DynamoDB storage and PITR, Redshift managed storage, S3 lifecycle transitions and GETs, NAT or VPC endpoints, the failover, SQL runner and ops functions (event-driven).',
   ];
   const unverified = lines.filter((l) => l.unverifiedPrice).map((l) => l.priceKey);
   if (unverified.length > 0) {

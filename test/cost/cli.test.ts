@@ -21,7 +21,7 @@ test('prints the per-component estimate, the assumptions and the price sources f
   for (const heading of ['Kinesis streams', 'Enhanced fan-out', 'Lambda functions', 'Global tables', 'Cross-Region transfer', 'Firehose and S3', 'Redshift Serverless']) {
     expect(r.stdout).toContain(heading);
   }
-  expect(r.stdout).toMatch(/Total per month\s+\$27,374\.\d\d/);
+  expect(r.stdout).toMatch(/Total per month\s+\$27,840\.\d\d/);
   expect(r.stdout).toMatch(/checkpoint writes 1\.00\/s per shard/);
   expect(r.stdout).toContain('Assumptions:');
   expect(r.stdout).toContain('https://');

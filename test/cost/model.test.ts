@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY, EnvironmentConfig, resolveEnvironments } from '../../lib/config';
 import { CostEstimate, CostModelError, estimateMonthlyCost, PRICES } from '../../lib/cost/model';
+import { toArchiveLine } from '../../lambda/archive/format';
 
 const cdk = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 const env = (name: string): EnvironmentConfig => resolveEnvironments(cdk.context[ENVIRONMENTS_CONTEXT_KEY], name)[0];
@@ -50,6 +51,10 @@ describe('prod at 5 000 events/s of 1 000 bytes', () => {
     // 5 ms read + 1 round × 80 ms + 8 ms write + 5 ms + 500 × 0.01 ms = 103 ms, at 0.5 GB, arm64.
     expect(events.invocationMs).toBeCloseTo(103, 6);
     expect(line(e, 'Lambda functions', 'replicator: duration')).toBeCloseTo(invocations * 0.103 * 0.5 * 0.0000133334, 4);
+    // The archive transformation: one invocation per 1 MiB of records per delivery stream (both Regions), 100 ms at 512 MiB.
+    const transforms = ((5e6 / 2 ** 20) * 2) * SECONDS;
+    expect(line(e, 'Lambda functions', 'archive transformation: one per')).toBeCloseTo((transforms / 1e6) * 0.2, 6);
+    expect(line(e, 'Lambda functions', 'archive transformation: duration')).toBeCloseTo(transforms * 0.1 * 0.5 * 0.0000133334, 6);
     // A merge a minute in each of the two warehouse Regions, 5 s at 256 MiB.
     expect(line(e, 'Lambda functions', 'merge runner: one run')).toBeCloseTo(((2 * 730 * 60) / 1e6) * 0.2, 6);
     expect(line(e, 'Lambda functions', 'merge runner: duration')).toBeCloseTo(2 * 730 * 60 * 5 * 0.25 * 0.0000133334, 6);
@@ -72,7 +77,12 @@ describe('prod at 5 000 events/s of 1 000 bytes', () => {
     expect(line(e, 'Firehose and S3', 'events: Firehose ingestion')).toBeCloseTo(((5000 * 5120 * SECONDS) / GB) * 0.029 * 2, 4);
     // 128 MiB buffers fill every 26.8 s at 5 MB/s, before the 300 s interval.
     expect(line(e, 'Firehose and S3', 'events: S3 PUTs')).toBeCloseTo((((5e6 / (128 * 2 ** 20)) * SECONDS * 2) / 1000) * 0.005, 6);
-    const gzipPerDayGb = (5e6 * 0.25 * 86400) / GB;
+    // Each record is archived as one line of the archive contract (metadata and base64 data), GZIP'd to 25 %.
+    const archiveLine = Buffer.byteLength(
+      toArchiveLine({ stream: 'redstream-prod-events', region: 'us-east-1', shardId: 'shardId-000000000000', sequenceNumber: '4'.repeat(56), subsequenceNumber: 0, partitionKey: 'k'.repeat(36), approximateArrivalTimestampMs: 1.8e12, data: 'A'.repeat(1336) }),
+    );
+    expect(archiveLine).toBe(1696);
+    const gzipPerDayGb = (5000 * archiveLine * 0.25 * 86400) / GB;
     expect(line(e, 'Firehose and S3', 'events: archive in S3 Standard')).toBeCloseTo(gzipPerDayGb * 90 * 2 * 0.023, 4);
     expect(line(e, 'Firehose and S3', 'events: archive in Glacier')).toBeCloseTo(gzipPerDayGb * (365 - 90) * 2 * 0.004, 4);
   });
@@ -83,7 +93,7 @@ describe('prod at 5 000 events/s of 1 000 bytes', () => {
 
   test('the total is the sum of the lines, and the unconfirmed prices are flagged', () => {
     expect(e.totalMonthlyUsd).toBeCloseTo(e.lines.reduce((s, l) => s + l.monthlyUsd, 0), 6);
-    expect(e.totalMonthlyUsd).toBeCloseTo(27374.6, 0);
+    expect(e.totalMonthlyUsd).toBeCloseTo(27840.1, 0);
     expect(e.lines.filter((l) => l.unverifiedPrice).map((l) => l.priceKey).sort()).toEqual(['firehose.ingestGb', 's3.glacierInstantRetrievalGbMonth']);
     expect(e.warnings.join('\n')).toMatch(/firehose\.ingestGb/);
   });
