@@ -70,7 +70,7 @@ export async function runSwitch(action: 'failover' | 'failback', args: OptionVal
     activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
     checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
     shards: new KinesisShardInspector(kinesis),
-    trustedClock: new KinesisTrustedClock(kinesis, settings.streams[0]),
+    trustedClock: deps.trustedClock ?? new KinesisTrustedClock(kinesis, settings.streams[0]),
     fence: new LambdaReplicatorFence(lambdaClients),
     clock: deps.clock ?? Date.now,
     // The wait for in-flight forwarding (about two minutes by default) shows a countdown; replica polls are too short to.

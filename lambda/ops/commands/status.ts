@@ -28,7 +28,7 @@ export const statusCommand = defineCommand({
         activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
         checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
         shards: new KinesisShardInspector(kinesis),
-        trustedClock: new KinesisTrustedClock(kinesis, settings.streams[0]),
+        trustedClock: deps.trustedClock ?? new KinesisTrustedClock(kinesis, settings.streams[0]),
         clock: deps.clock ?? Date.now,
       },
     );
@@ -58,8 +58,10 @@ export function formatStatus(report: StatusReport): string {
       const m = s.lowWaterMark;
       lines.push(
         `  low-water mark from ${it.activeRegion}: ${iso(m.timestamp)} (${m.basis}, ${m.shards} shard(s)` +
+          (m.pendingShards.length > 0 ? `; unreplicated records in: ${m.pendingShards.join(', ')}` : '') +
           (m.uncheckpointedShards.length > 0 ? `; no checkpoint: ${m.uncheckpointedShards.join(', ')}` : '') +
-          `); resume timestamp if failed over now: ${iso(s.resumeTimestamp)}; max lag ${secs(s.maxLagMs)}`,
+          (m.unprobedShards.length > 0 && m.coverage === 'all-shards' ? `; not readable: ${m.unprobedShards.join(', ')}` : '') +
+          `); resume timestamp if failed over now: ${iso(s.resumeTimestamp)}; current lag ${s.maxLagMs === undefined ? 'unknown' : secs(s.maxLagMs)}`,
       );
       if (m.warning !== undefined) lines.push(`  warning: ${m.warning}`);
     }

@@ -2,7 +2,7 @@
  * The operator CLI in-process against DynamoDB Local and one kinesalite per Region (behind the Region router, which
  * can take a Region's Kinesis down): each command's output and exit code; bad arguments.
  */
-import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { perRegion } from '../../../lambda/failover/adapters';
 import { CliDeps, EXIT_FAILED, EXIT_OK, EXIT_USAGE, runCli } from '../../../lambda/ops/cli';
 import { ConfigurationError } from '../../../lambda/ops/context';
@@ -65,6 +65,17 @@ afterEach(() => {
   router.setRegionDown(PRIMARY, false);
   router.setRegionDown(STANDBY, false);
 });
+
+/**
+ * A real record's sequence number in a shard of the events stream: the probes read after a checkpoint, so the
+ * checkpoints of these tests must name records that exist (Kinesis rejects an iterator after a foreign number).
+ */
+async function recordIn(region: string, shardId: string): Promise<string> {
+  const explicitHashKey = shardId === SHARD_0 ? '0' : (2n ** 127n).toString();
+  const out = await kinesisClients(region).send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', ExplicitHashKey: explicitHashKey, Data: Buffer.from('x') }));
+  expect(out.ShardId).toBe(shardId);
+  return out.SequenceNumber!;
+}
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string[] }> {
   return runWith({}, ...argv);
@@ -160,8 +171,10 @@ test.each([['-h'], ['failover', '--help'], ['status', '-h']])('%j prints usage o
 });
 
 test('status: active Region, epoch, replicas, per-shard checkpoints, low-water mark and lag', async () => {
-  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', clock.now - 9_000, { updatedAt: clock.now - 8_000 }));
-  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000001', clock.now - 4_000, { updatedAt: clock.now - 1_000, sequenceNumber: '42' }));
+  const seq0 = await recordIn(PRIMARY, SHARD_0);
+  const seq1 = await recordIn(PRIMARY, SHARD_1);
+  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000000', clock.now - 9_000, { updatedAt: clock.now - 8_000, sequenceNumber: seq0 }));
+  await state.putCheckpoint(checkpoint(PRIMARY, 'shardId-000000000001', clock.now - 4_000, { updatedAt: clock.now - 1_000, sequenceNumber: seq1 }));
 
   const { code, out } = await run('status', '--env', 'dev');
 
@@ -172,8 +185,8 @@ test('status: active Region, epoch, replicas, per-shard checkpoints, low-water m
     '  replicas: us-east-1 ACTIVE us-east-1 epoch 1 | us-west-2 ACTIVE us-east-1 epoch 1',
     // Both shards are probed after their checkpoints in kinesalite and hold nothing unreplicated: the mark is now.
     '  low-water mark from us-east-1: 2026-11-22T02:00:00.000Z (observed, 2 shard(s)); resume timestamp if failed over now: 2026-11-22T01:59:00.000Z; current lag 0.0 s',
-    '  us-east-1/shardId-000000000000  seq 49590338271490256608559692538361571095921575989136588898  arrived 2026-11-22T01:59:51.000Z  lag 1.0 s  age 9.0 s',
-    '  us-east-1/shardId-000000000001  seq 42  arrived 2026-11-22T01:59:56.000Z  lag 3.0 s  age 4.0 s',
+    `  us-east-1/shardId-000000000000  seq ${seq0}  arrived 2026-11-22T01:59:51.000Z  lag 1.0 s  age 9.0 s`,
+    `  us-east-1/shardId-000000000001  seq ${seq1}  arrived 2026-11-22T01:59:56.000Z  lag 3.0 s  age 4.0 s`,
   ]);
 
   const asJson = await run('status', '--env', 'dev', '--json', '--streams', 'events');
@@ -182,8 +195,8 @@ test('status: active Region, epoch, replicas, per-shard checkpoints, low-water m
 });
 
 test('failover: switches and prints the resume timestamp; a repeat is a no-op (exit 0); the wrong --from is refused (exit 1)', async () => {
-  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
-  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_1, clock.now - 10_000));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000, { sequenceNumber: await recordIn(PRIMARY, SHARD_0) }));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_1, clock.now - 10_000, { sequenceNumber: await recordIn(PRIMARY, SHARD_1) }));
 
   const first = await run('failover', '--env', 'dev', '--to', STANDBY, '--from', PRIMARY, '--reason', 'us-east-1 degraded');
   expect(first.code).toBe(EXIT_OK);
@@ -214,11 +227,15 @@ test('failover: switches and prints the resume timestamp; a repeat is a no-op (e
 
 test('failover: a shard of the old Region without a checkpoint is probed from the old activation time (kinesalite, AT_TIMESTAMP), and is named', async () => {
   await state.putActive(activeItem({ activatedAt: Date.parse('2026-11-22T01:00:00.000Z') }));
-  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000));
+  await state.putCheckpoint(checkpoint(PRIMARY, SHARD_0, clock.now - 30_000, { sequenceNumber: await recordIn(PRIMARY, SHARD_0) }));
+  // Shard 1 holds a record since the activation that was never replicated. (kinesalite stamps arrivals with the
+  // machine's real time, later than this test's clock, so the mark stays at the observation time.)
+  await recordIn(PRIMARY, SHARD_1);
 
   const before = await run('status', '--env', 'dev');
   expect(before.out).toContain(
-    '  low-water mark from us-east-1: 2026-11-22T02:00:00.000Z (observed, 2 shard(s); no checkpoint: shardId-000000000001); resume timestamp if failed over now: 2026-11-22T01:59:00.000Z',
+    '  low-water mark from us-east-1: 2026-11-22T02:00:00.000Z (observed, 2 shard(s); unreplicated records in: shardId-000000000001; no checkpoint: shardId-000000000001); ' +
+      'resume timestamp if failed over now: 2026-11-22T01:59:00.000Z',
   );
 
   const { code, out, err } = await run('failover', '--env', 'dev', '--to', STANDBY);
