@@ -10,7 +10,7 @@
  * | `ACTIVE_REGION_TABLE_NAME` | yes | active-Region table |
  * | `RELAXED_ORDER_STREAMS` | no | comma-separated physical stream names replicated without per-key order. Default: none |
  * | `ACTIVE_REGION_CACHE_TTL_MS` | no | how long an active-Region item is cached; keep it below the failover wait. 0–60000, default 5000 |
- * | `MAX_REQUEST_BYTES` | no | bytes per PutRecords call (payload + partition key). 1048832–10485760, default 5242880 (5 MiB) |
+ * | `MAX_REQUEST_BYTES` | no | bytes per PutRecords call (payload + partition key). 1048832–10485760, default 5242880 (5 MiB); lib/replicator.ts sets it from the streams' largest maxRecordSizeKiB (putRecordsRequestBudgetBytes) |
  * | `MAX_ATTEMPTS` | no | sends of one record per invocation before the batch stops. 1–100, default 10 |
  * | `RETRY_BASE_DELAY_MS` | no | first backoff cap (full jitter, doubling). 1–10000, default 100 |
  * | `RETRY_MAX_DELAY_MS` | no | largest backoff cap. RETRY_BASE_DELAY_MS–60000, default 5000 |
