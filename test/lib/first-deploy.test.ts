@@ -2,7 +2,7 @@
  * Issue 10, CloudFormation half: what the first `cdk deploy` into a fresh account needs, read from the synthesized
  * templates of every shipped environment (each test fails on the templates before the fix).
  */
-import { Size, Stack } from 'aws-cdk-lib';
+import { Annotations, Size, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -243,9 +243,12 @@ describe('6. the archive delivery role cannot delete or rewrite history', () => 
       expect(roles.size).toBe(shippedEnvironment(name).streams.length);
       for (const actions of roles.values()) {
         for (const forbidden of FORBIDDEN) expect(actions.filter((a) => covers(a, forbidden))).toEqual([]);
+        // Delivery, plus invoking the archive's transformation function (issue 11) and nothing else.
         expect([...new Set(actions)].sort()).toEqual([
           'kms:Decrypt',
           'kms:GenerateDataKey',
+          'lambda:GetFunctionConfiguration',
+          'lambda:InvokeFunction',
           'logs:CreateLogStream',
           'logs:PutLogEvents',
           's3:AbortMultipartUpload',
@@ -322,6 +325,8 @@ describe('8. maximum record size per stream', () => {
   test('the replicator gets the budget of the largest record any of its streams takes', () => {
     const b = custom({ streams: [{ name: 'events' }, { name: 'big', maxRecordSizeKiB: 8192 }] });
     for (const region of b.regions.values()) {
+      // Records this large cannot all become archive lines (lib/archive-transform.ts says so); known here.
+      Annotations.of(region).acknowledgeWarning('redstream:archiveRecordSize', 'the test raises the record size on purpose');
       Template.fromStack(region).hasResourceProperties('AWS::Lambda::Function', {
         FunctionName: 'redstream-test-replicator',
         Environment: { Variables: Match.objectLike({ MAX_REQUEST_BYTES: String(8 * 1024 * 1024) }) },
