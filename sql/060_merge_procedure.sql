@@ -67,6 +67,8 @@ BEGIN
 
 {{stage_statements}}{{batch_statistics}}
 
+{{suppress_subjects}}
+
   SELECT INTO v_min_time, v_max_time MIN(event_time), MAX(event_time)
   FROM merge_batch WHERE reject_reason IS NULL;
 

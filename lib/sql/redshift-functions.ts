@@ -41,6 +41,7 @@ export const REDSHIFT_FUNCTIONS: readonly RedshiftFunction[] = [
   { name: 'MIN', doc: `${DG}r_MIN.html` },
   { name: 'OCTET_LENGTH', doc: `${DG}r_OCTET_LENGTH.html` },
   { name: 'ROW_NUMBER', doc: `${DG}r_WF_ROW_NUMBER.html` },
+  { name: 'SHA2', doc: `${DG}SHA2.html`, note: 'the merge\'s erasure step (sql/072) hashes subject values; the hex case must match JavaScript\'s lower-case digest (first-deploy check: SELECT SHA2(\'a\', 256))' },
   { name: 'SUM', doc: `${DG}r_SUM.html` },
   { name: 'TRIM', doc: `${DG}r_TRIM.html` },
   { name: 'TRY_CAST', doc: `${DG}r_TRY_CAST.html` },

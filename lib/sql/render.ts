@@ -11,6 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { subjectHashIn } from '../../lambda/archive/erase-sql';
+import { DEFAULT_SUBJECT_PATHS } from '../../lambda/archive/subject';
 
 export type SqlDialect = 'redshift' | 'postgres';
 
@@ -41,6 +43,11 @@ export interface WarehouseSqlParams {
   readonly eventTypePath?: string;
   /** JSON path of the user id. @default 'userId' */
   readonly userIdPath?: string;
+  /**
+   * JSON paths that name an erasure's subject; the merge drops new rows whose values there hash to a suppressed subject
+   * (sql/070, sql/072). @default ['userId', 'anonymousId']
+   */
+  readonly subjectPaths?: readonly string[];
   /** JSON path of the event time (ISO-8601 string); missing or invalid → arrival time. @default 'timestamp' */
   readonly eventTimePath?: string;
   /** Records larger than this many bytes are rejected as `too_large`. Valid range: 1–65535. @default 65535 */
@@ -83,6 +90,7 @@ export const WAREHOUSE_SQL_DEFAULTS = {
   dedupWindowDays: 7,
   eventTypePath: 'type',
   userIdPath: 'userId',
+  subjectPaths: DEFAULT_SUBJECT_PATHS,
   eventTimePath: 'timestamp',
   maxRecordBytes: 65535,
   refreshMarginMinutes: 10,
@@ -149,7 +157,11 @@ export const SQL_MANIFEST: readonly ManifestEntry[] = [
   { file: '051_merge_runs.sql' },
   { file: '052_merge_streams.sql' },
   { file: '060_merge_procedure.sql' },
+  { file: '070_suppressed_subjects.sql' },
+  { file: '071_erasure_requests.sql' },
 ];
+/** The merge's erasure step (sql/072): drops new rows of suppressed subjects. */
+const SUPPRESS_FRAGMENT = '072_merge_suppress.fragment.sql';
 const STAGE_FRAGMENT = '061_merge_stage_stream.fragment.sql';
 /** The FROM clause (alias `m`) of the rows above the watermark: a plain scan in Redshift, an index path in Postgres. */
 const NEW_ROWS_FRAGMENT: Readonly<Record<SqlDialect, string>> = {
@@ -208,6 +220,10 @@ export function resolveWarehouseSqlParams(params: WarehouseSqlParams, dialect: S
   for (const key of ['dedupKeyPath', 'eventTypePath', 'userIdPath', 'eventTimePath'] as const) {
     check(JSON_PATH.test(p[key]), `${key} must be a dot-separated path of field names such as 'messageId' or 'context.eventId' (got ${JSON.stringify(p[key])})`);
   }
+  check(
+    Array.isArray(p.subjectPaths) && p.subjectPaths.length > 0 && p.subjectPaths.every((x) => JSON_PATH.test(x)),
+    `subjectPaths must list dot-separated paths of field names such as 'userId' (got ${JSON.stringify(p.subjectPaths)})`,
+  );
   check(Number.isInteger(p.dedupWindowDays) && p.dedupWindowDays >= 1 && p.dedupWindowDays <= 365, `dedupWindowDays must be a whole number between 1 and 365 (got ${p.dedupWindowDays})`);
   check(Number.isInteger(p.maxRecordBytes) && p.maxRecordBytes >= 1 && p.maxRecordBytes <= 65535, `maxRecordBytes must be a whole number between 1 and 65535 (got ${p.maxRecordBytes})`);
   check(Number.isInteger(p.refreshMarginMinutes) && p.refreshMarginMinutes >= 1 && p.refreshMarginMinutes <= 1440, `refreshMarginMinutes must be a whole number between 1 and 1440 (got ${p.refreshMarginMinutes})`);
@@ -334,6 +350,7 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
     refresh_margin_minutes: String(p.refreshMarginMinutes),
     event_time_max_past_days: String(p.eventTimeMaxPastDays),
     event_time_max_future_hours: String(p.eventTimeMaxFutureHours),
+    subject_paths: p.subjectPaths.join(', '),
   };
   if (dialect === 'redshift') {
     return {
@@ -428,6 +445,11 @@ export function renderSql(params: WarehouseSqlParams, options: { dialect: SqlDia
     same_record_in_r: expressions.sameRecord('r', 'g'),
     refresh_statistics: postgresOnly(TABLE_STATISTICS_FRAGMENT, { table: `${p.schema}.events`, columns: 'stream_name, event_id, event_time' }),
     batch_statistics: postgresOnly(BATCH_STATISTICS_FRAGMENT),
+    suppress_subjects: fillPlaceholders(
+      readSql(SUPPRESS_FRAGMENT),
+      { subject_hash_match: subjectHashIn(dialect, 'merge_batch.payload', p.subjectPaths, `SELECT subject_hash FROM ${p.schema}.suppressed_subjects`) },
+      SUPPRESS_FRAGMENT,
+    ).trimEnd(),
   };
 
   const out: RenderedStatement[] = [];

@@ -40,6 +40,8 @@ describe('renderSql (redshift)', () => {
       '051_merge_runs.sql',
       '052_merge_streams.sql',
       '060_merge_procedure.sql',
+      '070_suppressed_subjects.sql',
+      '071_erasure_requests.sql',
     ]);
   });
 
@@ -156,6 +158,8 @@ describe('renderSql (postgres)', () => {
       '051_merge_runs.sql',
       '052_merge_streams.sql',
       '060_merge_procedure.sql',
+      '070_suppressed_subjects.sql',
+      '071_erasure_requests.sql',
     ]);
     for (const s of statements) {
       expect(s.sql).not.toMatch(/\{\{|\}\}/);
