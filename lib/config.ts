@@ -55,10 +55,6 @@ export interface ReplicatorConfig {
   readonly batchSize: number;
   /** Batching window in seconds. Valid range: 0–300. @default 1 */
   readonly maxBatchingWindowSeconds: number;
-  /** Retries of a failing batch before it goes to the on-failure destination. Valid range: 0–10000. @default 1000 */
-  readonly retryAttempts: number;
-  /** Oldest record age, in seconds, that is still retried. Valid range: 60–604800. @default 86400 */
-  readonly maxRecordAgeSeconds: number;
   /** Function timeout in seconds. Valid range: 10–900. @default 120 */
   readonly timeoutSeconds: number;
   /** Function memory in MiB. Valid range: 128–10240. @default 512 */
@@ -173,8 +169,6 @@ export const ENVIRONMENT_DEFAULTS = {
   replicator: {
     batchSize: 1000,
     maxBatchingWindowSeconds: 1,
-    retryAttempts: 1000,
-    maxRecordAgeSeconds: 86400,
     timeoutSeconds: 120,
     memorySizeMiB: 512,
     activeRegionCacheTtlSeconds: 5,
@@ -464,12 +458,19 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
   }
 
   const rp = r.section('replicator');
+  for (const retired of ['retryAttempts', 'maxRecordAgeSeconds']) {
+    if (rp.has(retired)) {
+      throw new ConfigError(
+        `${path}.replicator.${retired}`,
+        'is no longer configurable: the replicator retries a batch until its records expire (a bounded budget let Lambda skip batches the replicator never ' +
+          'replicated, and the checkpoint passed them); fix: remove the field (a stuck target raises the iterator-age and replication-lag alarms instead)',
+      );
+    }
+  }
   rp.rejectUnknown([...Object.keys(ENVIRONMENT_DEFAULTS.replicator), 'reservedConcurrency']);
   const replicator: ReplicatorConfig = {
     batchSize: rp.int('batchSize', ENVIRONMENT_DEFAULTS.replicator.batchSize, 1, 10000),
     maxBatchingWindowSeconds: rp.int('maxBatchingWindowSeconds', ENVIRONMENT_DEFAULTS.replicator.maxBatchingWindowSeconds, 0, 300, ' seconds'),
-    retryAttempts: rp.int('retryAttempts', ENVIRONMENT_DEFAULTS.replicator.retryAttempts, 0, 10000),
-    maxRecordAgeSeconds: rp.int('maxRecordAgeSeconds', ENVIRONMENT_DEFAULTS.replicator.maxRecordAgeSeconds, 60, 604800, ' seconds'),
     timeoutSeconds: rp.int('timeoutSeconds', ENVIRONMENT_DEFAULTS.replicator.timeoutSeconds, 10, 900, ' seconds'),
     memorySizeMiB: rp.int('memorySizeMiB', ENVIRONMENT_DEFAULTS.replicator.memorySizeMiB, 128, 10240, ' MiB'),
     reservedConcurrency: rp.optionalInt('reservedConcurrency', 1, 1000),

@@ -136,8 +136,6 @@ export class RegionStack extends Stack {
       functionName: replicatorFunctionName(config.name),
       batchSize: config.replicator.batchSize,
       maxBatchingWindow: Duration.seconds(config.replicator.maxBatchingWindowSeconds),
-      retryAttempts: config.replicator.retryAttempts,
-      maxRecordAge: Duration.seconds(config.replicator.maxRecordAgeSeconds),
       timeout: Duration.seconds(config.replicator.timeoutSeconds),
       memorySize: config.replicator.memorySizeMiB,
       // With moveReservedConcurrency the failover owns the live value (N in the active Region, 0 elsewhere as a

@@ -68,10 +68,6 @@ export interface StreamReplicatorProps {
   readonly batchSize?: number;
   /** How long the event source mapping gathers records before invoking. Valid range: 0–300 seconds. @default Duration.seconds(1) */
   readonly maxBatchingWindow?: Duration;
-  /** Retries of a failing batch before it goes to the on-failure queue. Valid range: 0–10000. @default 1000 */
-  readonly retryAttempts?: number;
-  /** Oldest record that is still retried. Valid range: 60–604800 seconds. @default Duration.days(1) */
-  readonly maxRecordAge?: Duration;
   /** Function timeout. Valid range: 10–900 seconds. @default Duration.minutes(2) */
   readonly timeout?: Duration;
   /** Function memory in MiB. Valid range: 128–10240. @default 512 */
@@ -98,8 +94,6 @@ export interface StreamReplicatorProps {
 export const STREAM_REPLICATOR_DEFAULTS = {
   batchSize: 1000,
   maxBatchingWindow: Duration.seconds(1),
-  retryAttempts: 1000,
-  maxRecordAge: Duration.days(1),
   timeout: Duration.minutes(2),
   memorySize: 512,
   activeRegionCacheTtl: Duration.seconds(5),
@@ -157,6 +151,8 @@ export class StreamReplicator extends Construct {
   public readonly iteratorAgeAlarm: cloudwatch.Alarm;
   /** The function failed whole invocations (Lambda retries them; the shard stalls meanwhile). */
   public readonly errorsAlarm: cloudwatch.Alarm;
+  /** A message in the on-failure queue: a batch Lambda gave up on (only when records expire: retries are unbounded). */
+  public readonly discardedBatchesAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: StreamReplicatorProps) {
     super(scope, id);
@@ -166,8 +162,6 @@ export class StreamReplicator extends Construct {
       reservedConcurrency: props.reservedConcurrency,
       batchSize: props.batchSize ?? d.batchSize,
       maxBatchingWindow: props.maxBatchingWindow ?? d.maxBatchingWindow,
-      retryAttempts: props.retryAttempts ?? d.retryAttempts,
-      maxRecordAge: props.maxRecordAge ?? d.maxRecordAge,
       timeout: props.timeout ?? d.timeout,
       memorySize: props.memorySize ?? d.memorySize,
       activeRegionCacheTtl: props.activeRegionCacheTtl ?? d.activeRegionCacheTtl,
@@ -201,8 +195,6 @@ export class StreamReplicator extends Construct {
     }
     checkRange('batchSize', p.batchSize, 1, 10_000);
     checkRange('maxBatchingWindow', seconds(p.maxBatchingWindow), 0, 300, ' seconds');
-    checkRange('retryAttempts', p.retryAttempts, 0, 10_000);
-    checkRange('maxRecordAge', seconds(p.maxRecordAge), 60, 604_800, ' seconds');
     checkRange('timeout', seconds(p.timeout), 10, 900, ' seconds');
     checkRange('memorySize', p.memorySize, 128, 10_240, ' MiB');
     checkRange('activeRegionCacheTtl', seconds(p.activeRegionCacheTtl), 0, 60, ' seconds');
@@ -310,8 +302,11 @@ export class StreamReplicator extends Construct {
         startingPosition: p.startingPosition,
         batchSize: p.batchSize,
         maxBatchingWindow: p.maxBatchingWindow,
-        retryAttempts: p.retryAttempts,
-        maxRecordAge: p.maxRecordAge,
+        // Never give up on a batch (issue 9, defect 1): a bounded budget makes Lambda skip a batch the replicator never
+        // replicated, and the checkpoint then passes it. -1 retries until the records expire from the stream; the
+        // record age is left unset, which CloudFormation takes as -1 too. A target that stays down shows as iterator
+        // age and replication lag (alarms), not as a gap.
+        retryAttempts: -1,
         reportBatchItemFailures: true,
         bisectBatchOnError: false,
         parallelizationFactor: 1,
@@ -332,6 +327,16 @@ export class StreamReplicator extends Construct {
         // (the stream's GetRecords.IteratorAgeMilliseconds does not include enhanced fan-out consumers).
         alarmDescription: `The replicator reads records ${p.iteratorAgeAlarmThreshold.toHumanString()} or more after they arrived: records may expire before they reach ${props.targetRegions.join(', ')}. Check its errors and throttles and raise its reserved concurrency (keep the parallelization factor at 1: checkpoints are per shard); \`npm run ops -- status\` shows each shard's checkpoint.`,
       });
+    this.discardedBatchesAlarm = this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }).createAlarm(this, 'DiscardedBatchesAlarm', {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        'Lambda gave up on a replicator batch (its records expired from the stream before they could be replicated) and sent its metadata to the on-failure queue: ' +
+        'those records never reached the other Regions. Read the message (shard, sequence range, times), then re-send the window with `npm run ops -- replay` from the archive, ' +
+        'or `npm run ops -- reconcile`, and delete the message.',
+    });
     this.errorsAlarm = this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'ErrorsAlarm', {
       threshold: 1,
       evaluationPeriods: 3,

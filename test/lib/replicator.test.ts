@@ -116,7 +116,7 @@ describe('StreamReplicator', () => {
     expect(statements.filter((s) => s.Resource === '*')).toEqual([]);
   });
 
-  test('one event source mapping per stream, on its consumer, with bounded retries and an on-failure queue', () => {
+  test('one event source mapping per stream, on its consumer, never giving up on a batch (issue 9, defect 1), with an on-failure queue', () => {
     f.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     for (const name of ['redstream-test-events', 'redstream-test-telemetry']) {
       f.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -124,8 +124,8 @@ describe('StreamReplicator', () => {
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BisectBatchOnFunctionError: false,
         ParallelizationFactor: 1,
-        MaximumRetryAttempts: 1000,
-        MaximumRecordAgeInSeconds: 86400,
+        MaximumRetryAttempts: -1,
+        MaximumRecordAgeInSeconds: Match.absent(), // CloudFormation's default: -1, retried until the records expire
         BatchSize: 2000,
         MaximumBatchingWindowInSeconds: 2,
         StartingPosition: 'TRIM_HORIZON',
@@ -147,8 +147,16 @@ describe('StreamReplicator', () => {
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('Replicator') } }],
     });
     f.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1 });
+    // A batch Lambda gave up on (records expired) lands in the on-failure queue: never silent.
+    f.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 1,
+      AlarmDescription: Match.stringLikeRegexp('never reached the other Regions'),
+    });
     expect(f.replicator.iteratorAgeAlarm).toBeDefined();
     expect(f.replicator.errorsAlarm).toBeDefined();
+    expect(f.replicator.discardedBatchesAlarm).toBeDefined();
     expect(f.stack.resolve(f.replicator.metric('ReplicationLagSeconds', 'redstream-test-events').dimensions)).toEqual({
       service: 'redstream-replicator',
       stream: 'redstream-test-events',
@@ -174,8 +182,6 @@ describe('StreamReplicator validation', () => {
     { name: 'batchSize', over: { batchSize: 0 }, message: 'batchSize must be an integer between 1 and 10000 (got 0)' },
     { name: 'batchSize too big', over: { batchSize: 10_001 }, message: 'batchSize must be an integer between 1 and 10000 (got 10001)' },
     { name: 'maxBatchingWindow', over: { maxBatchingWindow: Duration.seconds(301) }, message: 'maxBatchingWindow must be an integer between 0 and 300 seconds (got 301)' },
-    { name: 'retryAttempts', over: { retryAttempts: -1 }, message: 'retryAttempts must be an integer between 0 and 10000 (got -1)' },
-    { name: 'maxRecordAge', over: { maxRecordAge: Duration.seconds(30) }, message: 'maxRecordAge must be an integer between 60 and 604800 seconds (got 30)' },
     { name: 'timeout', over: { timeout: Duration.seconds(5) }, message: 'timeout must be an integer between 10 and 900 seconds (got 5)' },
     { name: 'memorySize', over: { memorySize: 64 }, message: 'memorySize must be an integer between 128 and 10240 MiB (got 64)' },
     { name: 'activeRegionCacheTtl', over: { activeRegionCacheTtl: Duration.minutes(2) }, message: 'activeRegionCacheTtl must be an integer between 0 and 60 seconds (got 120)' },
