@@ -241,7 +241,8 @@ const IMPACT_LABEL: Record<ResourceImpact, string> = {
   [ResourceImpact.WILL_DESTROY]: 'DESTROY',
   [ResourceImpact.WILL_ORPHAN]: 'ORPHAN (removed, retained)',
   [ResourceImpact.WILL_IMPORT]: 'import',
-  [ResourceImpact.NO_CHANGE]: 'no change',
+  // Different, yet nothing CloudFormation acts on: resource Metadata, such as a moved construct's aws:cdk:path.
+  [ResourceImpact.NO_CHANGE]: 'metadata only',
 };
 
 function summaryOf(stack: StackDiff): string {
@@ -285,6 +286,18 @@ function libraryText(stack: StackDiff, security: boolean): string {
 export interface RenderOptions {
   /** A heading suffix naming what is compared (e.g. `origin/main (0123abcd) → working tree`). */
   readonly title?: string;
+  /**
+   * Markdown: at most this many lines of the library's property diff per stack (a job summary holds 1 MiB per step).
+   * @default 300
+   */
+  readonly maxDiffLines?: number;
+}
+
+/** `text` cut to `max` lines, saying how many were left out and where to see them. */
+function capLines(text: string, max: number): string {
+  const lines = text.split('\n');
+  if (lines.length <= max) return text;
+  return [...lines.slice(0, max), `… ${lines.length - max} more line(s): run npm run template-diff locally for the whole diff`].join('\n');
 }
 
 function headline(stacks: readonly StackDiff[]): string {
@@ -351,7 +364,7 @@ export function renderMarkdown(stacks: readonly StackDiff[], options: RenderOpti
     if (iam.managedPolicies.hasChanges) lines.push('**IAM managed policy changes**', '', ...table(f.deepSubstituteBracedLogicalIds(iam.summarizeManagedPolicies())), '');
     const sg = s.diff.securityGroupChanges;
     if (sg.hasChanges) lines.push(`**Security group changes**${sg.rulesAdded ? ' (rules added)' : ''}`, '', ...table(f.deepSubstituteBracedLogicalIds(sg.summarize())), '');
-    const body = libraryText(s, false);
+    const body = capLines(libraryText(s, false), options.maxDiffLines ?? 300);
     if (body !== '') {
       const ticks = fence(body);
       lines.push('<details><summary>Property changes</summary>', '', ticks, body, ticks, '', '</details>', '');

@@ -194,6 +194,14 @@ describe('renderMarkdown', () => {
     expect(d).not.toMatch(/REPLACE|Warnings|IAM/);
   });
 
+  test('a long property diff is cut, saying how much is left out', () => {
+    const body = (n: number): string => JSON.stringify({ widgets: Array.from({ length: 40 }, (_, i) => ({ i, text: `w${i}-${n}` })) }, null, 1);
+    const d = renderMarkdown(diffAssemblies([stack('Ops', template({ D: dashboard(body(1)) }))], [stack('Ops', template({ D: dashboard(body(2)) }))]), { maxDiffLines: 5 });
+    const block = d.slice(d.indexOf('```\n') + 4, d.lastIndexOf('\n```'));
+    expect(block.split('\n')).toHaveLength(6);
+    expect(block).toMatch(/\n… \d+ more line\(s\): run npm run template-diff locally for the whole diff$/);
+  });
+
   test('a value with backticks gets a longer fence', () => {
     const d = renderMarkdown(diffAssemblies([stack('S', template({ Q: res('AWS::SQS::Queue', { A: 'x' }) }))], [stack('S', template({ Q: res('AWS::SQS::Queue', { A: 'has ``` inside' }) }))]));
     expect(d).toContain('\n````\nResources\n');
