@@ -1,18 +1,22 @@
 /**
  * The whole Redstream data path on one machine, started in-process: the environment's Regions each with a kinesalite
- * holding the environment's streams (behind one Region router), DynamoDB Local standing in for the two global tables,
- * the real replicator handler per Region in its own worker threads fed by the local event source mapping, the
- * warehouse in PGlite (the rendered Postgres SQL) fed by the loader in a worker thread, and the failover API over
+ * holding the environment's streams (behind one Region router), a replica of the two global tables per Region
+ * (DynamoDB Local behind the replicating proxy of `replicated-dynamodb.ts`: asynchronous, last writer wins, can lag
+ * or be partitioned), a Lambda control plane per Region (`lambda-control-plane.ts`) over the local functions and
+ * mappings, the real replicator handler per Region in its own worker threads fed by the local event source mapping,
+ * the warehouse in PGlite (the rendered Postgres SQL) fed by the loader in a worker thread, and the failover API over
  * the tables.
  *
  * Nothing here has a local-only code path in the handlers: they get their Region, table names and the SDK's standard
- * endpoint variables (`AWS_ENDPOINT_URL_KINESIS` → the router, `AWS_ENDPOINT_URL_DYNAMODB` → DynamoDB Local).
+ * endpoint variables (`AWS_ENDPOINT_URL_KINESIS` → the router, `AWS_ENDPOINT_URL_DYNAMODB` → the replicas' proxy,
+ * `AWS_ENDPOINT_URL_LAMBDA` → the control plane), so every client reaches its own Region's stand-in, as on AWS.
  *
  * Timings are scaled down for a laptop (see {@link LocalTuning}); everything else comes from the environment config.
  */
 import * as path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../lib/config';
 import { settingsFromConfig, stateTablesFor } from '../lib/ops/settings';
@@ -26,9 +30,11 @@ import {
   LOCAL_CREDENTIALS,
   localKinesisClient,
   RunningService,
-  startDynamoDb,
+  SplitResult,
   startKinesisRegionRouter,
 } from './emulators';
+import { LambdaControlPlane, startLambdaControlPlane } from './lambda-control-plane';
+import { ReplicatedDynamoDb, startReplicatedDynamoDb } from './replicated-dynamodb';
 import { startKinesisWorker } from './kinesalite-worker';
 import { EventSourceMapping, InvocationOutcome, KinesisBatchInfo, startEventSourceMapping } from './event-source-mapping';
 import { LocalFunction, startWorkerFunction } from './local-function';
@@ -55,6 +61,10 @@ export interface LocalTuning {
   readonly mergeIntervalMs: number;
   /** Wait between reads of an idle shard (mappings and loader). @default 50 */
   readonly idlePollMs: number;
+  /** Global-table replication delay between the Regions' replicas at start (see `dynamo.setReplicationDelay`). @default 20 */
+  readonly replicationDelayMs: number;
+  /** How often the mappings list their stream's shards to follow splits. @default 250 */
+  readonly shardDiscoveryMs: number;
 }
 
 export interface LocalPipelineOptions {
@@ -89,6 +99,16 @@ export interface LocalPipeline {
   readonly startedAt: number;
   readonly streams: readonly LocalStream[];
   readonly router: KinesisRegionRouter;
+  /** The Regions' replicas of the global tables (delay, partitions, `settle`). */
+  readonly dynamo: ReplicatedDynamoDb;
+  /** The Regions' Lambda control planes (down, slow; reserved concurrency and mapping state). */
+  readonly lambdaControlPlane: LambdaControlPlane;
+  /** A Lambda client for a Region's control plane. */
+  lambda(region: string): LambdaClient;
+  /** A DynamoDB document client for a Region's own replica of the global tables. */
+  documents(region: string): DynamoDBDocumentClient;
+  /** Splits a shard of a stream in one Region (writes to it wait during the split); the mappings follow. */
+  splitShard(region: string, physicalStreamName: string, shardId: string): Promise<SplitResult>;
   /** A Kinesis client for a Region, through the router (sees outages). */
   kinesis(region: string): KinesisClient;
   /** A Kinesis client for a Region's kinesalite directly (ignores outages; for reading streams in reports). */
@@ -103,8 +123,8 @@ export interface LocalPipeline {
   readonly failoverDeps: FailoverDeps;
   /** Batches the mappings gave up on (the on-failure destination); empty when all is well. */
   readonly discardedBatches: readonly KinesisBatchInfo[];
-  /** A stream's active-Region item. */
-  activeRegionItem(physicalName: string): Promise<ActiveRegionItem | undefined>;
+  /** A stream's active-Region item, as `region`'s replica holds it (strongly consistent there). @default primary Region */
+  activeRegionItem(physicalName: string, region?: string): Promise<ActiveRegionItem | undefined>;
   /** Resolves when every mapping has delivered everything that arrived before `sinceMs`. */
   waitForMappings(sinceMs: number, options?: { timeoutMs?: number; regions?: readonly string[] }): Promise<void>;
   stop(): Promise<void>;
@@ -138,6 +158,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     maxBatchingWindowMs: config.replicator.maxBatchingWindowSeconds * 1000,
     mergeIntervalMs: 500,
     idlePollMs: 50,
+    replicationDelayMs: 20,
+    shardDiscoveryMs: 250,
     ...options.tuning,
   };
   const regions = allRegions(config);
@@ -171,10 +193,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     });
     for (const region of regions) await createStreams(direct(region), streams.map((s) => ({ name: s.physicalName, shards: s.shards })));
 
-    // State tables, each stream active in the primary Region from now on.
-    const dynamo = await startDynamoDb();
+    // State tables: a replica per Region; each stream active in the primary Region from now on.
+    const dynamo = await startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs });
     cleanups.push(() => dynamo.stop());
-    await createStateTables(dynamo.endpoint, tables);
+    await createStateTables(dynamo, tables);
     const documents = perRegion((region) => {
       const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), {
         marshallOptions: { removeUndefinedValues: true },
@@ -195,6 +217,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       };
       await documents(config.primaryRegion).send(new PutCommand({ TableName: tables.activeRegionTableName, Item: item }));
     }
+    // A deployed table has long replicated its first item: every Region starts seeing it.
+    await dynamo.settle();
+
+    // Lambda control planes, one endpoint for every Region.
+    const lambdaControlPlane = await startLambdaControlPlane({ regions });
+    cleanups.push(() => lambdaControlPlane.stop());
+    const lambdaClients = perRegion((region) => {
+      const c = new LambdaClient({ region, endpoint: lambdaControlPlane.endpoint, credentials: LOCAL_CREDENTIALS });
+      cleanups.push(async () => c.destroy());
+      return c;
+    });
 
     // Replicators: the real handler, one function per Region with that Region's environment.
     const functions: LocalFunction[] = [];
@@ -224,11 +257,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           POWERTOOLS_LOG_LEVEL: 'WARN',
           AWS_ENDPOINT_URL_KINESIS: router.endpoint,
           AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+          AWS_ENDPOINT_URL_LAMBDA: lambdaControlPlane.endpoint,
         },
         onLog: options.onLog ? (line) => options.onLog?.(region, line) : undefined,
       });
       functions.push(fn);
       cleanups.push(() => fn.close());
+      const concurrency = lambdaControlPlane.registerFunction(region, fn);
       for (const s of streams) {
         const m = await startEventSourceMapping({
           kinesis: viaRouter(region),
@@ -239,15 +274,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           maxBatchingWindowMs: tuning.maxBatchingWindowMs,
           startingPosition: 'TRIM_HORIZON',
           reportBatchItemFailures: true,
-          retryAttempts: config.replicator.retryAttempts,
-          maxRecordAgeMs: config.replicator.maxRecordAgeSeconds * 1000,
+          // As deployed (lib/replicator.ts): never give up on a batch; records are held until the target takes them.
+          retryAttempts: -1,
+          maxRecordAgeMs: -1,
           idlePollMs: tuning.idlePollMs,
+          shardDiscoveryMs: tuning.shardDiscoveryMs,
+          concurrency,
           retryBackoffMs: { min: 20, max: 500 },
           onFailure: (info) => void discardedBatches.push(info),
           onInvocation: options.onInvocation ? (o) => options.onInvocation?.(region, o) : undefined,
         });
         mappings.push(m);
         cleanups.push(() => m.stop());
+        lambdaControlPlane.registerMapping(region, m);
       }
     }
 
@@ -292,7 +331,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       resumeSafetyMarginMs: tuning.resumeSafetyMarginMs,
       replicatorConcurrency: undefined,
     };
-    const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents, kinesisClients: viaRouter });
+    const failoverDeps = dynamoDbFailoverDeps(tables, { clients: documents, kinesisClients: viaRouter, lambdaClients });
 
     let stopped = false;
     const pipeline: LocalPipeline = {
@@ -303,6 +342,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       startedAt,
       streams,
       router,
+      dynamo,
+      lambdaControlPlane,
+      lambda: lambdaClients,
+      documents,
+      splitShard: (region, physicalStreamName, shardId) => router.splitShard(region, physicalStreamName, shardId),
       kinesis: viaRouter,
       kinesisDirect: direct,
       mappings,
@@ -312,8 +356,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       failoverSettings,
       failoverDeps,
       discardedBatches,
-      async activeRegionItem(physicalName) {
-        const { Item } = await documents(config.primaryRegion).send(
+      async activeRegionItem(physicalName, region = config.primaryRegion) {
+        const { Item } = await documents(region).send(
           new GetCommand({ TableName: tables.activeRegionTableName, Key: { streamName: physicalName }, ConsistentRead: true }),
         );
         return Item as ActiveRegionItem | undefined;

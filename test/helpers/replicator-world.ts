@@ -1,6 +1,8 @@
 /**
  * A local "multi-Region" world for replicator tests and benchmarks: one kinesalite per Region behind the Region
- * router, DynamoDB Local with the two state tables, and helpers to seed items and load the handler with an env.
+ * router, DynamoDB Local with the two state tables (one shared database by default; with `replicatedTables`, a
+ * replica per Region with asynchronous last-writer-wins replication, as global tables), and helpers to seed items
+ * and load the handler with an env.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +19,7 @@ import {
   type KinesisRegionRouterOptions,
   type RunningService,
 } from '../../local/emulators';
+import { startReplicatedDynamoDb, type ReplicatedDynamoDb } from '../../local/replicated-dynamodb';
 import type { ActiveRegionItem, CheckpointItem } from '../../lambda/shared/state-tables';
 import { checkpointSortKey } from '../../lambda/shared/state-tables';
 
@@ -26,13 +29,19 @@ export interface ReplicatorWorld {
   readonly dynamoEndpoint: string;
   readonly checkpointTableName: string;
   readonly activeRegionTableName: string;
+  /** A document client in the first Region (with replicated tables: that Region's replica). */
   readonly doc: DynamoDBDocumentClient;
+  /** The per-Region replicas, when started with `replicatedTables`. */
+  readonly dynamo: ReplicatedDynamoDb | undefined;
+  /** A document client in `region` (with replicated tables: that Region's own replica). */
+  docIn(region: string): DynamoDBDocumentClient;
   /** A client that talks to `region`'s kinesalite directly (not through the router). */
   kinesis(region: string): KinesisClient;
   /** The environment a replicator in `ownRegion` gets. */
   env(ownRegion: string, targets: readonly string[], extra?: Record<string, string>): Record<string, string>;
   createStream(name: string, shardsPerRegion: Readonly<Record<string, number>>): Promise<void>;
   putRecords(region: string, streamName: string, records: ReadonlyArray<{ partitionKey: string; data: string }>): Promise<void>;
+  /** Writes the item in the first Region; with replicated tables, waits until every non-partitioned replica has it. */
   setActive(item: Omit<ActiveRegionItem, 'updatedAt'>): Promise<void>;
   deleteActive(streamName: string): Promise<void>;
   checkpoint(streamName: string, sourceRegion: string, shardId: string): Promise<CheckpointItem | undefined>;
@@ -42,6 +51,7 @@ export interface ReplicatorWorld {
 export async function startReplicatorWorld(
   regions: readonly string[],
   routerOptions: Omit<KinesisRegionRouterOptions, 'regions'> = {},
+  options: { readonly replicatedTables?: boolean } = {},
 ): Promise<ReplicatorWorld> {
   const kinesalites: RunningService[] = [];
   const endpoints: Record<string, string> = {};
@@ -51,10 +61,20 @@ export async function startReplicatorWorld(
     endpoints[r] = k.endpoint;
   }
   const router = await startKinesisRegionRouter({ regions: endpoints, ...routerOptions });
-  const dynamo = await startDynamoDb();
+  const replicated = options.replicatedTables ? await startReplicatedDynamoDb({ regions }) : undefined;
+  const dynamo: RunningService = replicated ?? (await startDynamoDb());
   const names = { checkpointTableName: 'redstream-test-checkpoints', activeRegionTableName: 'redstream-test-active-region' };
-  await createStateTables(dynamo.endpoint, names);
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region: regions[0], credentials: LOCAL_CREDENTIALS }));
+  await createStateTables(replicated ?? dynamo.endpoint, names);
+  const docs = new Map<string, DynamoDBDocumentClient>();
+  const docIn = (region: string): DynamoDBDocumentClient => {
+    let c = docs.get(region);
+    if (!c) {
+      c = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint, region, credentials: LOCAL_CREDENTIALS }));
+      docs.set(region, c);
+    }
+    return c;
+  };
+  const doc = docIn(regions[0]);
   const clients = new Map(regions.map((r) => [r, localKinesisClient(endpoints[r], r)]));
   const kinesis = (r: string): KinesisClient => {
     const c = clients.get(r);
@@ -67,6 +87,8 @@ export async function startReplicatorWorld(
     dynamoEndpoint: dynamo.endpoint,
     ...names,
     doc,
+    dynamo: replicated,
+    docIn,
     kinesis,
     env: (ownRegion, targets, extra = {}) => ({
       AWS_REGION: ownRegion,
@@ -94,18 +116,21 @@ export async function startReplicatorWorld(
     },
     setActive: async (item) => {
       await doc.send(new PutCommand({ TableName: names.activeRegionTableName, Item: { ...item, updatedAt: Date.now() } }));
+      await replicated?.settle();
     },
     deleteActive: async (streamName) => {
       await doc.send(new DeleteCommand({ TableName: names.activeRegionTableName, Key: { streamName } }));
+      await replicated?.settle();
     },
     checkpoint: async (streamName, sourceRegion, shardId) => {
-      const out = await doc.send(
+      // The source Region's replicator writes its checkpoints to its own replica: read them there.
+      const out = await docIn(sourceRegion).send(
         new GetCommand({ TableName: names.checkpointTableName, Key: { streamName, shardId: checkpointSortKey(sourceRegion, shardId) }, ConsistentRead: true }),
       );
       return out.Item as CheckpointItem | undefined;
     },
     stop: async () => {
-      doc.destroy();
+      for (const c of docs.values()) c.destroy();
       for (const c of clients.values()) c.destroy();
       await router.stop();
       for (const k of kinesalites) await k.stop();
