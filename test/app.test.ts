@@ -7,6 +7,7 @@ import { ENVIRONMENTS_CONTEXT_KEY } from '../lib/config';
 import { cdkContext } from './helpers/cdk-app';
 
 const ROOT = path.resolve(__dirname, '..');
+const SYNTH_TIMEOUT_MS = 280_000;
 
 function synth(context: Record<string, unknown>): { status: number | null; stdout: string; stderr: string; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-app-'));
@@ -15,7 +16,8 @@ function synth(context: Record<string, unknown>): { status: number | null; stdou
     cwd: ROOT,
     env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify(context), CDK_OUTDIR: outdir },
     encoding: 'utf8',
-    timeout: 120_000,
+    // A whole synth of dev bundles every function: under a loaded CI machine it can pass two minutes.
+    timeout: SYNTH_TIMEOUT_MS,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr, outdir };
 }
@@ -42,7 +44,7 @@ describe('bin/app.ts', () => {
     expect(stderr.trim().split('\n').filter((l) => l.startsWith('Invalid Redstream configuration'))).toEqual([
       expect.stringMatching(/^Invalid Redstream configuration: redstream:environments\.dev\.warehouse\.availabilityZoneIds\.us-east-1: missing: .*; fix: list three AZ IDs of us-east-1/),
     ]);
-  });
+  }, SYNTH_TIMEOUT_MS + 20_000);
 
   test('fails synth on an unknown -c env', () => {
     const { status, stderr } = synth({ ...cdkContext(), env: 'qa' });
@@ -59,5 +61,5 @@ describe('bin/app.ts', () => {
     const templates = fs.readdirSync(outdir).filter((f) => f.endsWith('.template.json')).sort();
     expect(templates).toEqual(expect.arrayContaining(['Redstream-dev-Region-us-east-1.template.json', 'Redstream-dev-State.template.json']));
     expect(templates.every((t) => t.startsWith('Redstream-dev-'))).toBe(true);
-  });
+  }, SYNTH_TIMEOUT_MS + 20_000);
 });
