@@ -1,10 +1,10 @@
 /**
  * Replication benchmark of the local stand-ins, with and without the deployed topology's latencies (not part of
  * npm test): `npm run bench:e2e [-- --shards N --seconds S --events N --cross-region-ms MS --dynamodb-write-ms MS
- * --dynamodb-read-ms MS --pipeline]`.
+ * --dynamodb-read-ms MS --rate N --pipeline]`.
  *
  * For each of {uninjected, injected} × {naive forwarder, replicator}, a fresh topology (bench/topology.ts) and, on it:
- * 1. Replication lag at 1 000 events/s per shard for `--seconds`: per-record lag (arrival in the standby minus arrival
+ * 1. Replication lag at `--rate` events/s per shard (default 1 000) for `--seconds`: per-record lag (arrival in the standby minus arrival
  *    in the primary, matched record by record).
  * 2. Replication throughput: `--events` records written as fast as the producer can; records/s from the first
  *    arrival in the primary to the last in the standby.
@@ -50,7 +50,7 @@ const INJECTED: InjectedLatency = {
   dynamoDbReadMs: arg('dynamodb-read-ms', TOPOLOGY_LATENCIES.sameRegionDynamoDbRead.ms, true),
 };
 const WITH_PIPELINE = process.argv.includes('--pipeline');
-const RATE_PER_SHARD = 1000;
+const RATE_PER_SHARD = arg('rate', 1000);
 // Node 20 here: the SDK's notice about Node 22 is known (TOOLCHAIN.md) and would interleave with the tables.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -85,7 +85,15 @@ interface Measurement {
     readonly crossRegionPutRecords: number;
     readonly reads: number;
     readonly writes: number;
+    /** The most records any one partition key has in the batch: the PutRecords rounds strict order needs. */
+    readonly maxPerKey: number;
   };
+}
+
+function maxPerKey(records: ReadonlyArray<{ partitionKey: string }>): number {
+  const counts = new Map<string, number>();
+  for (const r of records) counts.set(r.partitionKey, (counts.get(r.partitionKey) ?? 0) + 1);
+  return Math.max(0, ...counts.values());
 }
 
 async function measure(forwarder: Forwarder, latency: InjectedLatency): Promise<Measurement> {
@@ -132,6 +140,7 @@ async function measure(forwarder: Forwarder, latency: InjectedLatency): Promise<
         crossRegionPutRecords: lagCounters.crossRegionPutRecords / n,
         reads: count(['GetItem', 'Query', 'BatchGetItem']) / n,
         writes: count(['PutItem', 'UpdateItem', 'DeleteItem']) / n,
+        maxPerKey: sum((o) => maxPerKey(o.records)) / n,
       },
     };
   } finally {
@@ -209,9 +218,15 @@ async function main(): Promise<void> {
     const r = results.get(`${label}:replicator`)!;
     lines.push(`${label.padEnd(12)}${'ratio r/n'.padEnd(12)}${ratio(p(r, 50), p(n, 50)).padStart(10)}${ratio(p(r, 99), p(n, 99)).padStart(10)}${ratio(r.throughput, n.throughput).padStart(14)}`);
   }
+  const saturated = [...results].filter(([, m]) => m.throughput < RATE_PER_SHARD * SHARDS).map(([k]) => k.replace(':', ' '));
+  if (saturated.length > 0) {
+    lines.push(
+      `Saturated (burst throughput below the lag phase's ${RATE_PER_SHARD * SHARDS} events/s): ${saturated.join(', ')}; their lag is queueing on this machine, not replication latency.`,
+    );
+  }
   lines.push('');
   lines.push('Where the time goes, lag phase, per invocation (mean):');
-  lines.push(`${''.padEnd(24)}${'records'.padStart(9)}${'duration'.padStart(10)}${'PutRecords'.padStart(12)}${'reads'.padStart(7)}${'writes'.padStart(8)}   injected share: PutRecords / checkpoint+item reads / writes`);
+  lines.push(`${''.padEnd(24)}${'records'.padStart(9)}${'max/key'.padStart(9)}${'duration'.padStart(10)}${'PutRecords'.padStart(12)}${'reads'.padStart(7)}${'writes'.padStart(8)}   injected share: PutRecords / checkpoint+item reads / writes`);
   for (const label of ['uninjected', 'injected'] as const) {
     const latency = label === 'injected' ? INJECTED : NO_LATENCY;
     for (const forwarder of ['naive', 'replicator']) {
@@ -220,7 +235,7 @@ async function main(): Promise<void> {
       const reads = s.reads * latency.dynamoDbReadMs;
       const writes = s.writes * latency.dynamoDbWriteMs;
       lines.push(
-        `${`${label} ${forwarder}`.padEnd(24)}${s.records.toFixed(0).padStart(9)}${fmt(s.durationMs, ' ms').padStart(10)}${s.crossRegionPutRecords.toFixed(2).padStart(12)}${s.reads.toFixed(2).padStart(7)}${s.writes.toFixed(2).padStart(8)}   ` +
+        `${`${label} ${forwarder}`.padEnd(24)}${s.records.toFixed(0).padStart(9)}${s.maxPerKey.toFixed(1).padStart(9)}${fmt(s.durationMs, ' ms').padStart(10)}${s.crossRegionPutRecords.toFixed(2).padStart(12)}${s.reads.toFixed(2).padStart(7)}${s.writes.toFixed(2).padStart(8)}   ` +
           (label === 'injected' ? `${fmt(put, ' ms')} / ${fmt(reads, ' ms')} / ${fmt(writes, ' ms')}` : '-'),
       );
     }
