@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { DeleteFunctionConcurrencyCommand, GetFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ActiveRegionItem, ActiveRegionState, CheckpointItem, parseCheckpointSortKey, ReplicatorFenceRecord } from '../shared/state-tables';
 import { Fence, ProbeStart, ShardDescription } from './decisions';
@@ -197,21 +197,19 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
 
   async list(region: string, streamName: string): Promise<CheckpointItem[]> {
     const items: CheckpointItem[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.clients(region).send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#streamName = :streamName',
-          ExpressionAttributeNames: { '#streamName': 'streamName' },
-          ExpressionAttributeValues: { ':streamName': streamName },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.clients(region) },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: '#streamName = :streamName',
+        ExpressionAttributeNames: { '#streamName': 'streamName' },
+        ExpressionAttributeValues: { ':streamName': streamName },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
       for (const raw of page.Items ?? []) items.push(parseCheckpointItem(raw, this.tableName));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey !== undefined);
+    }
     return items;
   }
 }

@@ -6,9 +6,12 @@ import { Readable } from 'node:stream';
 import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand } from '@aws-sdk/client-kinesis';
 import { DeleteFunctionConcurrencyCommand, GetFunctionConcurrencyCommand, LambdaClient, PutFunctionConcurrencyCommand } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { KinesisShardInspector, KinesisTrustedClock, LambdaReplicatorFence, LambdaReservedConcurrency, parseActiveRegionItem, parseCheckpointItem, regionOfArn, SnsResultPublisher } from '../../../lambda/failover/adapters';
+import { DynamoDbCheckpointStore, KinesisShardInspector, KinesisTrustedClock, LambdaReplicatorFence, LambdaReservedConcurrency, parseActiveRegionItem, parseCheckpointItem, regionOfArn, SnsResultPublisher } from '../../../lambda/failover/adapters';
 import { MalformedItemError } from '../../../lambda/failover/errors';
+import { checkpoint, STREAM } from './factories';
 
 test('reserved concurrency: a number is put, undefined removes the reservation, in the given Region', async () => {
   const mock = mockClient(LambdaClient);
@@ -132,5 +135,22 @@ test.each([
   const fence = new LambdaReplicatorFence((region) => new LambdaClient({ region }));
   expect(await fence.fence('us-east-1', 'fn')).toEqual(expected);
   expect(mock.commandCalls(PutFunctionConcurrencyCommand)[0].args[0].input).toEqual({ FunctionName: 'fn', ReservedConcurrentExecutions: 0 });
+  mock.restore();
+});
+
+test('checkpoints: every page of the Query (the SDK paginator follows LastEvaluatedKey; DynamoDB Local pages only at 1 MB), consistent reads', async () => {
+  const mock = mockClient(DynamoDBDocumentClient);
+  const first = checkpoint('us-east-1', 'shardId-000000000000', 1_000);
+  const second = checkpoint('us-east-1', 'shardId-000000000001', 2_000);
+  mock
+    .on(QueryCommand)
+    .resolvesOnce({ Items: [{ ...first }], LastEvaluatedKey: { streamName: STREAM, shardId: first.shardId } })
+    .resolvesOnce({ Items: [{ ...second }] });
+  const store = new DynamoDbCheckpointStore(() => DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), 'checkpoints');
+  expect(await store.list('us-east-1', STREAM)).toEqual([first, second]);
+  const inputs = mock.commandCalls(QueryCommand).map((c) => c.args[0].input);
+  expect(inputs).toHaveLength(2);
+  expect(inputs[0]).toMatchObject({ TableName: 'checkpoints', ConsistentRead: true, ExpressionAttributeValues: { ':streamName': STREAM } });
+  expect(inputs[1].ExclusiveStartKey).toEqual({ streamName: STREAM, shardId: first.shardId });
   mock.restore();
 });
