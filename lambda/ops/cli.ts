@@ -20,6 +20,7 @@ import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageErr
 import { failbackCommand } from './commands/failback';
 import { failoverCommand } from './commands/failover';
 import { preflightCommand } from './commands/preflight';
+import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
 import { statusCommand } from './commands/status';
 import { CliDeps, COMMON_USAGE, ConfigurationError, OpsCommand } from './context';
@@ -32,6 +33,7 @@ const COMMANDS: readonly OpsCommand[] = [
   statusCommand,
   failoverCommand,
   failbackCommand,
+  reconcileCommand,
   replayCommand,
   preflightCommand,
 ];
