@@ -17,6 +17,7 @@ import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, ListShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { applyKinesaliteFixes } from './kinesalite-fixes';
 
 /** Credentials the local stand-ins accept (they check none). */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
@@ -50,6 +51,7 @@ function close(server: http.Server): Promise<void> {
  */
 export async function startKinesis(region: string, options: { createStreamMs?: number } = {}): Promise<RunningService> {
   // kinesalite reads the Region for its ARNs from the environment when the server is created.
+  applyKinesaliteFixes();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const kinesalite = require('kinesalite') as (opts: Record<string, unknown>) => http.Server;
   const saved = process.env.AWS_REGION;
