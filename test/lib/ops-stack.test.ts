@@ -133,7 +133,7 @@ describe('failover function', () => {
     });
   });
 
-  test('its role can do exactly: the two tables and ListShards on the streams in every Region, the topic and its key, its log group', () => {
+  test('its role can do exactly: the two tables, reading the streams (and their keys, by alias) in every Region, the replicator fence, the topic and its key, its log group', () => {
     const policies = primary.template.findResources('AWS::IAM::Policy');
     expect(Object.keys(policies)).toHaveLength(1);
     const statements = Object.values(policies)[0].Properties.PolicyDocument.Statement;
@@ -145,13 +145,26 @@ describe('failover function', () => {
       {
         Sid: 'StreamShards',
         Effect: 'Allow',
-        Action: 'kinesis:ListShards',
+        Action: ['kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards'],
         Resource: [
           stream(PRIMARY, 'redstream-dev-events'),
           stream(PRIMARY, 'redstream-dev-telemetry'),
           stream(STANDBY, 'redstream-dev-events'),
           stream(STANDBY, 'redstream-dev-telemetry'),
         ],
+      },
+      {
+        Sid: 'ReadStreamKeys',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: [`arn:aws:kms:${PRIMARY}:${ACCOUNT}:key/*`, `arn:aws:kms:${STANDBY}:${ACCOUNT}:key/*`],
+        Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/redstream-dev-streams' } },
+      },
+      {
+        Sid: 'ReplicatorFence',
+        Effect: 'Allow',
+        Action: ['lambda:DeleteFunctionConcurrency', 'lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
+        Resource: [`arn:aws:lambda:${PRIMARY}:${ACCOUNT}:function:redstream-dev-replicator`, `arn:aws:lambda:${STANDBY}:${ACCOUNT}:function:redstream-dev-replicator`],
       },
       { Sid: 'ResultTopic', Effect: 'Allow', Action: 'sns:Publish', Resource: topicArn() },
       {
@@ -176,7 +189,7 @@ describe('failover function', () => {
       Action: ['lambda:DeleteFunctionConcurrency', 'lambda:PutFunctionConcurrency'],
       Resource: [fn(PRIMARY), fn(STANDBY)],
     });
-    expect(statements).toHaveLength(7);
+    expect(statements).toHaveLength(9);
     built.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ REPLICATOR_FUNCTION_NAME: 'redstream-dev-replicator', REPLICATOR_RESERVED_CONCURRENCY: '10' }) },
     });
