@@ -9,7 +9,7 @@ import {
   DescribeStatementCommand,
   ExecuteStatementCommand,
   Field,
-  GetStatementResultCommand,
+  paginateGetStatementResult,
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { StatementFailedError, StatementTimeoutError, WarehouseSqlError } from './errors';
@@ -78,12 +78,9 @@ export class DataApiSession implements SqlExecutor {
     await this.ensureSetup();
     const id = await this.run(label, sql, parameters);
     const rows: Array<Array<string | null>> = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+    for await (const page of paginateGetStatementResult({ client: this.client }, { Id: id })) {
       for (const record of page.Records ?? []) rows.push(record.map(fieldText));
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
     return rows;
   }
 

@@ -281,3 +281,16 @@ describe('pure decisions', () => {
     expect(cut).toMatch(/^y+ … \(truncated\)$/);
   });
 });
+
+test('DataApiSession.query reads every page of a result (the SDK paginator follows NextToken)', async () => {
+  fakeDataApi();
+  // Recorded at call time: the paginator reuses one input object and sets its NextToken page after page.
+  const tokens: Array<string | undefined> = [];
+  dataApi.on(redshiftData.GetStatementResultCommand).callsFake(({ NextToken }: { NextToken?: string }) => {
+    tokens.push(NextToken);
+    return NextToken === undefined ? { Records: [[{ stringValue: 'a' }]], NextToken: 'page-2' } : { Records: [[{ stringValue: 'b' }], [{ isNull: true }]] };
+  });
+  const session = new DataApiSession(new RedshiftDataClient({ region: 'us-east-1' }), TARGET, { pollIntervalMs: 1, remainingMs: () => 60_000, sleep: async () => undefined });
+  expect(await session.query('rows', 'SELECT x FROM t')).toEqual([['a'], ['b'], [null]]);
+  expect(tokens).toEqual([undefined, 'page-2']);
+});
