@@ -56,7 +56,7 @@
                {{user_id_expr}} AS user_id,
                {{event_time_text_expr}} AS event_time_text
         FROM {{new_rows}}
-      ) y
+      ) y{{subquery_fence}}
     ) z
   ) x;
 

@@ -367,6 +367,7 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
       session_check: REDSHIFT_SESSION_CHECK,
       scan_errors_table: 'sys_stream_scan_errors',
       scan_states_table: 'sys_stream_scan_states',
+      subquery_fence: '',
     };
   }
   return {
@@ -380,6 +381,9 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
     session_check: POSTGRES_SESSION_CHECK,
     scan_errors_table: `${p.schema}.sys_stream_scan_errors`,
     scan_states_table: `${p.schema}.sys_stream_scan_states`,
+    // Keeps Postgres from inlining the stage step's parsed event time into each of its three uses (pg_input_is_valid
+    // and the cast would run three times per row: the merge cost 2.5 times as much CPU).
+    subquery_fence: '\n      OFFSET 0',
   };
 }
 
