@@ -8,7 +8,8 @@
  * once per environment at cold start and sees that function's Region, so two Regions' copies of one handler run
  * side by side in one process without seeing each other's settings. An environment handles one invocation at a
  * time; a function scales out to `maxConcurrency` environments. A timed-out invocation ends its environment, as
- * Lambda does.
+ * Lambda does. As on Lambda, the init phase (loading the module) is not counted in the invocation's timeout; it has
+ * its own 10 s limit.
  *
  * {@link inProcessFunction} wraps a plain function, for tests of code that invokes functions.
  */
@@ -131,6 +132,7 @@ try {
 } catch (err) {
   initError = err;
 }
+parentPort.postMessage({ ready: true });
 const describe = (err) => ({ errorType: (err && err.name) || 'Error', message: (err && err.message) || String(err) });
 parentPort.on('message', async (msg) => {
   if (initError) {
@@ -164,9 +166,14 @@ parentPort.on('message', async (msg) => {
 
 interface Environment {
   readonly worker: Worker;
+  /** Resolves when the module has loaded (Lambda's init phase), true, or false if init did not end in time. */
+  readonly initialized: Promise<boolean>;
   busy: boolean;
   dead: boolean;
 }
+
+/** Lambda's limit on an on-demand function's init phase, which is not counted in the invocation's timeout. */
+const INIT_TIMEOUT_MS = 10_000;
 
 interface WorkerReply {
   readonly id: number;
@@ -229,7 +236,21 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
       const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
       rl.on('line', (line) => props.onLog?.(line));
     }
-    const env: Environment = { worker, busy: false, dead: false };
+    const initialized = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), INIT_TIMEOUT_MS);
+      const onReady = (msg: { ready?: boolean }): void => {
+        if (!msg.ready) return;
+        clearTimeout(timer);
+        worker.off('message', onReady);
+        resolve(true);
+      };
+      worker.on('message', onReady);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    const env: Environment = { worker, initialized, busy: false, dead: false };
     worker.once('exit', () => discard(env, false));
     environments.push(env);
     return env;
@@ -272,7 +293,12 @@ export async function startWorkerFunction(props: WorkerFunctionProps): Promise<L
     else env.busy = false;
   }
 
-  function runOn(env: Environment, event: unknown): Promise<InvocationResult> {
+  async function runOn(env: Environment, event: unknown): Promise<InvocationResult> {
+    // The init phase (loading the module) has its own limit; the invocation's timeout starts after it, as on Lambda.
+    if (!(await env.initialized)) {
+      discard(env, true);
+      return { kind: 'error', errorType: 'Runtime.InitError', message: `INIT did not finish within ${INIT_TIMEOUT_MS / 1000} s` };
+    }
     const id = ++nextId;
     return new Promise<InvocationResult>((resolve) => {
       const cleanup = (): void => {

@@ -19,6 +19,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../lib/config';
+import { replicatorFunctionName } from '../lib/names';
 import { settingsFromConfig, stateTablesFor } from '../lib/ops/settings';
 import { dynamoDbFailoverDeps, FailoverDeps, FailoverSettings } from '../lambda/failover/api';
 import { perRegion } from '../lambda/failover/adapters';
@@ -238,7 +239,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     for (const region of regions) {
       const fn = await startWorkerFunction({
         entry: REPLICATOR_ENTRY,
-        functionName: `redstream-${config.name}-replicator`,
+        functionName: replicatorFunctionName(config.name), // the name the failover's fence addresses
         region,
         timeoutMs: tuning.replicatorTimeoutMs,
         memorySizeMiB: config.replicator.memorySizeMiB,
