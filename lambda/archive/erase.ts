@@ -15,6 +15,7 @@
  * recreation safe). {@link finishErasures} is the scheduled step that completes it after those times.
  */
 import * as crypto from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
 import { Dialect, erasureSql, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
 import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject } from './store';
@@ -255,8 +256,7 @@ async function filterErrorDocuments(body: Buffer, match: (bytes: Uint8Array) => 
     }
   });
   const removed = lines.length - kept.length;
-  const zlib = await import('node:zlib');
-  return { scanned: lines.length, removed, body: removed === 0 || kept.length === 0 ? undefined : zlib.gzipSync(`${kept.join('\n')}\n`) };
+  return { scanned: lines.length, removed, body: removed === 0 || kept.length === 0 ? undefined : gzipSync(`${kept.join('\n')}\n`) };
 }
 
 export interface FinishReport {

@@ -17,6 +17,7 @@
 import { ConfigError } from '../../lib/config';
 import { InvalidRequestError } from '../failover/errors';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageError, usageErrorLine } from './command-line';
+import { eraseCommand } from './commands/erase';
 import { failbackCommand } from './commands/failback';
 import { failoverCommand } from './commands/failover';
 import { preflightCommand } from './commands/preflight';
@@ -35,6 +36,7 @@ const COMMANDS: readonly OpsCommand[] = [
   failbackCommand,
   reconcileCommand,
   replayCommand,
+  eraseCommand,
   preflightCommand,
 ];
 

@@ -1,0 +1,219 @@
+/**
+ * `npm run ops -- erase --env E --subject ID`: erases a subject from every warehouse's events and rejects and from every
+ * Region's archive, suppresses it for later merges, audits the request (hash only), and reports what cannot be erased
+ * at once and when it will be. `erase --finish` is the scheduled step that completes due erasures (no subject needed).
+ * See lambda/archive/erase.ts and the README, "Erasure".
+ */
+import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { erase, ErasureReport, ErasureTargets, ErasureWarehouse, finishErasures, FinishReport } from '../../archive/erase';
+import { S3ArchiveStore } from '../../archive/store';
+import { DEFAULT_SUBJECT_PATHS, SubjectError } from '../../archive/subject';
+import { fieldText, waitForStatement } from '../../sql-runner/data-api';
+import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../../../lib/config';
+import { warehouseName } from '../../../lib/names';
+import { EXIT_OK, OptionValues, UsageError } from '../command-line';
+import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
+import { archiveBucketFor, s3ClientFor } from './replay';
+
+export const ERASE_OPTIONS = {
+  ...COMMON_OPTIONS,
+  subject: { type: 'string' },
+  'subject-paths': { type: 'string' },
+  finish: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'secret-arn': { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
+export const USAGE = `erase --subject ID [options] | erase --finish [options]
+  --subject ID                the subject to erase (its value at a subject path)
+  --subject-paths A,B         JSON paths that name the subject (default userId,anonymousId; the merge's subjectPaths)
+  --dry-run                   count what would be removed; change nothing
+  --finish                    the scheduled step: complete the erasures whose streams have expired (daily)
+  --secret-arn ARN            Data API secret of the warehouses (default: your IAM identity)
+  --schema NAME               warehouse schema (default redstream)
+  Archive buckets: REDSTREAM_ARCHIVE_BUCKET_<REGION> for every Region (the region stacks' ArchiveBucketName output).
+  The subject is never written anywhere: statements and the audit carry its SHA-256 only.`;
+
+/** Where the erasure reaches: built from the config for AWS, or given by a test or the local demo. */
+export interface EraseFactories {
+  warehouses(config: EnvironmentConfig, schema: string): ErasureWarehouse[];
+  archives(config: EnvironmentConfig): Pick<ErasureTargets, 'archives' | 'store'> & { close(): void };
+}
+
+/** Runs the command with explicit factories (the command uses {@link awsFactories}). */
+export async function runErase(args: OptionValues<typeof ERASE_OPTIONS>, deps: CliDeps, factories: EraseFactories): Promise<number> {
+  const { config } = resolveTarget(args, deps);
+  const paths = (args['subject-paths'] ?? DEFAULT_SUBJECT_PATHS.join(',')).split(',').map((p) => p.trim());
+  const schema = args.schema ?? 'redstream';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new UsageError(`--schema must be a lower-case SQL identifier (got ${JSON.stringify(schema)})`);
+  if (args.finish && args.subject !== undefined) throw new UsageError('--finish works from the audit table; it takes no --subject');
+  if (!args.finish && args.subject === undefined) throw new UsageError('--subject is required (or --finish for the scheduled step)');
+  const archives = factories.archives(config);
+  const targets: ErasureTargets = {
+    warehouses: factories.warehouses(config, schema),
+    ...archives,
+    streams: config.streams.map((s) => ({ name: physicalStreamName(config.name, s.name), retentionHours: s.retentionHours })),
+    // Firehose delivers within its buffering interval (at most 900 s); a quarter of an hour more for retries.
+    archiveDelayMs: (config.archive.bufferingIntervalSeconds + 900) * 1000,
+  };
+  const clock = deps.clock ?? Date.now;
+  try {
+    if (args.finish) {
+      const report = await finishErasures(targets, paths, { clock, onProgress: (l) => deps.stderr(l) });
+      deps.stdout(args.json ? JSON.stringify(report, null, 2) : formatFinish(report));
+      return EXIT_OK;
+    }
+    let report: ErasureReport;
+    try {
+      report = await erase({ subject: args.subject!, paths, dryRun: args['dry-run'] === true }, targets, { clock, onProgress: (l) => deps.stderr(l) });
+    } catch (err) {
+      if (err instanceof SubjectError) throw new UsageError(err.message);
+      throw err;
+    }
+    deps.stdout(args.json ? JSON.stringify(report, null, 2) : formatErasure(report));
+    return EXIT_OK;
+  } finally {
+    archives.close();
+  }
+}
+
+export const eraseCommand = defineCommand({
+  name: 'erase',
+  summary: 'erase a subject from events, rejects and archive; suppress and audit it (--finish: the scheduled step)',
+  usage: USAGE,
+  options: ERASE_OPTIONS,
+  run: (args, deps) => runErase(args, deps, awsFactories(args['secret-arn'], deps)),
+});
+
+export function formatErasure(r: ErasureReport): string {
+  const verb = r.dryRun ? 'would be removed' : 'removed';
+  const lines = [`erasure ${r.requestId} (subject sha256 ${r.subjectHash})${r.dryRun ? ' — dry run, nothing changed' : ''}: ${(r.durationMs / 1000).toFixed(1)} s`];
+  for (const w of r.warehouses) lines.push(`  warehouse ${w.name}: ${w.eventsDeleted} event(s), ${w.rejectsDeleted} reject(s) ${verb}`);
+  lines.push(
+    `  archive: ${r.archive.recordsRemoved} record(s) ${verb} from ${r.archive.objectsScanned} object(s) scanned; ` +
+      `${r.archive.objectsRewritten} rewritten, ${r.archive.objectsDeleted} deleted, ${r.archive.versionsDeleted} old version(s) deleted`,
+  );
+  lines.push('  not erased yet:');
+  for (const p of r.pending) lines.push(`    ${p.place}: gone by ${p.clearAt} (${p.how})`);
+  if (!r.dryRun) lines.push('  the subject is suppressed: a replay or a re-send of its records is dropped by the merge. Run `npm run ops -- erase --finish` daily.');
+  return lines.join('\n');
+}
+
+export function formatFinish(r: FinishReport): string {
+  const lines = [`finished ${r.finished.length} erasure(s), ${r.waiting.length} waiting`];
+  for (const w of r.waiting) lines.push(`  ${w.requestId} (${w.warehouse}): due ${w.dueAt}`);
+  if (r.finished.length > 0) {
+    lines.push(
+      `  removed ${r.eventsDeleted} event(s), ${r.rejectsDeleted} reject(s), ${r.archive.recordsRemoved} late archive record(s), ${r.streamingViewRowsDeleted} streaming-view row(s)`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The warehouses through the Redshift Data API (one session each) and the archive buckets through S3. */
+export function awsFactories(secretArn: string | undefined, deps: CliDeps): EraseFactories {
+  return {
+    warehouses: (config, schema) =>
+      warehouseRegions(config).map((region) => new DataApiErasureWarehouse(new RedshiftDataClient({ region }), region, { workgroupName: warehouseName(config.name), database: config.warehouse.databaseName, secretArn }, schema)),
+    archives: (config) => {
+      const regions = allRegions(config);
+      const clients = regions.map((region) => s3ClientFor(region, deps.env));
+      const byRegion = new Map(regions.map((r, i) => [r, clients[i]]));
+      return {
+        archives: regions.map((region) => ({ region, bucket: archiveBucketFor(region, undefined, deps.env), prefixes: [...config.streams.map((s) => `${s.name}/`), 'errors/'] })),
+        // Each Region's bucket lives in that Region: every call goes to that Region's client.
+        store: new RegionRoutedStore(regions, byRegion, (bucket) => regions.find((r) => archiveBucketFor(r, undefined, deps.env) === bucket) ?? regions[0]),
+        close: () => clients.forEach((c) => c.destroy()),
+      };
+    },
+  };
+}
+
+/** An ArchiveStore that sends each call to the S3 client of the bucket's Region. */
+class RegionRoutedStore extends S3ArchiveStore {
+  private readonly stores: Map<string, S3ArchiveStore>;
+  constructor(
+    regions: readonly string[],
+    clients: ReadonlyMap<string, import('@aws-sdk/client-s3').S3Client>,
+    private readonly regionOf: (bucket: string) => string,
+  ) {
+    super(clients.get(regions[0])!);
+    this.stores = new Map(regions.map((r) => [r, new S3ArchiveStore(clients.get(r)!)]));
+  }
+  private of(bucket: string): S3ArchiveStore {
+    return this.stores.get(this.regionOf(bucket))!;
+  }
+  override listKeys(bucket: string, prefix: string) {
+    return this.of(bucket).listKeys(bucket, prefix);
+  }
+  override get(bucket: string, key: string) {
+    return this.of(bucket).get(bucket, key);
+  }
+  override put(bucket: string, key: string, body: Buffer, contentType: string) {
+    return this.of(bucket).put(bucket, key, body, contentType);
+  }
+  override listVersions(bucket: string, key: string) {
+    return this.of(bucket).listVersions(bucket, key);
+  }
+  override deleteVersion(bucket: string, key: string, versionId: string) {
+    return this.of(bucket).deleteVersion(bucket, key, versionId);
+  }
+}
+
+/**
+ * A warehouse through the Data API, in one session that first turns on case-sensitive identifiers (the subject
+ * paths are quoted, mixed-case SUPER attributes). Streaming views are not recreated here: see clearStreamingViews.
+ */
+export class DataApiErasureWarehouse implements ErasureWarehouse {
+  readonly dialect = 'redshift' as const;
+  private sessionId: string | undefined;
+
+  constructor(
+    private readonly client: RedshiftDataClient,
+    readonly name: string,
+    private readonly target: { workgroupName: string; database: string; secretArn?: string },
+    readonly schema: string,
+  ) {}
+
+  private async run(sql: string): Promise<string> {
+    if (this.sessionId === undefined) {
+      const setup = await this.client.send(
+        new ExecuteStatementCommand({ WorkgroupName: this.target.workgroupName, Database: this.target.database, SecretArn: this.target.secretArn, Sql: 'SET enable_case_sensitive_identifier TO true', SessionKeepAliveSeconds: 900 }),
+      );
+      await waitForStatement(this.client, setup.Id!, 'erase-session', { pollIntervalMs: 250, remainingMs: () => Number.POSITIVE_INFINITY });
+      this.sessionId = setup.SessionId;
+    }
+    const out = await this.client.send(new ExecuteStatementCommand({ SessionId: this.sessionId, Sql: sql, StatementName: 'redstream-erase' }));
+    await waitForStatement(this.client, out.Id!, 'erase', { pollIntervalMs: 250, remainingMs: () => Number.POSITIVE_INFINITY });
+    return out.Id!;
+  }
+
+  async rows(sql: string): Promise<Array<Record<string, string | null>>> {
+    const id = await this.run(sql);
+    const rows: Array<Record<string, string | null>> = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
+      const names = (page.ColumnMetadata ?? []).map((c) => c.name ?? '');
+      for (const record of page.Records ?? []) rows.push(Object.fromEntries(record.map((f, i) => [names[i], fieldText(f)])));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return rows;
+  }
+
+  async change(sql: string): Promise<number> {
+    const id = await this.run(sql);
+    const d = await this.client.send(new DescribeStatementCommand({ Id: id }));
+    return Number(d.ResultRows ?? 0);
+  }
+
+  /**
+   * Recreating a Redshift streaming MV needs its full definition and the streaming role; the SQL bootstrap owns both.
+   * Not done here: the finish step reports it, and the runbook's statement drops the view so the next deployment's
+   * bootstrap creates it again (README, "Erasure").
+   */
+  async clearStreamingViews(): Promise<number> {
+    return 0;
+  }
+}
