@@ -20,6 +20,8 @@ import { objectKey } from '../lambda/archive/layout';
 import { transformFirehoseEvent } from '../lambda/archive-transform/transform';
 import type { ShardRecord } from './event-source-mapping-logic';
 import { listShardIds, ShardReader } from './shard-reader';
+import { LOCAL_CREDENTIALS } from './emulators';
+import { LocalS3, startLocalS3 } from './s3';
 
 const gzip = promisify(zlib.gzip);
 
@@ -263,6 +265,63 @@ export async function startLocalArchive(props: LocalArchiveProps): Promise<Local
       await Promise.all(readers);
       await flushAll();
       if (fatal !== undefined) throw fatal;
+    },
+  };
+}
+
+/** The archive of a running local pipeline: the local S3 with one versioned bucket per Region, and the local Firehose. */
+export interface PipelineArchive {
+  readonly s3: LocalS3;
+  readonly client: S3Client;
+  readonly archive: LocalArchive;
+  bucketFor(region: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the local S3 and the local Firehose of every Region of a pipeline (reading each Region's streams through its
+ * router, so an outage pauses the archive as it would pause Firehose).
+ */
+export async function startPipelineArchive(pipeline: {
+  readonly config: { readonly name: string };
+  readonly regions: readonly string[];
+  readonly streams: readonly LocalArchiveStream[];
+  kinesis(region: string): KinesisClient;
+}, options: { bufferIntervalMs?: number; idlePollMs?: number } = {}): Promise<PipelineArchive> {
+  const s3 = await startLocalS3();
+  const client = new S3Client({ region: pipeline.regions[0], endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  const bucketFor = (region: string): string => localArchiveBucket(pipeline.config.name, region);
+  let archive: LocalArchive;
+  try {
+    archive = await startLocalArchive({
+      regions: pipeline.regions,
+      streams: pipeline.streams,
+      kinesis: (r) => pipeline.kinesis(r),
+      s3: client,
+      bucketFor,
+      bufferIntervalMs: options.bufferIntervalMs ?? 1000,
+      idlePollMs: options.idlePollMs ?? 50,
+    });
+  } catch (err) {
+    client.destroy();
+    await s3.stop();
+    throw err;
+  }
+  let stopped = false;
+  return {
+    s3,
+    client,
+    archive,
+    bucketFor,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        await archive.stop();
+      } finally {
+        client.destroy();
+        await s3.stop();
+      }
     },
   };
 }

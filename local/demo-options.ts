@@ -23,6 +23,10 @@ export interface DemoOptions {
   /** Print the report as JSON. */
   readonly json: boolean;
   readonly help: boolean;
+  /** At the end, rebuild the events table from the archive and check it (README, "Rebuild"). @default false */
+  readonly rebuildFromArchive?: boolean;
+  /** At the end, erase this subject everywhere and check nothing of it remains (README, "Erasure"). */
+  readonly eraseSubject?: string;
 }
 
 export const DEMO_DEFAULTS = {
@@ -46,7 +50,12 @@ Options:
   --no-failover      no failover drill
   --input FILE       replay FILE instead of generating: one JSON object per line,
                      {"partitionKey": "...", "data": "<base64 of the record bytes>"}, sent in file order
-  --out DIR          write events.ndjson, rejects.ndjson and report.json to DIR
+  --out DIR          write events.ndjson, rejects.ndjson and report.json to DIR, and the archive objects
+                     as they would be in S3 under DIR/archive/<bucket>/<key>
+  --rebuild-from-archive  at the end, rebuild the events table from the archive (empty events, rejects and merge
+                     state, replay, merge) and check one row per id with the same payloads
+  --erase-subject ID at the end, erase ID (userId or anonymousId) from events, rejects and archive, and
+                     check that nothing of it remains and every other id is intact
   --json             print the report as JSON
   -h, --help         show this help
 
@@ -71,6 +80,8 @@ const OPTIONS = {
   input: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  'rebuild-from-archive': { type: 'boolean' },
+  'erase-subject': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -116,5 +127,9 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   } else if (!values['no-failover']) {
     failoverAt = input === undefined && events < 2 ? undefined : 'half';
   }
-  return { events, rate, duplicates, malformed, failoverAt, input, out: values.out, json: values.json === true, help: false };
+  const archiveSteps = {
+    ...(values['rebuild-from-archive'] ? { rebuildFromArchive: true } : {}),
+    ...(values['erase-subject'] !== undefined ? { eraseSubject: values['erase-subject'] } : {}),
+  };
+  return { events, rate, duplicates, malformed, failoverAt, input, out: values.out, json: values.json === true, help: false, ...archiveSteps };
 }

@@ -12,6 +12,8 @@ import { DemoOptions } from './demo-options';
 import { readInputFile } from './input-file';
 import { matchReplicationLag, percentile, TimedRecord } from './lag';
 import { LocalPipeline, LocalTuning, startLocalPipeline } from './pipeline';
+import { PipelineArchive, startPipelineArchive } from './archive';
+import { DemoArchiveReport, formatArchiveLines, runArchiveSteps } from './rebuild';
 import { Producer, ProducerLedger, ProducerRecord } from './producer';
 import { classifyRecord } from './record-classifier';
 import { segmentEvents } from './segment-events';
@@ -84,6 +86,8 @@ export interface DemoReport {
   };
   readonly ok: boolean;
   readonly durationMs: number;
+  /** The archive check, and the rebuild and erasure when asked (local/rebuild.ts). */
+  readonly archive?: DemoArchiveReport;
 }
 
 /** What runDemo returns: the report and the rows written by --out. */
@@ -122,7 +126,9 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
   const progress = new Progress(io);
   progress.phase('starting local Regions, DynamoDB Local, replicators and the warehouse');
   const pipeline = await startLocalPipeline({ config, tuning, onLog: io.functionLog });
+  let archive: PipelineArchive | undefined;
   try {
+    archive = await startPipelineArchive(pipeline);
     const stream = pipeline.streams[0];
     const primary = config.primaryRegion;
     const standby = config.standbyRegions[0];
@@ -208,11 +214,17 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
     await pipeline.loader.mergeNow();
     progress.stop();
 
-    const report = await buildReport({ pipeline, producer: producer.ledger, drill, started, source: inputRecords ? 'input' : 'generated', streamIndex: 0 });
-    if (options.out !== undefined) await writeOut(options.out, pipeline, report);
+    const built = await buildReport({ pipeline, producer: producer.ledger, drill, started, source: inputRecords ? 'input' : 'generated', streamIndex: 0 });
+    const archived = await runArchiveSteps(pipeline, archive, options, (l) => progress.detail(l));
+    const report: DemoReport = { ...built, archive: archived, ok: built.ok && archived.ok, durationMs: Date.now() - started };
+    if (options.out !== undefined) {
+      await writeOut(options.out, pipeline, report);
+      archive.s3.writeTo(path.join(options.out, 'archive'));
+    }
     return { report };
   } finally {
     progress.stop();
+    await archive?.stop();
     await pipeline.stop();
   }
 }
@@ -466,6 +478,7 @@ export function formatReport(r: DemoReport): string {
   } else {
     lines.push('  failover drill         not run (--no-failover)');
   }
+  if (r.archive) lines.push(...formatArchiveLines(r.archive));
   lines.push(`  time taken             ${ms(r.durationMs)}`, '');
   if (r.ok) {
     lines.push('OK: the events table holds exactly one row per unique id produced, and every malformed record is a reject with its reason.');
