@@ -23,7 +23,7 @@ interface Run {
 
 function run(entry: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(TSX, [path.join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(TSX, [path.join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
@@ -48,7 +48,8 @@ beforeAll(async () => {
     if (cli.run !== undefined) start('broken cdk.json', cli.run, { REDSTREAM_CDK_JSON: broken });
   }
   await Promise.all(runs);
-});
+  // A loaded 2-core machine can take long to start eight TypeScript processes at once.
+}, 300_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe.each(Object.entries(CLIS))('%s', (prog, cli) => {
