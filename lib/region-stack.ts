@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -108,6 +108,11 @@ export class RegionStack extends Stack {
       removalPolicy,
     });
 
+    // For the operator CLI's replay and erase (REDSTREAM_ARCHIVE_BUCKET_<REGION>): the bucket's name is generated.
+    new CfnOutput(this, 'ArchiveBucketName', {
+      value: this.archive.bucket.bucketName,
+      description: `Archive bucket of ${this.region}: set REDSTREAM_ARCHIVE_BUCKET_${this.region.toUpperCase().replace(/-/g, '_')} to it for npm run ops -- replay / erase`,
+    });
     // One archive transformation per Region: every record becomes a line of the archive contract.
     this.archiveTransform = new ArchiveTransform(this, 'ArchiveTransform', {
       maxRecordSizeKiB: Math.max(...config.streams.map((s) => s.maxRecordSizeKiB)),

@@ -25,7 +25,8 @@ import { ReplayRequestKey, writeBudget } from '../../archive/replay-plan';
 import { S3ArchiveStore } from '../../archive/store';
 import { physicalStreamName } from '../../../lib/config';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../command-line';
-import { CliDeps, COMMON_OPTIONS, ConfigurationError, defineCommand, requireRegion, resolveTarget } from '../context';
+import { CliDeps, COMMON_OPTIONS, ConfigurationError, defineCommand, progressOutput, requireRegion, resolveTarget } from '../context';
+import { Progress, startProgress } from '../progress';
 
 export const REPLAY_OPTIONS = {
   ...COMMON_OPTIONS,
@@ -49,7 +50,7 @@ export const USAGE = `replay --stream S --from T1 --to T2 [options]
   --region R                  Region whose archive or stream is read (default: the active Region)
   --share F                   share of the stream's write limit to use, 0-1 (default 0.5; producers keep the rest)
   --archive-bucket NAME       the archive bucket of --region (or REDSTREAM_ARCHIVE_BUCKET_<REGION>, e.g.
-                              REDSTREAM_ARCHIVE_BUCKET_US_EAST_1; the region stack's ArchiveBucketName output)
+                              REDSTREAM_ARCHIVE_BUCKET_US_EAST_1: the Region stack's ArchiveBucketName output)
   --progress-file FILE        progress record (default .redstream/replays/replay-<env>-<stream>-<window>-….json);
                               the same command resumes an interrupted replay from it
   --slice-minutes N           read the window this many minutes at a time (default 60)
@@ -199,10 +200,15 @@ export const replayCommand = defineCommand({
   },
 });
 
-/** A progress bar with an ETA on a terminal; a plain line every 5 s otherwise; nothing with --json. */
+/**
+ * Progress through lambda/ops/progress.ts: a bar with the time left on a terminal, a line per 10 % otherwise; one bar
+ * per slice of the window (a slice's size is known once it is read); nothing with --json.
+ */
 class ProgressLine {
-  private lastPlain = 0;
-  private drawn = false;
+  private bar: Progress | undefined;
+  private slice = -1;
+  private sliceBase = 0;
+  private foundBefore = 0;
 
   constructor(
     private readonly deps: CliDeps,
@@ -211,19 +217,21 @@ class ProgressLine {
 
   update(e: ReplayEvent): void {
     if (this.quiet) return;
-    const line = formatReplayProgress(e);
-    if (this.deps.interactive) {
-      this.deps.stderr(`\r\u001b[2K${line}\u001b[1A`);
-      this.drawn = true;
-    } else if (e.elapsedMs - this.lastPlain >= 5000 || e.slice.index === e.slice.count - 1) {
-      this.lastPlain = e.elapsedMs;
-      this.deps.stderr(line);
+    if (e.slice.index !== this.slice) {
+      this.bar?.finish();
+      this.slice = e.slice.index;
+      this.sliceBase = e.written + e.skipped;
+      const total = e.found - this.foundBefore;
+      this.foundBefore = e.found;
+      const label = `replaying slice ${e.slice.index + 1}/${e.slice.count} from ${new Date(e.slice.fromMs).toISOString()}`;
+      this.bar = total > 0 ? startProgress({ ...progressOutput(this.deps), label, total, unit: 'records' }) : undefined;
     }
+    this.bar?.update(e.written + e.skipped - this.sliceBase);
   }
 
   end(): void {
-    if (this.drawn) this.deps.stderr('');
-    this.drawn = false;
+    this.bar?.finish();
+    this.bar = undefined;
   }
 }
 
