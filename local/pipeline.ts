@@ -66,6 +66,11 @@ export interface LocalTuning {
   readonly replicationDelayMs: number;
   /** How often the mappings list their stream's shards to follow splits. @default 250 */
   readonly shardDiscoveryMs: number;
+  /**
+   * How stale an eventually consistent GetItem on a replica is (see `ReplicatedDynamoDbOptions.staleReadMs`): code
+   * that needs the latest item must ask for a strongly consistent read, as on AWS. @default 250
+   */
+  readonly staleReadMs: number;
 }
 
 export interface LocalPipelineOptions {
@@ -161,6 +166,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     idlePollMs: 50,
     replicationDelayMs: 20,
     shardDiscoveryMs: 250,
+    staleReadMs: 250,
     ...options.tuning,
   };
   const regions = allRegions(config);
@@ -195,7 +201,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     for (const region of regions) await createStreams(direct(region), streams.map((s) => ({ name: s.physicalName, shards: s.shards })));
 
     // State tables: a replica per Region; each stream active in the primary Region from now on.
-    const dynamo = await startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs });
+    const dynamo = await startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs, staleReadMs: tuning.staleReadMs });
     cleanups.push(() => dynamo.stop());
     await createStateTables(dynamo, tables);
     const documents = perRegion((region) => {

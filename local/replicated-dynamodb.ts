@@ -23,6 +23,9 @@
  *   (last writer wins) after it is healed. Requests from inside the partitioned Region still reach its replica.
  * - Items carry no replication markers (the 2017 version's `aws:rep:*` attributes are gone in the current version).
  *
+ * Eventually consistent GetItem reads can be made stale (`staleReadMs`), as AWS's may be; strongly consistent reads
+ * see the replica's latest state, as in AWS.
+ *
  * Writes to one item in one Region are serialized by the proxy (a per-item lock around write and read-back), so each
  * image sent is exactly the item after its write. PartiQL statements are refused: the proxy could not replicate them.
  */
@@ -40,6 +43,13 @@ export interface ReplicatedDynamoDbOptions {
   readonly replicationDelayMs?: number;
   /** Latency added before each request is forwarded to the replica. @default 0 */
   readonly latencyMs?: DynamoDbLatency;
+  /**
+   * How stale an eventually consistent GetItem (no `ConsistentRead: true`) may be, in milliseconds: it returns the
+   * item as it was this long ago in that replica, as AWS may (usually under a second). 0 always reads fresh, kinder
+   * than AWS. Only GetItem without a projection is made stale; Query, Scan and BatchGetItem always read fresh.
+   * @default 0
+   */
+  readonly staleReadMs?: number;
 }
 
 /** Counters of the replication so far. */
@@ -73,6 +83,8 @@ export interface ReplicatedDynamoDb extends RunningService {
   settle(timeoutMs?: number): Promise<void>;
   /** Replaces the injected latency. */
   setLatency(latency: DynamoDbLatency): void;
+  /** Sets how stale eventually consistent GetItem reads are (see `staleReadMs`). */
+  setStaleReads(ms: number): void;
   stats(): ReplicationStats;
 }
 
@@ -162,6 +174,11 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
   };
   let replicationDelayMs = checkDelay(options.replicationDelayMs ?? 20);
   let latency: DynamoDbLatency = options.latencyMs ?? 0;
+  const checkStale = (ms: number): number => {
+    if (!Number.isFinite(ms) || ms < 0) throw new ReplicatedDynamoDbError(`staleReadMs must be a number of milliseconds >= 0 (got ${ms})`);
+    return ms;
+  };
+  let staleReadMs = checkStale(options.staleReadMs ?? 0);
 
   const jvm = await startDynamoDbLocal({ sharedDb: false });
   const upstream = new URL(jvm.endpoint);
@@ -171,6 +188,17 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
   const locks = new KeyedLocks();
   /** Region → table → item id → write time of the item's last write in that replica. */
   const lastWrite = new Map<string, number>();
+  /** Region/table/item → the item's image after each of its recent changes in that replica (for stale reads). */
+  const changes = new Map<string, Array<{ readonly at: number; readonly image: WireItem | undefined }>>();
+  function recordChange(key: string, image: WireItem | undefined): void {
+    const now = Date.now();
+    const list = (changes.get(key) ?? []).concat({ at: now, image });
+    // Keep what a read `staleReadMs` ago can need: the changes in the window and the last one before it.
+    const cutoff = now - staleReadMs;
+    let first = 0;
+    while (first + 1 < list.length && list[first + 1].at <= cutoff) first++;
+    changes.set(key, list.slice(first));
+  }
   const keySchemas = new Map<string, string[]>();
   const queue: Replication[] = [];
   const stats = { queued: 0, applied: 0, superseded: 0, noReplica: 0 };
@@ -267,24 +295,30 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
     return out;
   }
 
-  /** Items of a BatchWriteItem the replica did not process (not written, so not replicated). */
+  /** Items of a BatchWriteItem the replica did not process (not written, so not replicated), as `table\0id`. */
   function unprocessed(action: string, response: Buffer): Set<string> {
     const ids = new Set<string>();
     if (action !== 'BatchWriteItem' || response.length === 0) return ids;
     const parsed = JSON.parse(response.toString('utf8')) as { UnprocessedItems?: Record<string, Array<{ PutRequest?: { Item?: WireItem }; DeleteRequest?: { Key?: WireItem } }>> };
     for (const [table, requests] of Object.entries(parsed.UnprocessedItems ?? {})) {
-      for (const r of requests) ids.add(`${table}\u0000${JSON.stringify(r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {})}`);
+      const schema = keySchemas.get(table) ?? [];
+      for (const r of requests) ids.add(`${table}\u0000${ref(table, schema, r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {}).id}`);
     }
     return ids;
   }
 
-  /** Records a local write of `item` in `region` and queues its new image for every other replica. */
-  async function replicateWrite(region: string, item: ItemRef): Promise<void> {
+  /** Reads back the image of a written item (the caller holds the item's lock). */
+  async function readBack(region: string, item: ItemRef): Promise<WireItem | undefined> {
     const { status, output } = await call(region, 'GetItem', { TableName: item.table, Key: item.key, ConsistentRead: true });
     if (status !== 200) throw new Error(`reading back ${item.table} ${item.id} in ${region}: ${JSON.stringify(output)}`);
+    return output.Item as WireItem | undefined;
+  }
+
+  /** Records a local write of `item` in `region` and queues its new image for every other replica. */
+  function replicateWrite(region: string, item: ItemRef, image: WireItem | undefined): void {
     const writeTime = nextWriteTime();
     lastWrite.set(writeKey(region, item), writeTime);
-    const image = output.Item as WireItem | undefined;
+    recordChange(writeKey(region, item), image);
     const writtenAt = Date.now();
     for (const to of regions) {
       if (to === region) continue;
@@ -353,6 +387,7 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
         : await call(r.to, 'DeleteItem', { TableName: r.item.table, Key: r.item.key });
       if (status === 200) {
         lastWrite.set(writeKey(r.to, r.item), r.writeTime);
+        recordChange(writeKey(r.to, r.item), r.image);
         stats.applied++;
       } else if (errorType(output) === 'ResourceNotFoundException') {
         stats.noReplica++;
@@ -387,11 +422,17 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
     delete headers.host;
     delete headers.authorization;
     delete headers.connection;
+    const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
     if (!WRITE_ACTIONS.has(action)) {
+      const stale = action === 'GetItem' ? await staleImage(region, parsed) : undefined;
+      if (stale) {
+        const payload = Buffer.from(JSON.stringify(stale.image ? { Item: stale.image } : {}));
+        send(res, { status: 200, headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `stale-${Date.now()}` }, body: payload });
+        return;
+      }
       send(res, await toJvm(region, action, body, headers));
       return;
     }
-    const parsed = body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
     const items: ItemRef[] = [];
     for (const t of touched(action, parsed)) {
       const schema = await keySchema(region, t.table);
@@ -402,14 +443,29 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
       const out = await toJvm(region, action, body, headers);
       if (out.status === 200) {
         const skipped = unprocessed(action, out.body);
-        for (const item of items) {
-          if (!skipped.has(`${item.table}\u0000${JSON.stringify(item.key)}`)) await replicateWrite(region, item);
-        }
+        const written = items.filter((item) => !skipped.has(`${item.table}\u0000${item.id}`));
+        const images = await Promise.all(written.map((item) => readBack(region, item)));
+        written.forEach((item, i) => replicateWrite(region, item, images[i]));
       }
       send(res, out);
     } finally {
       release();
     }
+  }
+
+  /** The image an eventually consistent GetItem returns when it is to be stale; undefined to read fresh. */
+  async function staleImage(region: string, request: Record<string, unknown>): Promise<{ image: WireItem | undefined } | undefined> {
+    if (staleReadMs <= 0 || request.ConsistentRead === true || request.ProjectionExpression || request.AttributesToGet) return undefined;
+    const table = request.TableName;
+    if (typeof table !== 'string' || !request.Key || typeof request.Key !== 'object') return undefined;
+    const schema = await keySchema(region, table);
+    if (!schema) return undefined;
+    const list = changes.get(writeKey(region, ref(table, schema, request.Key as WireItem)));
+    const cutoff = Date.now() - staleReadMs;
+    if (!list || list[list.length - 1].at <= cutoff) return undefined; // unchanged in the window: fresh is stale
+    const before = list.filter((c) => c.at <= cutoff).pop();
+    // No change before the window: the item did not exist then (every write goes through this proxy).
+    return { image: before?.image };
   }
 
   function send(res: http.ServerResponse, out: Forwarded): void {
@@ -472,6 +528,7 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
       }
     },
     setLatency: (l) => void (latency = l),
+    setStaleReads: (ms) => void (staleReadMs = checkStale(ms)),
     stats: () => ({ ...stats }),
     async stop() {
       stopped = true;

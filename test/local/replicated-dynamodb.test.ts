@@ -226,6 +226,24 @@ describe('replicated DynamoDB', () => {
     }
   });
 
+  test('eventually consistent GetItem can be stale (the item as it was staleReadMs ago); strongly consistent never is', async () => {
+    const stream = uniqueName('s');
+    const eventual = (region: string) => doc(region).send(new GetCommand({ TableName: TABLES.activeRegionTableName, Key: { streamName: stream } }));
+    db.setStaleReads(HOLD_MS);
+    try {
+      await doc(A).send(new PutCommand({ TableName: TABLES.activeRegionTableName, Item: { streamName: stream, v: 1 } }));
+      await doc(A).send(new PutCommand({ TableName: TABLES.activeRegionTableName, Item: { streamName: stream, v: 2 } }));
+      await db.settle();
+      for (const region of [A, B]) {
+        expect((await eventual(region)).Item).toBeUndefined(); // an hour ago, the item did not exist
+        expect(await get(region, stream)).toEqual({ streamName: stream, v: 2 });
+      }
+    } finally {
+      db.setStaleReads(0);
+    }
+    expect((await eventual(A)).Item).toEqual({ streamName: stream, v: 2 });
+  });
+
   test('injected latency applies per Region and operation', async () => {
     const seen: string[] = [];
     db.setLatency((region, op) => {
