@@ -20,6 +20,7 @@ import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, parseCommandLine, UsageErr
 import { eraseCommand } from './commands/erase';
 import { failbackCommand } from './commands/failback';
 import { failoverCommand } from './commands/failover';
+import { rebuildCommand } from './commands/rebuild';
 import { preflightCommand } from './commands/preflight';
 import { reconcileCommand } from './commands/reconcile';
 import { replayCommand } from './commands/replay';
@@ -37,6 +38,7 @@ const COMMANDS: readonly OpsCommand[] = [
   reconcileCommand,
   replayCommand,
   eraseCommand,
+  rebuildCommand,
   preflightCommand,
 ];
 
