@@ -252,12 +252,12 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
   /** Whether every parent of the shard has been read to its end and done (a parent no longer listed is gone: done). */
   const parentsDone = (status: MutableStatus): boolean => status.parentShardIds.every((p) => shards.get(p)?.ended ?? true);
 
-  async function runShard(shardId: string, status: MutableStatus): Promise<void> {
+  async function runShard(shardId: string, status: MutableStatus, start: StartingPosition): Promise<void> {
     // Lambda processes a parent shard's records before its children's: wait until the parents are done.
     while (!stopping && !parentsDone(status)) await pause(idlePollMs);
     if (stopping) return;
     status.waitingForParent = false;
-    const reader = new ShardReader(props.kinesis, props.streamName, shardId, props.startingPosition ?? 'TRIM_HORIZON');
+    const reader = new ShardReader(props.kinesis, props.streamName, shardId, start);
     const source: RecordSource = { region: props.region, eventSourceArn: arn, shardId, invokeIdentityArn };
     let pending: ShardRecord[] = [];
     let readAt: number[] = []; // when each pending record was read: the batching window starts at the first one
@@ -410,7 +410,11 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
 
   const loops: Array<Promise<void>> = [];
   let fatal: unknown;
-  function track(shard: ShardSummary): void {
+  /**
+   * Starts polling a shard. The shards of the first listing start at the mapping's starting position; a shard found
+   * later (a split's or merge's child) is read from its start, so no record written to it is skipped.
+   */
+  function track(shard: ShardSummary, start: StartingPosition): void {
     if (shards.has(shard.shardId)) return;
     const status: MutableStatus = {
       shardId: shard.shardId,
@@ -429,7 +433,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
     };
     statuses.push(status);
     shards.set(shard.shardId, status);
-    const loop = runShard(shard.shardId, status).catch((err: unknown) => {
+    const loop = runShard(shard.shardId, status, start).catch((err: unknown) => {
       fatal ??= err;
       throw err;
     });
@@ -443,7 +447,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
     discovering ??= (async () => {
       const startedAt = clock();
       try {
-        for (const shard of await listShards(props.kinesis, props.streamName)) track(shard);
+        for (const shard of await listShards(props.kinesis, props.streamName)) track(shard, 'TRIM_HORIZON');
         discoveredAtMs = startedAt;
       } catch {
         // The Region's Kinesis is down or throttling: the next round lists again.
@@ -453,7 +457,7 @@ export async function startEventSourceMapping(props: EventSourceMappingProps): P
     })();
     return discovering;
   }
-  for (const shard of initialShards) track(shard);
+  for (const shard of initialShards) track(shard, props.startingPosition ?? 'TRIM_HORIZON');
   const discoveryLoop = (async () => {
     while (!stopping) {
       await pause(discoveryMs);

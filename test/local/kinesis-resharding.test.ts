@@ -4,7 +4,7 @@ import { createStreams, KinesisRegionRouter, localKinesisClient, RunningService,
 import { EventSourceMapping, EventSourceMappingProps, startEventSourceMapping } from '../../local/event-source-mapping';
 import { inProcessFunction } from '../../local/local-function';
 import { listShards } from '../../local/shard-reader';
-import { putRecords, uniqueName } from './helpers';
+import { eventually, putRecords, uniqueName } from './helpers';
 
 const REGION = 'us-west-2';
 let kinesalite: RunningService;
@@ -129,4 +129,31 @@ describe('the local event source mapping follows splits', () => {
     expect(status.find((s) => s.shardId === 'shardId-000000000000')).toMatchObject({ ended: true, recordsDone: 30 });
     for (const child of split.childShardIds) expect(status.find((s) => s.shardId === child)).toMatchObject({ parentShardIds: ['shardId-000000000000'], ended: false });
   });
+});
+
+test('with LATEST, a child found after the start is read from its first record (nothing written to it is skipped)', async () => {
+  const stream = uniqueName('split');
+  await createStreams(client, [{ name: stream, shards: 1 }]);
+  await putRecords(client, stream, [{ partitionKey: 'old', data: 'before the mapping' }]);
+  const delivered: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const fn = inProcessFunction(async (event: KinesisStreamEvent) => {
+    await gate; // the parent is not done (so its children are not looked for) until the children hold records
+    delivered.push(...event.Records.map(payload));
+  });
+  // Shards are listed only when one ends (or a wait asks), so the children hold records before they are found.
+  const m = await start({ streamName: stream, target: fn, batchSize: 10, startingPosition: 'LATEST', shardDiscoveryMs: 3_600_000 });
+  await eventually(() => m.status()[0].idleSinceMs !== undefined, 'the first read at LATEST');
+
+  await putRecords(client, stream, [{ partitionKey: 'k', data: 'parent' }]);
+  await router.splitShard(REGION, stream, 'shardId-000000000000');
+  const children = keyed('c', 12, 6);
+  await putRecords(client, stream, children);
+  await eventually(() => m.inFlight() === 1, 'the parent\'s batch in flight');
+  release();
+  await m.waitUntilCaughtUp(Date.now());
+
+  expect(delivered[0]).toBe('parent');
+  expect(delivered.slice(1).sort()).toEqual(children.map((c) => c.data).sort());
 });
