@@ -216,7 +216,8 @@ export async function startLocalArchive(props: LocalArchiveProps): Promise<Local
           buffers.set(bufferKey, buf);
           if (buf.bytes >= maxBytes) await flushOne(bufferKey);
         } else {
-          idleSince.set(key, startedAt);
+          // A closed shard read to its end (a split parent) is caught up for good.
+          idleSince.set(key, out.endOfShard ? Number.POSITIVE_INFINITY : startedAt);
           if (out.endOfShard) return;
           await sleep(idlePollMs);
         }
@@ -230,21 +231,31 @@ export async function startLocalArchive(props: LocalArchiveProps): Promise<Local
 
   const shards: string[] = [];
   const readers: Array<Promise<void>> = [];
-  for (const region of props.regions) {
-    for (const stream of props.streams) {
-      buffers.set(`${region}/${stream.physicalName}`, { items: [], bytes: 0 });
-      for (const shardId of await listShardIds(props.kinesis(region), stream.physicalName)) {
-        shards.push(`${region}/${stream.physicalName}/${shardId}`);
-        readers.push(
-          readShard(region, stream, shardId).catch((err: unknown) => {
-            fatal ??= err;
-          }),
-        );
+  /** Starts a reader for every shard not read yet: Firehose follows a stream's splits and merges the same way. */
+  async function discoverShards(): Promise<void> {
+    for (const region of props.regions) {
+      for (const stream of props.streams) {
+        if (!buffers.has(`${region}/${stream.physicalName}`)) buffers.set(`${region}/${stream.physicalName}`, { items: [], bytes: 0 });
+        for (const shardId of await listShardIds(props.kinesis(region), stream.physicalName)) {
+          const key = `${region}/${stream.physicalName}/${shardId}`;
+          if (shards.includes(key)) continue;
+          shards.push(key);
+          readers.push(
+            readShard(region, stream, shardId).catch((err: unknown) => {
+              fatal ??= err;
+            }),
+          );
+        }
       }
     }
   }
-  // Flushes on a timer; errors surface through `fatal` (flushOne records them).
-  const ticker = setInterval(() => void flushAll().catch(() => undefined), intervalMs);
+  await discoverShards();
+  // Flushes on a timer; errors surface through `fatal` (flushOne records them). New shards are found on the same timer
+  // (a Region that is down is listed again next time).
+  const ticker = setInterval(() => {
+    void flushAll().catch(() => undefined);
+    if (!stopping) void discoverShards().catch(() => undefined);
+  }, intervalMs);
 
   return {
     totals,

@@ -4,6 +4,7 @@
  * the command prints.
  */
 import { parseCommandLine, UsageError } from '../lambda/ops/command-line';
+import { NEMESIS_FAULTS, NemesisUsageError, parseNemesis } from './nemesis';
 
 export interface DemoOptions {
   /** Records to generate (ignored with `input`). */
@@ -23,6 +24,10 @@ export interface DemoOptions {
   /** Print the report as JSON. */
   readonly json: boolean;
   readonly help: boolean;
+  /** Faults of the drill's nemesis, `FAULT[,FAULT…]` or `all` (local/nemesis.ts). @default - none */
+  readonly nemesis?: string;
+  /** Seed of the nemesis's draws (which producers move early or stay behind). @default 1 */
+  readonly seed?: number;
   /** At the end, rebuild the events table from the archive and check it (README, "Rebuild"). @default false */
   readonly rebuildFromArchive?: boolean;
   /** At the end, erase this subject everywhere and check nothing of it remains (README, "Erasure"). */
@@ -56,6 +61,9 @@ Options:
                      state, replay, merge) and check one row per id with the same payloads
   --erase-subject ID at the end, erase ID (userId or anonymousId) from events, rejects and archive, and
                      check that nothing of it remains and every other id is intact
+  --nemesis F[,F…]   faults for the drill, or all: ${NEMESIS_FAULTS.join(', ')}
+                     (clock-skew=S, slow-control-plane=S and replica-lag=S take seconds); see the README, "Nemesis"
+  --seed N           seed of the nemesis (same seed, same run; default 1)
   --json             print the report as JSON
   -h, --help         show this help
 
@@ -80,6 +88,8 @@ const OPTIONS = {
   input: { type: 'string' },
   out: { type: 'string' },
   json: { type: 'boolean' },
+  nemesis: { type: 'string' },
+  seed: { type: 'string' },
   'rebuild-from-archive': { type: 'boolean' },
   'erase-subject': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -127,7 +137,19 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   } else if (!values['no-failover']) {
     failoverAt = input === undefined && events < 2 ? undefined : 'half';
   }
+  if (values.nemesis !== undefined) {
+    try {
+      parseNemesis(values.nemesis, 1);
+    } catch (err) {
+      if (err instanceof NemesisUsageError) throw new DemoUsageError(err.message);
+      throw err;
+    }
+    if (failoverAt === undefined) throw new DemoUsageError('--nemesis needs the failover drill (drop --no-failover)');
+  }
+  const seed = values.seed === undefined ? undefined : wholeNumber('seed', values.seed, 0, 2 ** 31 - 1);
   const archiveSteps = {
+    ...(values.nemesis !== undefined ? { nemesis: values.nemesis } : {}),
+    ...(seed !== undefined ? { seed } : {}),
     ...(values['rebuild-from-archive'] ? { rebuildFromArchive: true } : {}),
     ...(values['erase-subject'] !== undefined ? { eraseSubject: values['erase-subject'] } : {}),
   };

@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EnvironmentConfig } from '../lib/config';
-import { failback, failover, SwitchResult } from '../lambda/failover/api';
 import { DemoOptions } from './demo-options';
+import { DrillFailedError, DrillReport, NemesisChecks, nemesisChecks, nemesisRoute, ProducerPhase, reconcileAfterDrill, runDrill } from './drill';
+import { describeNemesis, parseNemesis } from './nemesis';
 import { readInputFile } from './input-file';
 import { matchReplicationLag, percentile, TimedRecord } from './lag';
 import { LocalPipeline, LocalTuning, startLocalPipeline } from './pipeline';
@@ -28,17 +29,7 @@ export interface DemoIo {
   readonly functionLog?: (region: string, line: string) => void;
 }
 
-/** A switch of the drill as reported. */
-export interface DrillSwitch {
-  readonly from: string;
-  readonly to: string;
-  readonly outcome: string;
-  readonly activatedAt: string | undefined;
-  readonly resumeTimestamp: string | undefined;
-  /** Records the producer wrote again in the new Region. */
-  readonly replayed: number;
-  readonly durationMs: number;
-}
+export type { DrillSwitch } from './drill';
 
 export interface DemoReport {
   readonly environment: string;
@@ -73,7 +64,9 @@ export interface DemoReport {
     /** Batches the event source mappings gave up on (should be 0). */
     readonly discardedBatches: number;
   };
-  readonly drill: { readonly failoverAt: number; readonly failover: DrillSwitch; readonly failback: DrillSwitch | undefined } | undefined;
+  readonly drill: DrillReport | undefined;
+  /** The nemesis run's own checks (no replication loop, resume timestamps never late); undefined without a drill. */
+  readonly nemesis?: NemesisChecks;
   readonly checks: {
     /** The events table holds exactly the unique valid ids produced. */
     readonly eventsExact: boolean;
@@ -102,15 +95,7 @@ export class DemoFailedError extends Error {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(predicate: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new DemoFailedError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Runs the demo against `config` (cdk.json's environment); throws {@link DemoFailedError} when the pipeline cannot run. */
 export async function runDemo(options: DemoOptions, config: EnvironmentConfig, io: DemoIo, tuning: Partial<LocalTuning> = {}): Promise<DemoResult> {
@@ -136,7 +121,11 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
     const source: Iterable<ProducerRecord> =
       inputRecords ??
       segmentEvents({ count: options.events, duplicateFraction: options.duplicates, malformedFraction: options.malformed, clock: Date.now, seed: 1 });
-    const producer = new Producer({ source, streamName: stream.physicalName, region: primary, clientFor: (r) => pipeline.kinesis(r), ratePerSecond: options.rate, classifier });
+    const nemesis = parseNemesis(options.nemesis, options.seed ?? 1);
+    if (nemesis.replicaLagMs !== undefined) pipeline.dynamo.setReplicationDelay(nemesis.replicaLagMs);
+    let producerPhase: ProducerPhase = 'normal';
+    const route = nemesis.faults.size > 0 ? nemesisRoute(nemesis, primary, standby, () => producerPhase) : undefined;
+    const producer = new Producer({ source, streamName: stream.physicalName, region: primary, clientFor: (r) => pipeline.kinesis(r), ratePerSecond: options.rate, classifier, route });
     const stats = (): string =>
       `written ${producer.ledger.firstWrites}/${total} (+${producer.ledger.replays} re-sent) → ${producer.currentRegion} · warehouse rows ${pipeline.loader.totals.appended} · events ${pipeline.loader.totals.inserted}`;
     progress.ticker(stats);
@@ -145,70 +134,32 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
 
     let drill: DemoReport['drill'];
     if (failoverAt !== undefined) {
-      await producer.pauseAfterFirstWrites(failoverAt);
-      progress.phase(`drill: ${primary}'s Kinesis goes down after ${producer.ledger.firstWrites} records`);
-      const failedBefore = producer.ledger.failedCalls;
-      pipeline.router.setRegionDown(primary, true);
-      producer.resume();
-      await until(() => producer.ledger.failedCalls > failedBefore || producer.done, 'the producer to see the outage', 60_000);
-      progress.phase(`drill: failover to ${standby} (fenced switch; waits for in-flight forwarding)`);
-      const t0 = Date.now();
-      const fo = await failover(
-        pipeline.failoverSettings,
-        { targetRegion: standby, expectedRegion: primary, reason: `demo drill: ${primary} Kinesis down` },
-        { ...pipeline.failoverDeps, onProgress: (l) => progress.detail(l) },
-      );
-      const foStream = switched(fo, stream.physicalName);
-      await producer.pause();
-      const replayedOnFailover = producer.switchRegion(standby, foStream.resumeTimestamp!);
-      producer.rebaseRate();
-      producer.resume();
-      const failoverReport: DrillSwitch = {
-        from: primary,
-        to: standby,
-        outcome: foStream.outcome,
-        activatedAt: iso(foStream.activatedAt),
-        resumeTimestamp: iso(foStream.resumeTimestamp),
-        replayed: replayedOnFailover,
-        durationMs: Date.now() - t0,
-      };
-      progress.phase(`drill: producers resume in ${standby} from ${failoverReport.resumeTimestamp} (${replayedOnFailover} records re-sent)`);
-
-      // Later: the primary comes back; reverse replication catches up; failback.
-      const failbackAt = failoverAt + Math.floor((total - failoverAt) / 2);
-      await producer.pauseAfterFirstWrites(failbackAt);
-      await producer.pause();
-      progress.phase(`drill: ${primary} is back; waiting for ${standby} → ${primary} replication to catch up`);
-      pipeline.router.setRegionDown(primary, false);
-      await pipeline.waitForMappings(Date.now(), { regions: [standby], timeoutMs: 120_000 });
-      progress.phase(`drill: failback to ${primary}`);
-      const t1 = Date.now();
-      const fb = await failbackWhenCaughtUp(pipeline, progress);
-      const fbStream = switched(fb, stream.physicalName);
-      const replayedOnFailback = producer.switchRegion(primary, fbStream.resumeTimestamp!);
-      producer.rebaseRate();
-      producer.resume();
-      drill = {
-        failoverAt,
-        failover: failoverReport,
-        failback: {
-          from: standby,
-          to: primary,
-          outcome: fbStream.outcome,
-          activatedAt: iso(fbStream.activatedAt),
-          resumeTimestamp: iso(fbStream.resumeTimestamp),
-          replayed: replayedOnFailback,
-          durationMs: Date.now() - t1,
-        },
-      };
-      progress.phase(`drill: producers resume in ${primary} (${replayedOnFailback} records re-sent)`);
+      try {
+        drill = await runDrill(
+          { pipeline, producer, streamName: stream.physicalName, total, failoverAt, nemesis, phase: (l) => progress.phase(l), detail: (l) => progress.detail(l) },
+          (p) => (producerPhase = p),
+        );
+      } catch (err) {
+        if (err instanceof DrillFailedError) throw new DemoFailedError(err.message);
+        throw err;
+      }
+      if (nemesis.faults.size > 0) drill = { ...drill, nemesis: describeNemesis(nemesis) };
     }
 
     await production;
     await producer.run(); // replays queued by the last switch, if the first run had already ended
     progress.phase('waiting for replication and the warehouse to catch up');
-    const producedAt = Date.now();
+    let producedAt = Date.now();
     await pipeline.waitForMappings(producedAt, { timeoutMs: 120_000 });
+    if (drill !== undefined) {
+      // Every Region is reachable again: copy into the active Region what producers wrote where nobody forwarded it.
+      progress.phase('reconcile: records in another Region and missing from the active one');
+      const reconciled = await reconcileAfterDrill(pipeline, stream.physicalName, started - 60_000);
+      drill = { ...drill, reconciled };
+      progress.detail(`reconcile: ${reconciled.missing} missing, ${reconciled.written} written`);
+      producedAt = Date.now();
+      await pipeline.waitForMappings(producedAt, { timeoutMs: 120_000 });
+    }
     const replicatedAt = Date.now();
     await pipeline.loader.waitUntilCaughtUp(replicatedAt, { timeoutMs: 120_000 });
     await pipeline.loader.mergeNow();
@@ -216,7 +167,9 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
 
     const built = await buildReport({ pipeline, producer: producer.ledger, drill, started, source: inputRecords ? 'input' : 'generated', streamIndex: 0 });
     const archived = await runArchiveSteps(pipeline, archive, options, (l) => progress.detail(l));
-    const report: DemoReport = { ...built, archive: archived, ok: built.ok && archived.ok, durationMs: Date.now() - started };
+    const checks = drill === undefined ? undefined : await nemesisChecks(pipeline, stream.physicalName, producer.ledger, drill, drill.reconciled?.written ?? 0);
+    const nemesisOk = checks === undefined || (checks.noLoop && checks.resumeNotLate);
+    const report: DemoReport = { ...built, ...(checks ? { nemesis: checks } : {}), archive: archived, ok: built.ok && archived.ok && nemesisOk, durationMs: Date.now() - started };
     if (options.out !== undefined) {
       await writeOut(options.out, pipeline, report);
       archive.s3.writeTo(path.join(options.out, 'archive'));
@@ -229,28 +182,8 @@ export async function runDemo(options: DemoOptions, config: EnvironmentConfig, i
   }
 }
 
-function switched(result: SwitchResult, streamName: string): NonNullable<SwitchResult['streams'][number]> {
-  const s = result.streams.find((x) => x.streamName === streamName);
-  if (!s || s.outcome !== 'switched' || s.resumeTimestamp === undefined) {
-    throw new DemoFailedError(`${result.action} to ${result.targetRegion} did not switch ${streamName}: ${s ? `${s.outcome}: ${s.message}` : 'no result'}`);
-  }
-  return s;
-}
 
-async function failbackWhenCaughtUp(pipeline: LocalPipeline, progress: Progress): Promise<SwitchResult> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const fb = await failback(pipeline.failoverSettings, { reason: 'demo drill over' }, { ...pipeline.failoverDeps, onProgress: (l) => progress.detail(l) });
-    const refused = fb.streams.filter((s) => s.outcome === 'refused');
-    if (refused.length === 0 || Date.now() > deadline) return fb;
-    progress.detail(`failback refused, retrying: ${refused[0].message}`);
-    await sleep(250);
-  }
-}
 
-function iso(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString();
-}
 
 interface EventRow {
   event_id: string;
@@ -473,7 +406,18 @@ export function formatReport(r: DemoReport): string {
         `${r.drill.failover.replayed} re-sent from ${r.drill.failover.resumeTimestamp}`,
     );
     if (r.drill.failback) {
-      lines.push(`  failback               ${r.drill.failback.from} → ${r.drill.failback.to} in ${ms(r.drill.failback.durationMs)}, ${r.drill.failback.replayed} re-sent`);
+      lines.push(
+        `  failback               ${r.drill.failback.from} → ${r.drill.failback.to} in ${ms(r.drill.failback.durationMs)}, ${r.drill.failback.replayed} re-sent from ${r.drill.failback.resumeTimestamp}`,
+      );
+    }
+    if (r.drill.reconciled) lines.push(`  reconcile              ${r.drill.reconciled.missing} missing from the active Region, ${r.drill.reconciled.written} written`);
+    for (const n of r.drill.nemesis ?? []) lines.push(`  nemesis                ${n}`);
+    if (r.nemesis) {
+      const errors = r.nemesis.resumeErrorsMs.map((e) => `${e.switch} ${e.errorMs === undefined ? 'nothing unreplicated' : `${(e.errorMs / 1000).toFixed(2)} s`}`).join(', ');
+      lines.push(
+        `  loops and echoes       ${r.nemesis.loopedRecords} looped, ${r.nemesis.echoes} echoes`,
+        `  resume vs true mark    ${errors} (≤ 0: never later than the oldest unreplicated record)`,
+      );
     }
   } else {
     lines.push('  failover drill         not run (--no-failover)');
@@ -488,6 +432,9 @@ export function formatReport(r: DemoReport): string {
     if (!r.checks.rejectsExact) why.push('rejects differ from the malformed records in the warehouse stream');
     if (!r.checks.everyMalformedRejected) why.push('some malformed records produced are not in the rejects');
     if (r.replication.discardedBatches > 0) why.push(`${r.replication.discardedBatches} replication batches were discarded`);
+    if (r.nemesis && !r.nemesis.noLoop) why.push(`${r.nemesis.loopedRecords} record(s) were forwarded in a loop`);
+    if (r.nemesis && !r.nemesis.resumeNotLate) why.push('a published resume timestamp was later than the true low-water mark');
+    if (r.archive && !r.archive.ok) why.push('the archive checks failed');
     lines.push(`FAILED: ${why.join('; ')}`);
   }
   return lines.join('\n');

@@ -290,6 +290,11 @@ export interface KinesisRegionRouterOptions {
 export interface KinesisRegionRouter extends RunningService {
   /** Takes a Region's Kinesis down (every request fails with 503) or brings it back. */
   setRegionDown(region: string, down: boolean): void;
+  /**
+   * Makes a Region's control-plane and read calls (everything but PutRecord(s)) wait `ms` before they are answered, or
+   * fail after that wait when the Region is down: a control plane that hangs rather than refusing at once (0: off).
+   */
+  setControlPlaneDelay(region: string, ms: number): void;
   /** Requests seen so far, per Region and action. */
   readonly requestCounts: Map<string, number>;
   /**
@@ -304,6 +309,7 @@ const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/kinesis\//;
 /** Starts the per-Region Kinesis router described in the module comment. */
 export async function startKinesisRegionRouter(options: KinesisRegionRouterOptions): Promise<KinesisRegionRouter> {
   const down = new Set<string>();
+  const controlPlaneDelayMs = new Map<string, number>();
   const requestCounts = new Map<string, number>();
   /** `region|stream` → resolves when writes to that stream may go on. */
   const heldWrites = new Map<string, Promise<void>>();
@@ -334,6 +340,8 @@ export async function startKinesisRegionRouter(options: KinesisRegionRouterOptio
     }
     const key = `${region}:${action}`;
     requestCounts.set(key, (requestCounts.get(key) ?? 0) + 1);
+    const delay = action === 'PutRecords' || action === 'PutRecord' ? 0 : (controlPlaneDelayMs.get(region) ?? 0);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     if (down.has(region)) {
       reply(res, 503, 'ServiceUnavailable', `router: Region ${region} is down`);
       return;
@@ -378,6 +386,7 @@ export async function startKinesisRegionRouter(options: KinesisRegionRouterOptio
     endpoint,
     requestCounts,
     setRegionDown: (region, isDown) => (isDown ? down.add(region) : down.delete(region)),
+    setControlPlaneDelay: (region, ms) => (ms > 0 ? controlPlaneDelayMs.set(region, ms) : controlPlaneDelayMs.delete(region)),
     async splitShard(region, streamName, shardId, splitOptions = {}) {
       const target = options.regions[region];
       if (!target) throw new Error(`router: no local Kinesis for Region ${region}`);

@@ -77,6 +77,11 @@ export interface ProducerProps {
   readonly maxBackoffMs?: number;
   /** Called after each successful call. */
   readonly onWrite?: (ledger: ProducerLedger) => void;
+  /**
+   * Where one record goes instead of the producer's current Region: a share of the producers that move early or stay
+   * behind (the demo's nemesis). Records of one call always go to one Region. @default - the current Region
+   */
+  readonly route?: (record: OutgoingRecord, currentRegion: string) => string | undefined;
 }
 
 const PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024;
@@ -180,12 +185,20 @@ export class Producer {
    * Moves to `region` and queues, before anything else, every record written to the old Region at or after
    * `resumeTimestampMs` (as a replay), keeping their order. Call while paused (or while the old Region is down).
    */
-  switchRegion(region: string, resumeTimestampMs: number): number {
+  switchRegion(region: string, resumeTimestampMs: number, options: { resend?: boolean } = {}): number {
     const old = this.region;
-    const replays = this.ledger.writes.filter((w) => w.region === old && w.writtenAtMs >= resumeTimestampMs).map((w) => ({ record: w.record, replay: true }));
+    const replays =
+      options.resend === false
+        ? []
+        : this.ledger.writes.filter((w) => w.region !== region && w.writtenAtMs >= resumeTimestampMs && (w.region === old || this.props.route !== undefined)).map((w) => ({ record: w.record, replay: true }));
     this.queue = [...replays, ...this.queue];
     this.region = region;
     return replays.length;
+  }
+
+  /** The Region a queued record goes to. */
+  private regionOf(p: Pending): string {
+    return this.props.route?.(p.record, this.region) ?? this.region;
   }
 
   private inFlight = false;
@@ -221,7 +234,7 @@ export class Producer {
       const batch = this.cut(maxBatch);
       if (batch.length === 0) continue;
       this.inFlight = true;
-      const region = this.region;
+      const region = this.props.route !== undefined ? (this.batchRegion ?? this.regionOf(batch[0])) : this.region;
       try {
         const out = await this.props.clientFor(region).send(
           new PutRecordsCommand({ StreamName: this.props.streamName, Records: batch.map((p) => ({ PartitionKey: p.record.partitionKey, Data: p.record.data })) }),
@@ -243,12 +256,14 @@ export class Producer {
         // Entries that failed go first again (a producer that cares about per-key order would also hold later ones).
         this.queue = [...retry, ...batch.slice(out.Records?.length ?? batch.length), ...this.queue];
         failures = retry.length > 0 ? failures + 1 : 0;
+        this.lastFailedRegion = retry.length > 0 ? region : undefined;
         this.props.onWrite?.(this.ledger);
       } catch (err) {
         this.ledger.failedCalls++;
         this.ledger.lastError = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.queue = [...batch, ...this.queue];
         failures++;
+        this.lastFailedRegion = region;
       } finally {
         this.inFlight = false;
         this.idle?.();
@@ -288,6 +303,7 @@ export class Producer {
   private cut(maxBatch: number): Pending[] {
     let bytes = 0;
     let n = 0;
+    if (this.props.route !== undefined && this.queue.length > 0) return this.cutRouted(maxBatch);
     for (const p of this.queue) {
       const size = p.record.data.byteLength + Buffer.byteLength(p.record.partitionKey);
       if (n >= maxBatch || (n > 0 && bytes + size > PUT_RECORDS_MAX_BYTES)) break;
@@ -308,6 +324,42 @@ export class Producer {
     this.queue = this.queue.slice(n);
     return batch;
   }
+
+  /**
+   * With a route, the producers are several: one call goes to one Region, and a Region whose last call failed does not
+   * hold up the others (those producers are independent). The call takes the queued records routed to the chosen
+   * Region, in queue order; records routed elsewhere keep their places (a key is routed as a whole, so per-key order
+   * holds).
+   */
+  private cutRouted(maxBatch: number): Pending[] {
+    const regions = this.queue.map((p) => this.regionOf(p));
+    let region = regions[0];
+    if (region === this.lastFailedRegion) region = regions.find((r) => r !== this.lastFailedRegion) ?? region;
+    const taken: Pending[] = [];
+    const rest: Pending[] = [];
+    let bytes = 0;
+    let firsts = this.ledger.firstWrites;
+    let full = false;
+    this.queue.forEach((p, i) => {
+      const size = p.record.data.byteLength + Buffer.byteLength(p.record.partitionKey);
+      const fits = taken.length < maxBatch && (taken.length === 0 || bytes + size <= PUT_RECORDS_MAX_BYTES);
+      const beforePause = this.pauseAt === undefined || p.replay || firsts < this.pauseAt;
+      if (!full && regions[i] === region && fits && beforePause) {
+        taken.push(p);
+        bytes += size;
+        if (!p.replay) firsts++;
+      } else {
+        if (regions[i] === region) full = true; // keep the Region's order: nothing of it after a record left behind
+        rest.push(p);
+      }
+    });
+    this.queue = rest;
+    this.batchRegion = region;
+    return taken;
+  }
+
+  private lastFailedRegion: string | undefined;
+  private batchRegion: string | undefined;
 
   /**
    * Re-bases the rate after a pause, so the producer does not burst to catch up on the time it was paused or blocked.

@@ -99,7 +99,9 @@ export async function startWarehouseLoader(props: WarehouseLoaderProps): Promise
           );
           totals.appended += out.records.length;
         } else {
-          idleSince.set(key, startedAt);
+          // A closed shard read to its end (a split parent) is caught up for good; its children are found by discovery.
+          idleSince.set(key, out.endOfShard ? Number.POSITIVE_INFINITY : startedAt);
+          if (out.endOfShard) return;
           await sleep(idlePollMs);
         }
       } catch (err) {
@@ -132,6 +134,28 @@ export async function startWarehouseLoader(props: WarehouseLoaderProps): Promise
       fatal ??= err;
     }),
   );
+  // Streaming ingestion follows a stream's splits and merges: shards that appear later get a reader too.
+  const discovery = (async () => {
+    while (!stopping) {
+      await sleep(Math.max(200, idlePollMs * 5));
+      if (stopping) break;
+      for (const stream of props.streams) {
+        try {
+          for (const shardId of await listShardIds(props.kinesis, stream.physicalName)) {
+            if (shards.some((x) => x.stream === stream && x.shardId === shardId)) continue;
+            shards.push({ stream, shardId });
+            readers.push(
+              readShard(stream, shardId).catch((err: unknown) => {
+                fatal ??= err;
+              }),
+            );
+          }
+        } catch {
+          // Listed again on the next round (the Region may be down).
+        }
+      }
+    }
+  })();
   const interval = props.mergeIntervalMs ?? 1000;
   const scheduler =
     interval > 0
@@ -163,7 +187,7 @@ export async function startWarehouseLoader(props: WarehouseLoaderProps): Promise
     mergeNow: merge,
     async stop() {
       stopping = true;
-      await Promise.all([...readers, scheduler]);
+      await Promise.all([...readers, scheduler, discovery]);
       await mergeChain;
       if (fatal !== undefined) throw fatal;
     },
