@@ -177,6 +177,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const clients: KinesisClient[] = [];
 
   try {
+    // The replicas' JVM takes longest to start: start it first and let the Regions' Kinesis come up meanwhile.
+    const dynamoStarting = startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs, staleReadMs: tuning.staleReadMs });
+    cleanups.push(async () => (await dynamoStarting).stop());
+    dynamoStarting.catch(() => undefined); // awaited below; a failure there is what is reported
+
     // Regions: a kinesalite each, one router.
     const kinesalites = new Map<string, RunningService>();
     for (const region of regions) {
@@ -201,8 +206,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     for (const region of regions) await createStreams(direct(region), streams.map((s) => ({ name: s.physicalName, shards: s.shards })));
 
     // State tables: a replica per Region; each stream active in the primary Region from now on.
-    const dynamo = await startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs, staleReadMs: tuning.staleReadMs });
-    cleanups.push(() => dynamo.stop());
+    const dynamo = await dynamoStarting;
     await createStateTables(dynamo, tables);
     const documents = perRegion((region) => {
       const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), {
