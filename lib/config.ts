@@ -118,6 +118,13 @@ export interface FailoverConfig {
   readonly resumeSafetyMarginSeconds: number;
   /** Failback is refused while replication lag is above this many seconds. @default 60 */
   readonly failbackMaxLagSeconds: number;
+  /**
+   * How often the primary's failover function checks for records in a Region that did not forward them and that the
+   * active Region lacks (a dry-run reconcile of the last 20 minutes, ending 5 minutes ago), in minutes; it reads that
+   * window of every stream in every Region each time. 0 turns the check and its alarm off. Valid range: 0, 5–1440.
+   * @default 15
+   */
+  readonly strayCheckIntervalMinutes: number;
   /** Move replicator reserved concurrency to the new active Region. @default false */
   readonly moveReservedConcurrency: boolean;
 }
@@ -194,6 +201,7 @@ export const ENVIRONMENT_DEFAULTS = {
     mode: 'manual',
     resumeSafetyMarginSeconds: 60,
     failbackMaxLagSeconds: 60,
+    strayCheckIntervalMinutes: 15,
     moveReservedConcurrency: false,
   } satisfies FailoverConfig,
   removalPolicy: 'retain',
@@ -542,6 +550,7 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     mode: f.oneOf<FailoverMode>('mode', ENVIRONMENT_DEFAULTS.failover.mode, ['manual', 'automatic']),
     resumeSafetyMarginSeconds: f.int('resumeSafetyMarginSeconds', ENVIRONMENT_DEFAULTS.failover.resumeSafetyMarginSeconds, 0, 86400, ' seconds'),
     failbackMaxLagSeconds: f.int('failbackMaxLagSeconds', ENVIRONMENT_DEFAULTS.failover.failbackMaxLagSeconds, 1, 86400, ' seconds'),
+    strayCheckIntervalMinutes: f.int('strayCheckIntervalMinutes', ENVIRONMENT_DEFAULTS.failover.strayCheckIntervalMinutes, 0, 1440, ' minutes'),
     moveReservedConcurrency: f.bool('moveReservedConcurrency', ENVIRONMENT_DEFAULTS.failover.moveReservedConcurrency),
   };
   if (failover.moveReservedConcurrency && replicator.reservedConcurrency === undefined) {

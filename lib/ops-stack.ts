@@ -44,6 +44,8 @@ export class OpsStack extends Stack {
   public readonly dashboard?: OpsDashboard;
   /** Automatic mode, primary Region only. */
   public readonly automaticFailoverRule?: events.Rule;
+  /** The schedule of the stray check (primary only, unless failover.strayCheckIntervalMinutes is 0). */
+  public readonly strayCheckRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: OpsStackProps) {
     super(scope, id, props);
@@ -118,6 +120,42 @@ export class OpsStack extends Stack {
           }),
         ],
       });
+    }
+
+    // Records producers wrote to a Region that did not forward them (early, stray, stranded writes) are found by a
+    // scheduled dry-run reconcile in the primary, which publishes how many the active Region lacks; the alarm points
+    // to `npm run ops -- reconcile`. Checked from the primary only: the check reads every Region.
+    const strayEvery = config.failover.strayCheckIntervalMinutes;
+    if (isPrimary && strayEvery > 0) {
+      this.strayCheckRule = new events.Rule(this, 'StrayCheck', {
+        description: `Redstream ${config.name}: every ${strayEvery} min, count records in a Region that did not forward them and that the active Region lacks`,
+        schedule: events.Schedule.rate(Duration.minutes(strayEvery)),
+        targets: [
+          new targets.LambdaFunction(this.failoverFunction.function, {
+            event: events.RuleTargetInput.fromObject({ action: 'stray-check', windowMinutes: strayEvery + 5, lagMinutes: 5 }),
+            retryAttempts: 0,
+          }),
+        ],
+      });
+      for (const [logical, stream] of physical) {
+        const alarm = new cloudwatch.Metric({
+          namespace: 'Redstream',
+          metricName: 'RecordsMissingFromActiveRegion',
+          dimensionsMap: { service: 'redstream-failover', stream },
+          statistic: 'Maximum',
+          period: Duration.minutes(strayEvery),
+        }).createAlarm(this, `StrayRecordsAlarm${logical}`, {
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          alarmDescription:
+            `Records of ${stream} arrived in a Region that is not active and are missing from the active Region (producers that moved early, stayed ` +
+            'behind, or were stranded by a switch). Run `npm run ops -- reconcile --env ' + config.name + '` once every Region is reachable.',
+        });
+        alarm.addAlarmAction(notify);
+        alarm.addOkAction(notify);
+      }
     }
 
     if (isPrimary) {

@@ -197,8 +197,9 @@ describe('failover function', () => {
 });
 
 describe('automatic failover', () => {
-  test('off by default: no rule', () => {
-    primary.template.resourceCountIs('AWS::Events::Rule', 0);
+  test('off by default: no alarm-driven rule (the only rule is the stray check\'s schedule)', () => {
+    expect(Object.keys(primary.template.findResources('AWS::Events::Rule', { Properties: { EventPattern: Match.anyValue() } }))).toHaveLength(0);
+    primary.template.resourceCountIs('AWS::Events::Rule', 1);
   });
 
   test('automatic: the primary\'s health alarm going to ALARM invokes the function to fail over to the first standby', () => {
@@ -223,6 +224,31 @@ describe('automatic failover', () => {
     });
     // A standby never fails over on its own.
     build(config({ failover: { mode: 'automatic' } }), STANDBY).template.resourceCountIs('AWS::Events::Rule', 0);
+  });
+});
+
+describe('stray check (issue 9: records arriving in a Region that does not forward them)', () => {
+  test('the primary runs a dry-run reconcile on a schedule and alarms per stream on records the active Region lacks', () => {
+    primary.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ action: 'stray-check', windowMinutes: 20, lagMinutes: 5 }) })],
+    });
+    for (const stream of ['redstream-dev-events', 'redstream-dev-telemetry']) {
+      primary.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Redstream',
+        MetricName: 'RecordsMissingFromActiveRegion',
+        Dimensions: Match.arrayWith([{ Name: 'stream', Value: stream }]),
+        Threshold: 1,
+        AlarmActions: Match.anyValue(),
+        AlarmDescription: Match.stringLikeRegexp('npm run ops -- reconcile --env dev'),
+      });
+    }
+  });
+
+  test('only in the primary, and off with strayCheckIntervalMinutes 0', () => {
+    expect(Object.keys(standby.template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } }))).toHaveLength(0);
+    const off = build(config({ failover: { strayCheckIntervalMinutes: 0 } }), PRIMARY);
+    expect(Object.keys(off.template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } }))).toHaveLength(0);
   });
 });
 

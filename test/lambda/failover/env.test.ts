@@ -52,12 +52,21 @@ describe('parseFailoverEvent', () => {
 
   test.each([
     [null, /event: must be an object/],
-    [{ action: 'promote' }, /action: must be failover, failback or status/],
+    [{ action: 'promote' }, /action: must be failover, failback, status or stray-check/],
     [{ action: 'failover' }, /targetRegion: is required/],
     [{ targetRegion: 'us-west-2', streams: 'a' }, /streams: must be a list/],
     [{ targetRegion: 'us-west-2', force: 'yes' }, /force: must be true or false/],
     [{ targetRegion: 'us-west-2', region: 'x' }, /region: unknown field/],
   ])('rejects %j', (event, message) => {
     expect(() => parseFailoverEvent(event)).toThrow(message);
+  });
+});
+
+describe('stray-check requests', () => {
+  test('default window of 20 minutes ending 5 minutes ago; bounds checked', () => {
+    expect(parseFailoverEvent({ action: 'stray-check' })).toMatchObject({ action: 'stray-check', window: { minutes: 20, lagMinutes: 5 } });
+    expect(parseFailoverEvent({ action: 'stray-check', windowMinutes: 30, lagMinutes: 0 })).toMatchObject({ window: { minutes: 30, lagMinutes: 0 } });
+    expect(() => parseFailoverEvent({ action: 'stray-check', windowMinutes: 0 })).toThrow('windowMinutes: must be at least 1');
+    expect(() => parseFailoverEvent({ action: 'stray-check', lagMinutes: -1 })).toThrow(/lagMinutes: must be whole minutes/);
   });
 });
