@@ -104,24 +104,27 @@ export function writeBudget(openShards: number, share: number): WriteBudget {
 }
 
 /**
- * A token bucket over records and bytes with one second of burst. `take` returns how long to wait before sending a
- * call of that size (0: now) and books it.
+ * A token bucket over records and bytes. `take` returns how long to wait before sending a call of that size (0: now)
+ * and books it. Its burst is what the share leaves of the stream's limit, at most one second of budget, so that over
+ * any one second the replay never writes more than the stream's limit (share 0.5: one second of burst; share 1: none).
  */
 export class Pacer {
   private recordTokens: number;
   private byteTokens: number;
   private last: number | undefined;
+  private readonly burstSeconds: number;
 
   constructor(private readonly budget: WriteBudget) {
-    this.recordTokens = budget.recordsPerSecond;
-    this.byteTokens = budget.bytesPerSecond;
+    this.burstSeconds = Math.max(0, Math.min(1, 1 / budget.share - 1));
+    this.recordTokens = budget.recordsPerSecond * this.burstSeconds;
+    this.byteTokens = budget.bytesPerSecond * this.burstSeconds;
   }
 
   take(now: number, records: number, bytes: number): number {
     if (this.last !== undefined) {
       const dt = Math.max(0, now - this.last) / 1000;
-      this.recordTokens = Math.min(this.budget.recordsPerSecond, this.recordTokens + dt * this.budget.recordsPerSecond);
-      this.byteTokens = Math.min(this.budget.bytesPerSecond, this.byteTokens + dt * this.budget.bytesPerSecond);
+      this.recordTokens = Math.min(this.budget.recordsPerSecond * this.burstSeconds, this.recordTokens + dt * this.budget.recordsPerSecond);
+      this.byteTokens = Math.min(this.budget.bytesPerSecond * this.burstSeconds, this.byteTokens + dt * this.budget.bytesPerSecond);
     }
     this.last = now;
     this.recordTokens -= records;

@@ -67,6 +67,18 @@ describe('write budget and pacing', () => {
     expect(slept).toBe(now);
   });
 
+  test('at share 1 there is no burst: any one second stays within the stream limit', () => {
+    const pacer = new Pacer(writeBudget(1, 1)); // 1000 records/s
+    let now = 0;
+    const sentAt: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      now += pacer.take(now, 100, 100);
+      sentAt.push(now);
+    }
+    // 100 records per call: at most 10 calls start within any 1 000 ms.
+    for (let i = 0; i + 10 < sentAt.length; i++) expect(sentAt[i + 10] - sentAt[i]).toBeGreaterThanOrEqual(1000);
+  });
+
   test('the byte rate binds for large records', () => {
     const pacer = new Pacer(writeBudget(2, 1)); // 2 MiB/s
     let now = 0;
