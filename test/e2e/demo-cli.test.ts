@@ -24,8 +24,10 @@ test('--help prints the usage and exits 0', () => {
 });
 
 test.each([
-  [['--events', 'lots'], 'demo: --events must be a whole number from 1 to 10000000 (got "lots")'],
-  [['--colour'], 'demo: unknown option --colour (see --help)'],
+  [['--events', 'lots'], 'demo: error: --events must be a whole number from 1 to 10000000 (got "lots"); run with --help for usage'],
+  [['--colour'], 'demo: error: unknown option --colour; run with --help for usage'],
+  [['--nemesis', 'meteor'], 'demo: error: --nemesis: unknown fault "meteor" (faults: all, clock-skew, slow-control-plane, replica-lag, partition-old-replica, long-outage, reshard, early-producers, stray-producers, force, no-resend); run with --help for usage'],
+  [['--nemesis', 'all', '--no-failover'], 'demo: error: --nemesis needs the failover drill (drop --no-failover); run with --help for usage'],
 ])('bad arguments %j: one line, exit 2', (args, line) => {
   const r = demo(args);
   expect(r.status).toBe(2);
@@ -37,7 +39,7 @@ test('an unreadable input file: one line, exit 1', () => {
   const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-cli-')), 'nope.ndjson');
   const r = demo(['--input', missing]);
   expect(r.status).toBe(1);
-  expect(r.stderr).toBe(`demo: cannot read --input ${missing}: no such file\n`);
+  expect(r.stderr).toBe(`demo: error: cannot read --input ${missing}: no such file\n`);
 });
 
 test('an input file with a bad line: one line naming it, exit 1', () => {
@@ -45,5 +47,5 @@ test('an input file with a bad line: one line naming it, exit 1', () => {
   fs.writeFileSync(file, '{"partitionKey":"a","data":"eyJ9"}\n{"partitionKey":"a"}\n');
   const r = demo(['--input', file, '--no-failover']);
   expect(r.status).toBe(1);
-  expect(r.stderr).toBe(`demo: ${file}:2: "data" must be a base64 string\n`);
+  expect(r.stderr).toBe(`demo: error: ${file}:2: "data" must be a base64 string\n`);
 });
