@@ -333,9 +333,9 @@ export class StreamReplicator extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription:
-        'Lambda gave up on a replicator batch (its records expired from the stream before they could be replicated) and sent its metadata to the on-failure queue: ' +
-        'those records never reached the other Regions. Read the message (shard, sequence range, times), then re-send the window with `npm run ops -- replay` from the archive, ' +
-        'or `npm run ops -- reconcile`, and delete the message.',
+        'Lambda gave up on a replicator batch and sent its metadata to the on-failure queue (with unbounded retries this should not happen; records that expire ' +
+        'from the stream are not reported here, watch the iterator-age alarm): those records never reached the other Regions. Read the message (shard, sequence range, ' +
+        'times), then re-send the window with `npm run ops -- replay` from the archive, or `npm run ops -- reconcile`, and delete the message.',
     });
     this.errorsAlarm = this.function.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'ErrorsAlarm', {
       threshold: 1,

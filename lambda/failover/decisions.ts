@@ -306,9 +306,12 @@ export function lowWaterMark(input: LowWaterMarkInput): LowWaterMark {
     }
   };
   if (!shards.ok) {
-    const live = [...own.values()].filter((c) => input.retentionMs === undefined || c.approximateArrivalTimestamp >= observedAt - input.retentionMs);
-    if (live.length === 0) lower(activatedAt, 'activation');
-    for (const c of live) lower(Math.max(c.approximateArrivalTimestamp, activatedAt), c.approximateArrivalTimestamp >= activatedAt ? 'checkpoint' : 'activation');
+    // A checkpoint older than the retention is clamped to the retention horizon, not dropped: its shard may be stuck
+    // and hold unreplicated records from that horizon on (a finished parent shard errs early by at most that much).
+    const horizon = input.retentionMs === undefined ? Number.NEGATIVE_INFINITY : observedAt - input.retentionMs;
+    const live = [...own.values()];
+    if (live.length === 0) lower(Math.max(activatedAt, horizon), 'activation');
+    for (const c of live) lower(Math.max(c.approximateArrivalTimestamp, activatedAt, horizon), c.approximateArrivalTimestamp >= activatedAt ? 'checkpoint' : 'activation');
     const warning =
       `the shards of ${sourceRegion} could not be listed (${shards.error}), so the resume timestamp covers only the ${live.length} shard(s) ` +
       `with a checkpoint; a shard without one may hold unreplicated records from before it. If in doubt, re-send from ` +

@@ -58,7 +58,8 @@ export async function runReconcile(options: ReconcileOptions, deps: ReconcileDep
   const active = item.activeRegion;
   const margin = options.activeWindowMarginMs ?? DEFAULT_ACTIVE_WINDOW_MARGIN_MS;
   // Every Region must be readable: a Region that cannot be read may hold exactly the records reconcile is for.
-  const activeRecords = await deps.read(active, window.fromMs - margin, window.toMs + margin);
+  // Up to now at least: copies an earlier run wrote land at the time of that run, however old the window.
+  const activeRecords = await deps.read(active, window.fromMs - margin, Math.max(window.toMs + margin, deps.clock() + 1));
   const others = [];
   for (const region of options.regions) {
     if (region === active) continue;

@@ -389,6 +389,7 @@ async function runSwitch(
   const drained = new Map<string, Drained>();
   /** Fences this switch set per stream (forced through unverified replicas). */
   const newFences = new Map<string, ReplicatorFenceRecord[]>();
+  const fencedThisSwitch = new Map<string, ReplicatorFenceRecord>();
   await Promise.all(
     toDrain.map(async ({ stream, plan }) => {
       if (await deps.activeRegions.replace(coordinator, plan.next, plan.fence)) {
@@ -473,13 +474,16 @@ async function runSwitch(
   const marks = new Map<string, LowWaterMark>();
   await Promise.all([...drained].map(async ([stream, d]) => marks.set(stream, await markOf(stream, d.item.previousRegion!, d.item.activatedAt))));
   const lifted: Array<{ stream: string; record: ReplicatorFenceRecord }> = [];
+  // Measured again now: minutes have passed since the switch began (a clock stepped or a laptop suspended meanwhile
+  // would make T late).
+  const activationClock = drained.size > 0 ? await correctedClock(deps, settings, target, []) : clk;
   await Promise.all(
     [...drained].map(async ([stream, d]) => {
       const mark = marks.get(stream)!;
       const resume = resumeTimestamp(mark, settings.resumeSafetyMarginMs);
       const fences = [...(d.item.fences ?? []), ...(newFences.get(stream) ?? [])];
       const keep = fences.filter((f) => f.region !== target);
-      const activatedAt = clk.earliestNow();
+      const activatedAt = activationClock.earliestNow();
       const { next, fence } = planActivation(d.item, activatedAt, resume, keep, clk.now());
       if (!(await deps.activeRegions.replace(coordinator, next, fence))) {
         results.set(stream, await lostRace(stream, d.before, 'superseded by another switch before activation'));
@@ -598,10 +602,19 @@ async function runSwitch(
     for (const region of toFence) {
       const already = (d.item.fences ?? []).find((f) => f.region === region);
       if (already) continue;
+      // One fence per Region's function for the whole switch: a second stream would read the 0 this switch set and
+      // record it as the reservation to restore.
+      const sameSwitch = fencedThisSwitch.get(region);
+      if (sameSwitch) {
+        done.push(sameSwitch);
+        continue;
+      }
       try {
         if (!deps.fence) throw new Error('no Lambda client was given to fence with');
         const { previousReservedConcurrency } = await deps.fence.fence(region, functionName);
-        done.push({ region, functionName, fencedAt: clk.now(), switchId, ...(previousReservedConcurrency === undefined ? {} : { previousReservedConcurrency }) });
+        const record: ReplicatorFenceRecord = { region, functionName, fencedAt: clk.now(), switchId, ...(previousReservedConcurrency === undefined ? {} : { previousReservedConcurrency }) };
+        fencedThisSwitch.set(region, record);
+        done.push(record);
         progress(`${stream}: replicator in ${region} fenced (reserved concurrency 0)`);
       } catch (err) {
         drained.delete(stream);

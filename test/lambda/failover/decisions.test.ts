@@ -147,10 +147,12 @@ describe('low-water mark (invariant 6: the shards that can still hold unreplicat
     expect(m).toMatchObject({ ...expected, pendingShards: [], uncheckpointedShards: [], coverage: 'checkpointed-only', warning: expect.stringMatching(warning) });
   });
 
-  test('defect 4, shards not listed: checkpoints of records older than the retention (a parent closed weeks ago) do not count', () => {
-    const weeksAgo = OBSERVED - 20 * 86_400_000;
-    const m = mark([checkpoint(PRIMARY, 's1', 90_000), checkpoint(PRIMARY, 'parent-0', weeksAgo)], 0, unlisted(), new Map(), 86_400_000);
-    expect(m).toMatchObject({ timestamp: 90_000, basis: 'checkpoint', shards: 1 });
+  test('defect 4, shards not listed: a checkpoint older than the retention (a parent closed weeks ago) counts from the retention horizon, not weeks back', () => {
+    const now = 30 * 86_400_000;
+    const weeksAgo = now - 20 * 86_400_000;
+    const m = lowWaterMark({ checkpoints: [checkpoint(PRIMARY, 's1', now - 5_000), checkpoint(PRIMARY, 'parent-0', weeksAgo)], sourceRegion: PRIMARY, activatedAt: 0, shards: unlisted(), probes: new Map(), observedAt: now, retentionMs: 86_400_000 });
+    // Clamped, not dropped (a stuck shard holds unreplicated records from the horizon on): never later than the truth.
+    expect(m).toMatchObject({ timestamp: now - 86_400_000, shards: 2 });
   });
 
   test('a probe starts after the checkpoint of this tenure, else at the activation time', () => {

@@ -268,6 +268,30 @@ describe('failover', () => {
     expect((await state.activeRegions.read(PRIMARY, STREAM))?.fences).toBeUndefined();
   });
 
+  test('a forced switch of several streams fences the function once and records its real reservation for each', async () => {
+    const flaky: ActiveRegionStore = {
+      read: (region, stream) => (region === PRIMARY ? Promise.reject(new Error('down')) : state.activeRegions.read(region, stream)),
+      replace: (region, next, fence) => state.activeRegions.replace(region, next, fence),
+    };
+    let reservation: number | undefined = 5;
+    const calls: string[] = [];
+    const fence: ReplicatorFence = {
+      fence: async (region) => {
+        calls.push(`fence ${region}`);
+        const previous = reservation;
+        reservation = 0;
+        return previous ? { previousReservedConcurrency: previous } : {};
+      },
+      unfence: async () => undefined,
+    };
+    const result = await failover(settings, { targetRegion: STANDBY, force: true }, depsFor(state, clock, { activeRegions: flaky, fence }));
+    expect(result.streams.map((s) => s.outcome)).toEqual(['switched', 'switched']);
+    expect(calls).toEqual([`fence ${PRIMARY}`]);
+    for (const stream of [STREAM, OTHER]) {
+      expect((await state.activeRegions.read(STANDBY, stream))?.fences).toEqual([expect.objectContaining({ region: PRIMARY, previousReservedConcurrency: 5 })]);
+    }
+  });
+
   test('defect 3: a forced switch that cannot fence the unseen Region refuses and leaves the stream DRAINING (nobody forwards)', async () => {
     const flaky: ActiveRegionStore = {
       read: (region, stream) => (region === PRIMARY ? Promise.reject(new Error('down')) : state.activeRegions.read(region, stream)),
