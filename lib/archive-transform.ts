@@ -32,11 +32,17 @@ const ARCHIVE_TRANSFORM_DEFAULTS = {
 /**
  * How Firehose feeds the transformation (the delivery stream's processor). Firehose invokes synchronously, and a
  * synchronous invocation carries at most 6 MB each way. The response is about 16/9 of the records' raw bytes plus
- * about 460 bytes per record (each record's line with its metadata, base64 again), so the processor's buffer stays at
- * its 1 MB default (the L2 takes whole MiB; the service's range is 0.2–3 MB): a full buffer of records of 100 bytes or
- * more answers in under 6 MB, and larger records leave room to spare. A response that would overflow fails only the
+ * about 460 bytes per record (each record's line with its metadata, base64 again), so the processor's buffer is a
+ * quarter MB ({@link ARCHIVE_TRANSFORM_BUFFER_MB}, set by override: the L2 takes whole MiB; the service's range is
+ * 0.2–3 MB): a full buffer of records of 100 bytes answers in about 1.8 MB, larger records leave more room. A response that would overflow fails only the
  * records beyond the budget (lambda/archive-transform/transform.ts): Firehose writes them under the error prefix.
  */
+/**
+ * The processor's buffer, in MB, set on the delivery stream by lib/event-stream.ts: a response is up to about 7× the
+ * records it answers for when they are small (100-byte records), so a quarter MB keeps it under the 6 MB cap.
+ */
+export const ARCHIVE_TRANSFORM_BUFFER_MB = '0.25';
+
 export const ARCHIVE_TRANSFORM_PROCESSOR: firehose.DataProcessorProps = {
   bufferSize: Size.mebibytes(1),
   bufferInterval: Duration.seconds(60),

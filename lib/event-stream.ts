@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, Duration, RemovalPolicy, Size, SizeRoundingBehavior, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { stripUndefined } from './archive-bucket';
-import { ARCHIVE_TRANSFORM_PROCESSOR } from './archive-transform';
+import { ARCHIVE_TRANSFORM_BUFFER_MB, ARCHIVE_TRANSFORM_PROCESSOR } from './archive-transform';
 
 export interface EventStreamProps {
   /**
@@ -146,6 +146,23 @@ export class EventStream extends Construct {
         bufferingSize: p.archiveBufferingSize,
       }),
     });
+    if (p.archiveTransform) {
+      // The transformation answers up to ~7× what it receives for small records (each line carries its metadata and
+      // the bytes in base64), and a synchronous answer is capped at 6 MB: the L2 takes whole MiB only, so the
+      // processor is written out here with a quarter-MB buffer (the service's range is 0.2–3 MB). It is invoked with
+      // the delivery role, which may invoke the function.
+      (this.archive.node.defaultChild as CfnResource).addPropertyOverride('ExtendedS3DestinationConfiguration.ProcessingConfiguration.Processors', [
+        {
+          Type: 'Lambda',
+          Parameters: [
+            { ParameterName: 'LambdaArn', ParameterValue: p.archiveTransform.functionArn },
+            { ParameterName: 'BufferSizeInMBs', ParameterValue: ARCHIVE_TRANSFORM_BUFFER_MB },
+            { ParameterName: 'BufferIntervalInSeconds', ParameterValue: String(ARCHIVE_TRANSFORM_PROCESSOR.bufferInterval!.toSeconds()) },
+            { ParameterName: 'NumberOfRetries', ParameterValue: String(ARCHIVE_TRANSFORM_PROCESSOR.retries) },
+          ],
+        },
+      ]);
+    }
     // The L2 saw no policy to wait for: the delivery stream must not start before the role can write.
     this.archive.node.addDependency(this.archiveRole);
 

@@ -178,7 +178,10 @@ export class WarehouseStack extends Stack {
     this.workgroup.addResourceDependency(this.namespace);
     this.workgroup.applyRemovalPolicy(removalPolicy);
 
+    const notify = new cwActions.SnsAction(regionAlarmTopic(this, config));
     this.sql = new WarehouseSql(this, 'Sql', {
+      // Records streaming ingestion skipped reach the on-call, like every other alarm of the Region.
+      alarmActions: [notify],
       namespace: this.namespace,
       workgroup: this.workgroup,
       databaseName: config.warehouse.databaseName,
@@ -199,7 +202,6 @@ export class WarehouseStack extends Stack {
         `Redstream ${config.name}: the warehouse merge in ${this.region} failed in 2 of the last 3 five-minute periods, so the events table is falling behind ` +
         '(nothing is lost: the streaming views keep the records for the stream retention). Read the merge function\'s logs for the SQL error.',
     });
-    const notify = new cwActions.SnsAction(regionAlarmTopic(this, config));
     this.mergeErrorsAlarm.addAlarmAction(notify);
     this.mergeErrorsAlarm.addOkAction(notify);
   }
