@@ -356,11 +356,14 @@ async function runSwitch(
     }
   }
 
-  // Plans that do not drain are final.
+  // Plans that do not drain are final. A no-op read from the target's replica is checked against the other replicas
+  // first: after a forced switch through a partitioned replica, the target's replica may still say it is active
+  // while another Region's (newer epoch) says otherwise.
   const toDrain: Array<{ stream: string; plan: Extract<DrainPlan, { kind: 'drain' }> }> = [];
   for (const s of streams) {
     const plan = plans.get(s)!;
     if (plan.kind === 'drain') toDrain.push({ stream: s, plan });
+    else if (plan.kind === 'noop' && !force) results.set(s, await confirmNoop(s, plan));
     else results.set(s, fromPlan(s, plan));
   }
 
@@ -568,6 +571,32 @@ async function runSwitch(
         warnings.push(`reserved concurrency of ${move.functionName} in ${move.region} not set to ${move.reservedConcurrency ?? 'unreserved'}: ${String(err)}`);
       }
     }
+  }
+
+  /** A no-op stands only if no readable replica shows a newer epoch (the target's replica may be behind). */
+  async function confirmNoop(stream: string, plan: Extract<DrainPlan, { kind: 'noop' }>): Promise<StreamSwitchResult> {
+    for (const region of settings.regions) {
+      if (region === coordinator) continue;
+      let other: ActiveRegionItem | undefined;
+      try {
+        other = await deps.activeRegions.read(region, stream);
+      } catch {
+        continue; // an unreachable replica cannot contradict; a partitioned one is caught once it answers
+      }
+      if (other !== undefined && other.epoch > plan.current.epoch) {
+        return {
+          streamName: stream,
+          outcome: 'refused',
+          fromRegion: other.activeRegion,
+          epochBefore: plan.current.epoch,
+          epoch: plan.current.epoch,
+          message:
+            `${coordinator}'s replica says ${plan.current.activeRegion} is active (epoch ${plan.current.epoch}), but ${region}'s shows epoch ${other.epoch} ` +
+            `(${other.state} in ${other.activeRegion}): ${coordinator}'s replica is behind. Wait until \`status\` shows the replicas agree and re-run, or use --force`,
+        };
+      }
+    }
+    return fromPlan(stream, plan);
   }
 
   /** The low-water mark of `stream`'s replication from `source`; a coverage warning goes to the result's warnings. */

@@ -412,6 +412,18 @@ describe('failback', () => {
     expect(back.warnings[0]).toBe(`failback forced although reverse replication has not caught up for ${STREAM}, ${OTHER}`);
   });
 
+  test('a failback whose target replica is behind (still shows it active) is refused, not a no-op', async () => {
+    await failover(settings, { targetRegion: STANDBY, streams: [STREAM] }, depsFor(state, clock));
+    // The primary's replica missed the switch (partitioned during a forced failover): it still says ACTIVE(primary, 1).
+    const stale: ActiveRegionStore = {
+      read: async (region, stream) => (region === PRIMARY ? activeItem({ streamName: stream }) : state.activeRegions.read(region, stream)),
+      replace: (region, next, fence) => state.activeRegions.replace(region, next, fence),
+    };
+    const back = await failback(settings, { streams: [STREAM] }, depsFor(state, clock, { activeRegions: stale }));
+    expect(back.ok).toBe(false);
+    expect(back.streams[0]).toMatchObject({ outcome: 'refused', message: expect.stringMatching(/us-east-1's replica is behind/) });
+  });
+
   test('failback when already in the primary is a no-op', async () => {
     const result = await failback(settings, {}, depsFor(state, clock));
     expect(result.streams.map((s) => s.outcome)).toEqual(['noop', 'noop']);
