@@ -14,17 +14,13 @@ import { writeBudget } from '../archive/replay-plan';
 import { ReconcileResult, runReconcile } from './reconcile-run';
 import {
   documentClients,
-  DynamoDbActiveRegionStore,
-  DynamoDbCheckpointStore,
   kinesisClients,
-  KinesisShardInspector,
-  KinesisTrustedClock,
-  LambdaReplicatorFence,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
   SnsResultPublisher,
 } from './adapters';
+import { dynamoDbFailoverDeps } from './api';
 import { parseFailoverEnv } from './env';
 import { parseFailoverEvent } from './request';
 import { failback, failover, FailoverDeps, status, StatusReport, SwitchResult } from './service';
@@ -34,18 +30,15 @@ const logger = new Logger({ serviceName: 'redstream-failover' });
 const dynamo = documentClients();
 const kinesis = kinesisClients();
 const lambdaClients = perRegion((region) => new LambdaClient({ region }));
-const deps: FailoverDeps = {
-  activeRegions: new DynamoDbActiveRegionStore(dynamo, config.tables.activeRegionTableName),
-  checkpoints: new DynamoDbCheckpointStore(dynamo, config.tables.checkpointTableName),
-  shards: new KinesisShardInspector(kinesis),
-  trustedClock: new KinesisTrustedClock(kinesis, config.settings.streams[0]),
-  fence: new LambdaReplicatorFence(lambdaClients),
+const deps: FailoverDeps = dynamoDbFailoverDeps(config.tables, {
+  clients: dynamo,
+  kinesisClients: kinesis,
+  trustedClockStream: config.settings.streams[0],
+  lambdaClients,
   concurrency: config.settings.replicatorConcurrency ? new LambdaReservedConcurrency(lambdaClients) : undefined,
   publisher: config.resultTopicArn ? new SnsResultPublisher(new SNSClient({ region: regionOfArn(config.resultTopicArn) }), config.resultTopicArn) : undefined,
-  clock: Date.now,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   onProgress: (line) => logger.info(line),
-};
+});
 
 /** The stray check's metric: records in another Region's stream that the active Region lacks (early, stray, stranded). */
 export const STRAY_METRIC = 'RecordsMissingFromActiveRegion';

@@ -6,18 +6,14 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import {
   documentClients,
-  DynamoDbActiveRegionStore,
-  DynamoDbCheckpointStore,
   kinesisClients,
-  KinesisShardInspector,
-  KinesisTrustedClock,
-  LambdaReplicatorFence,
   LambdaReservedConcurrency,
   perRegion,
   regionOfArn,
   SnsResultPublisher,
 } from '../failover/adapters';
 import { LowWaterMark } from '../failover/decisions';
+import { dynamoDbFailoverDeps } from '../failover/api';
 import { failback, failover, FailoverDeps, SwitchResult } from '../failover/service';
 import { settingsFromConfig } from '../../lib/ops/settings';
 import { EXIT_FAILED, EXIT_OK, OptionValues, UsageError } from './command-line';
@@ -67,18 +63,20 @@ export async function runSwitch(action: 'failover' | 'failback', args: OptionVal
   const kinesis = deps.kinesisClients ?? kinesisClients();
   const lambdaClients = deps.lambdaClients ?? perRegion((region) => new LambdaClient({ region }));
   const switchDeps: FailoverDeps = {
-    activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
-    checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
-    shards: new KinesisShardInspector(kinesis),
-    trustedClock: deps.trustedClock ?? new KinesisTrustedClock(kinesis, settings.streams[0]),
-    fence: new LambdaReplicatorFence(lambdaClients),
-    clock: deps.clock ?? Date.now,
-    // The wait for in-flight forwarding (about two minutes by default) shows a countdown; replica polls are too short to.
-    sleep: countdownSleep(deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))), progressOutput(deps), () => 'waiting'),
+    ...dynamoDbFailoverDeps(tables, {
+      clients: dynamo,
+      kinesisClients: kinesis,
+      trustedClock: deps.trustedClock,
+      trustedClockStream: settings.streams[0],
+      lambdaClients,
+      concurrency: settings.replicatorConcurrency ? new LambdaReservedConcurrency(lambdaClients) : undefined,
+      publisher: topicArn ? new SnsResultPublisher(snsClients(regionOfArn(topicArn)), topicArn) : undefined,
+      clock: deps.clock,
+      // The wait for in-flight forwarding (about two minutes by default) shows a countdown; replica polls are too short to.
+      sleep: countdownSleep(deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))), progressOutput(deps), () => 'waiting'),
+      onProgress: (line) => deps.stderr(line),
+    }),
     newSwitchId: deps.newSwitchId,
-    concurrency: settings.replicatorConcurrency ? new LambdaReservedConcurrency(lambdaClients) : undefined,
-    publisher: topicArn ? new SnsResultPublisher(snsClients(regionOfArn(topicArn)), topicArn) : undefined,
-    onProgress: (line) => deps.stderr(line),
   };
   const result = action === 'failover' ? await failover(settings, options, switchDeps) : await failback(settings, options, switchDeps);
   deps.stdout(args.json ? JSON.stringify(result, null, 2) : formatSwitch(result));
