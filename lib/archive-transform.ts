@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ESM_BUNDLING } from './esm-bundling';
 import { largestArchivableRecordBytes } from '../lambda/archive-transform/transform';
 
 export interface ArchiveTransformProps {
@@ -109,15 +110,7 @@ export class ArchiveTransform extends Construct {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
+      bundling: { ...ESM_BUNDLING, mainFields: [...ESM_BUNDLING.mainFields] },
     });
   }
 }

@@ -14,6 +14,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ESM_BUNDLING } from './esm-bundling';
 import { METRICS_NAMESPACE } from '../lambda/replicator/metrics';
 
 /** `service` dimension of the replicator's EMF metrics (POWERTOOLS_SERVICE_NAME); lib/ops-stack.ts uses the same. */
@@ -244,13 +245,8 @@ export class StreamReplicator extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
-        // Local esbuild (installed); Docker is neither used nor available.
-        forceDockerBundling: false,
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
+        ...ESM_BUNDLING,
+        mainFields: [...ESM_BUNDLING.mainFields],
         // Bundle the pinned SDK rather than use the runtime's copy, except the credential providers that the SDK's
         // default chain imports lazily (import()), only when the environment holds no credentials: Lambda always puts
         // the role's credentials there, so they never load, and the runtime's SDK has them if they ever did (the same
@@ -263,8 +259,6 @@ export class StreamReplicator extends Construct {
           '@aws-sdk/credential-provider-web-identity',
           '@smithy/credential-provider-imds',
         ],
-        // CommonJS dependencies inside an ESM bundle call require() for Node built-ins.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
     });
 

@@ -11,8 +11,7 @@
 import { KinesisTrustedClock } from '../lambda/failover/adapters';
 import { failback, failover, FailoverDeps, SwitchResult } from '../lambda/failover/api';
 import { recordIdentity } from '../lambda/failover/reconcile';
-import { runReconcile } from '../lambda/failover/reconcile-run';
-import { KinesisReplayTarget, StreamReplaySource } from '../lambda/archive/replay';
+import { kinesisReconcileDeps, runReconcile } from '../lambda/failover/reconcile-run';
 import { writeBudget } from '../lambda/archive/replay-plan';
 import { NemesisPlan } from './nemesis';
 import type { LocalPipeline } from './pipeline';
@@ -214,13 +213,7 @@ export async function reconcileAfterDrill(pipeline: LocalPipeline, streamName: s
   const regions = pipeline.regions;
   const result = await runReconcile(
     { environment: pipeline.config.name, streamName, regions, window: { fromMs, toMs: Date.now() + 1 }, budget: writeBudget(1, 1) },
-    {
-      activeRegions: pipeline.failoverDeps.activeRegions,
-      read: (region, from, to) => new StreamReplaySource(pipeline.kinesis(region), streamName, region).read(from, to),
-      target: (region) => new KinesisReplayTarget(pipeline.kinesis(region), streamName, region),
-      clock: Date.now,
-      sleep,
-    },
+    kinesisReconcileDeps((r) => pipeline.kinesis(r), streamName, { activeRegions: pipeline.failoverDeps.activeRegions, clock: Date.now, sleep }),
   );
   return { missing: result.plan.missing, written: result.write.written };
 }

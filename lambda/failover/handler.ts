@@ -9,9 +9,8 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { KinesisReplayTarget, StreamReplaySource } from '../archive/replay';
 import { writeBudget } from '../archive/replay-plan';
-import { ReconcileResult, runReconcile } from './reconcile-run';
+import { kinesisReconcileDeps, ReconcileResult, runReconcile } from './reconcile-run';
 import {
   documentClients,
   kinesisClients,
@@ -55,13 +54,7 @@ async function strayCheck(streams: readonly string[], minutes: number, lagMinute
   for (const stream of streams) {
     const result = await runReconcile(
       { environment: config.settings.environment, streamName: stream, regions: config.settings.regions, window: { fromMs: toMs - minutes * 60_000, toMs }, budget: writeBudget(1, 1), dryRun: true },
-      {
-        activeRegions: deps.activeRegions,
-        read: (region, from, to) => new StreamReplaySource(kinesis(region), stream, region).read(from, to),
-        target: (region) => new KinesisReplayTarget(kinesis(region), stream, region),
-        clock: Date.now,
-        sleep: deps.sleep,
-      },
+      kinesisReconcileDeps(kinesis, stream, { activeRegions: deps.activeRegions, clock: Date.now, sleep: deps.sleep }),
     );
     metrics.addDimensions({ stream });
     metrics.addMetric(STRAY_METRIC, MetricUnit.Count, result.plan.missing);

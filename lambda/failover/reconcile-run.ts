@@ -4,7 +4,8 @@
  * stream's write limit, retries). Used by `npm run ops -- reconcile` and the demo's drill.
  */
 import { ArchiveRecord } from '../archive/format';
-import { ProgressStore, ReplayEvent, ReplayResult, ReplaySource, ReplayTarget, runReplay } from '../archive/replay';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { KinesisReplayTarget, ProgressStore, ReplayEvent, ReplayResult, ReplaySource, ReplayTarget, runReplay, StreamReplaySource } from '../archive/replay';
 import { ReplayProgress, WriteBudget } from '../archive/replay-plan';
 import { ActiveRegionStore } from './ports';
 import { DEFAULT_ACTIVE_WINDOW_MARGIN_MS, planReconcile, ReconcilePlan, ReconcileWindow } from './reconcile';
@@ -18,6 +19,19 @@ export interface ReconcileDeps {
   readonly clock: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly onProgress?: (e: ReplayEvent) => void;
+}
+
+/** Reconcile over Kinesis: reads each Region's stream and writes to the active one through `kinesis(region)`. */
+export function kinesisReconcileDeps(
+  kinesis: (region: string) => KinesisClient,
+  streamName: string,
+  rest: Omit<ReconcileDeps, 'read' | 'target'>,
+): ReconcileDeps {
+  return {
+    ...rest,
+    read: (region, from, to) => new StreamReplaySource(kinesis(region), streamName, region).read(from, to),
+    target: (region) => new KinesisReplayTarget(kinesis(region), streamName, region),
+  };
 }
 
 export interface ReconcileOptions {

@@ -14,6 +14,7 @@
  * takes: it skips it, logging it in the stand-in of SYS_STREAM_SCAN_ERRORS, and counts scanned and skipped records
  * in the stand-in of SYS_STREAM_SCAN_STATES.
  */
+import type { MergeRunCounts } from '../../lambda/merge/metrics';
 import { mvName, renderMergeCall, renderSql, STREAMING_INGESTION_MAX_RECORD_BYTES, WAREHOUSE_SQL_DEFAULTS, WarehouseSqlParams } from './render';
 
 /** The subset of PGlite's API used here (any Postgres client with these two methods works). */
@@ -38,17 +39,8 @@ export interface MvRecord {
 /** Rows per INSERT (6 parameters each, under Postgres' 65 535-parameter limit). */
 const APPEND_CHUNK = 5000;
 
-export interface MergeRun {
-  readonly newRows: number;
-  readonly inserted: number;
-  readonly duplicates: number;
-  /** MV rows rejected (every copy counts; the rejects table holds one row per distinct record). */
-  readonly rejected: number;
-  /** Records streaming ingestion skipped that this run turned into `ingestion_skipped` rejects. */
-  readonly skipped: number;
-  /** Records streaming ingestion reported skipped since the previous run (SYS_STREAM_SCAN_STATES). */
-  readonly skippedReported: number;
-}
+/** What one merge reports: the counts the merge function publishes (lambda/merge/metrics.ts). */
+export type MergeRun = MergeRunCounts;
 
 export interface PostgresWarehouse {
   readonly schema: string;

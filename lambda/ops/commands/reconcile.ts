@@ -5,8 +5,8 @@
  * window finds nothing. Run it once every Region is reachable (see the README runbook).
  */
 import { documentClients, DynamoDbActiveRegionStore, kinesisClients } from '../../failover/adapters';
-import { ReconcileError, ReconcileResult, runReconcile } from '../../failover/reconcile-run';
-import { countOpenShards, KinesisReplayTarget, StreamReplaySource } from '../../archive/replay';
+import { kinesisReconcileDeps, ReconcileError, ReconcileResult, runReconcile } from '../../failover/reconcile-run';
+import { countOpenShards } from '../../archive/replay';
 import { writeBudget } from '../../archive/replay-plan';
 import { physicalStreamName } from '../../../lib/config';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../command-line';
@@ -47,14 +47,12 @@ export const reconcileCommand = defineCommand({
         const openShards = await countOpenShards(kinesis(regions[0]), stream).catch(() => 1);
         const result = await runReconcile(
           { environment: config.name, streamName: stream, regions, window: { fromMs, toMs }, budget: writeBudget(Math.max(1, openShards), share), dryRun: args['dry-run'] === true },
-          {
+          kinesisReconcileDeps(kinesis, stream, {
             activeRegions: store,
-            read: (region, from, to) => new StreamReplaySource(kinesis(region), stream, region).read(from, to),
-            target: (region) => new KinesisReplayTarget(kinesis(region), stream, region),
             clock,
             sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
             onProgress: args.json ? undefined : (e) => deps.stderr(`reconcile ${stream}: ${e.written}/${e.found} written`),
-          },
+          }),
         );
         results.push(result);
       } catch (err) {
