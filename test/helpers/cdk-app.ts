@@ -28,10 +28,21 @@ export function environmentFrom(raw: Record<string, unknown>, name = 'test'): En
   return parseEnvironment(name, raw);
 }
 
+export interface NewAppOptions {
+  /**
+   * Bundle the functions' code with esbuild, as `cdk synth` does. Tests that read templates don't need it: without
+   * bundling (context `aws:cdk:bundling-stacks` = []) an asset is staged from its source and only its hash differs,
+   * which snapshots mask anyway; bundling costs seconds per function and dominated the suite's time.
+   * @default false
+   */
+  readonly bundle?: boolean;
+}
+
 /** A new App with cdk.json's context and a throw-away output directory. */
-export function newApp(): App {
+export function newApp(options: NewAppOptions = {}): App {
   const { [ENVIRONMENTS_CONTEXT_KEY]: _environments, ...flags } = cdkContext();
-  return new App({ context: flags, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-cdk-')) });
+  const context: Record<string, unknown> = options.bundle ? flags : { ...flags, 'aws:cdk:bundling-stacks': [] };
+  return new App({ context, outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-cdk-')) });
 }
 
 export interface BuiltEnvironment extends RedstreamEnvironmentStacks {
@@ -39,8 +50,8 @@ export interface BuiltEnvironment extends RedstreamEnvironmentStacks {
 }
 
 /** Builds one environment's stacks (with the nag acknowledgements, as the app does). */
-export function buildEnvironment(config: EnvironmentConfig): BuiltEnvironment {
-  const app = newApp();
+export function buildEnvironment(config: EnvironmentConfig, options: NewAppOptions = {}): BuiltEnvironment {
+  const app = newApp(options);
   const stacks = addEnvironment(app, config);
   acknowledgeNagFindings(stacks);
   return { app, ...stacks };
