@@ -9,6 +9,9 @@ import { cdkContext } from './helpers/cdk-app';
 const ROOT = path.resolve(__dirname, '..');
 const SYNTH_TIMEOUT_MS = 280_000;
 
+/** For the failing cases: bundling (seconds per function) would only delay the error under test. */
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+
 function synth(context: Record<string, unknown>): { status: number | null; stdout: string; stderr: string; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-app-'));
   // The CDK CLI hands context and the output directory to the app through these variables.
@@ -27,7 +30,7 @@ describe('bin/app.ts', () => {
     const context = cdkContext();
     const environments = context[ENVIRONMENTS_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
     const broken = { ...context, [ENVIRONMENTS_CONTEXT_KEY]: { ...environments, dev: { ...environments.dev, standbyRegions: ['us-east-1'] } } };
-    const { status, stderr } = synth(broken);
+    const { status, stderr } = synth({ ...broken, ...NO_BUNDLING });
     expect(status).toBe(1);
     expect(stderr.trim().split('\n').filter((l) => l.startsWith('Invalid Redstream configuration'))).toEqual([
       `Invalid Redstream configuration: ${ENVIRONMENTS_CONTEXT_KEY}.dev.standbyRegions[0]: "us-east-1" equals primaryRegion; fix: choose a standby Region different from the primary`,
@@ -39,7 +42,7 @@ describe('bin/app.ts', () => {
     const environments = context[ENVIRONMENTS_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
     const dev = environments.dev as { warehouse?: Record<string, unknown> };
     const broken = { ...context, env: 'dev', [ENVIRONMENTS_CONTEXT_KEY]: { ...environments, dev: { ...dev, warehouse: { ...dev.warehouse, availabilityZoneIds: {} } } } };
-    const { status, stderr } = synth(broken);
+    const { status, stderr } = synth({ ...broken, ...NO_BUNDLING });
     expect(status).toBe(1);
     expect(stderr.trim().split('\n').filter((l) => l.startsWith('Invalid Redstream configuration'))).toEqual([
       expect.stringMatching(/^Invalid Redstream configuration: redstream:environments\.dev\.warehouse\.availabilityZoneIds\.us-east-1: missing: .*; fix: list three AZ IDs of us-east-1/),
@@ -47,7 +50,7 @@ describe('bin/app.ts', () => {
   }, SYNTH_TIMEOUT_MS + 20_000);
 
   test('fails synth on an unknown -c env', () => {
-    const { status, stderr } = synth({ ...cdkContext(), env: 'qa' });
+    const { status, stderr } = synth({ ...cdkContext(), env: 'qa', ...NO_BUNDLING });
     expect(status).toBe(1);
     expect(stderr).toContain('Invalid Redstream configuration: env: unknown environment "qa"; fix: use -c env=<one of dev, staging, prod>');
   });
