@@ -8,13 +8,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY, resolveEnvironments } from '../lib/config';
-import { formatReport, runDemo } from '../local/demo';
 import { DEMO_USAGE, parseDemoArgs } from '../local/demo-options';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, usageErrorLine } from '../lambda/ops/command-line';
-import { stopAllPipelines } from '../local/pipeline';
 import { isServe, parseCtlArgs, parseServeArgs, SERVE_USAGE } from '../local/serve-options';
-import { ServeHandle, startServe } from '../local/serve';
+import type { ServeHandle } from '../local/serve';
 import { envLines, readServeState, sendCtl } from '../local/serve-ctl';
+
+// The local world (AWS SDK, kinesalite, PGlite, …) is loaded only when it is started: `ctl` runs in a second or two.
+let stopAllPipelines: (() => Promise<void>) | undefined;
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on use: a CommonJS require keeps the types */
+function loadPipeline(): void {
+  ({ stopAllPipelines } = require('../local/pipeline') as typeof import('../local/pipeline'));
+}
+const loadServe = (): typeof import('../local/serve') => require('../local/serve') as typeof import('../local/serve');
+const loadDemo = (): typeof import('../local/demo') => require('../local/demo') as typeof import('../local/demo');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // Ctrl-C, a kill or a closed pipe (`npm run demo | head`) still stops DynamoDB Local and the workers (and, in the serve
 // mode, its producer, control endpoint, archive and state file).
@@ -24,7 +32,7 @@ function exitAfterCleanup(code: number): void {
   if (exiting) return;
   exiting = true;
   void Promise.allSettled([serving?.stop()])
-    .then(() => stopAllPipelines())
+    .then(() => stopAllPipelines?.())
     .finally(() => process.exit(code));
 }
 process.once('SIGINT', () => exitAfterCleanup(130));
@@ -86,6 +94,8 @@ async function serve(argv: string[]): Promise<number> {
         },
       }
     : undefined;
+  loadPipeline();
+  const { startServe } = loadServe();
   serving = await startServe(options, context?.[ENVIRONMENTS_CONTEXT_KEY], SERVE_DIR, {
     write: (chunk) => process.stderr.write(chunk),
     interactive: process.stderr.isTTY === true,
@@ -156,6 +166,8 @@ async function main(argv: string[]): Promise<number> {
   // A ConfigError names the field and the fix; the handler at the bottom prints it as a configuration error (exit 1).
   const [config] = resolveEnvironments(context?.[ENVIRONMENTS_CONTEXT_KEY], DEMO_ENVIRONMENT);
   try {
+    loadPipeline();
+    const { formatReport, runDemo } = loadDemo();
     const { report } = await runDemo(options, config, {
       progress: (line) => process.stderr.write(line),
       interactive: process.stderr.isTTY === true,

@@ -121,13 +121,18 @@ export interface ServeSnapshot {
   readonly failedCalls: number;
   /** Records the active Region's replicator has read and not yet replicated. */
   readonly replicationPending: number;
-  /** Age of the oldest record waiting for replication, ms; undefined when none waits. */
+  /** How late the oldest record of the active Region's last replicated batch reached the other Regions, ms. */
   readonly replicationLagMs: number | undefined;
+  /** With records pending: how long since the active Region's replicator last finished a batch, ms. */
+  readonly replicationStalledMs: number | undefined;
   readonly warehouseRows: number;
   readonly warehouseEvents: number;
   /** Faults now in force, e.g. `us-east-1 Kinesis down`. */
   readonly faults: readonly string[];
 }
+
+/** No batch replicated for this long while records wait: the status line says stalled (a batching window is 1 s). */
+export const STALLED_AFTER_MS = 5_000;
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -141,7 +146,13 @@ export function formatStatusLine(s: ServeSnapshot): string {
   const written = Object.entries(s.writtenByRegion)
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
-  const replication = s.replicationPending === 0 ? 'replication caught up' : `replication ${s.replicationPending} pending${s.replicationLagMs === undefined ? '' : `, lag ${seconds(s.replicationLagMs)}`}`;
+  const lag = s.replicationLagMs === undefined ? '' : `, last batch lag ${seconds(s.replicationLagMs)}`;
+  const replication =
+    s.replicationPending === 0
+      ? `replication caught up${lag}`
+      : s.replicationStalledMs !== undefined && s.replicationStalledMs >= STALLED_AFTER_MS
+        ? `replication stalled ${seconds(s.replicationStalledMs)} (${s.replicationPending} pending)`
+        : `replication ${s.replicationPending} pending${lag}`;
   return [
     `${clock} ${active}`,
     `producer → ${s.producerRegion}`,

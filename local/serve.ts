@@ -108,8 +108,14 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
   const started = Date.now();
   const out = new StatusOutput(io);
   out.line(`• starting the local world of ${config.name} (${[config.primaryRegion, ...config.standbyRegions].join(', ')}): Kinesis, DynamoDB Local, replicators, archive, warehouse`);
+  // Per Region: when its replicator last finished a batch, and how late the batch's oldest record reached the targets.
+  const lastBatch = new Map<string, { atMs: number; lagMs: number }>();
   const pipeline = await startLocalPipeline({
     config,
+    onInvocation: (region, o) => {
+      const done = o.verdict.kind === 'success' || (o.verdict.kind === 'partial' && o.verdict.doneCount > 0);
+      if (o.records.length > 0 && done) lastBatch.set(region, { atMs: o.endedAtMs, lagMs: o.endedAtMs - o.records[0].approximateArrivalTimestampMs });
+    },
     tuning: {
       replicatorTimeoutMs: config.replicator.timeoutSeconds * 1000,
       activeRegionCacheTtlMs: config.replicator.activeRegionCacheTtlSeconds * 1000,
@@ -122,7 +128,7 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
     archive = await startPipelineArchive(pipeline);
-    const world = new ServedWorld(pipeline, options, out, started);
+    const world = new ServedWorld(pipeline, options, out, started, lastBatch);
     cleanups.push(() => world.stop());
 
     server = http.createServer((req, res) => void world.handle(req, res));
@@ -224,6 +230,7 @@ class ServedWorld {
     options: ServeOptions,
     private readonly out: StatusOutput,
     private readonly started: number,
+    private readonly lastBatch: ReadonlyMap<string, { atMs: number; lagMs: number }>,
   ) {
     const config = pipeline.config;
     this.stream = pipeline.streams[0].physicalName;
@@ -294,7 +301,7 @@ class ServedWorld {
     const shards = this.pipeline.mappings.filter((m) => m.region === activeRegion).flatMap((m) => m.status());
     const pending = shards.reduce((n, s) => n + s.pending, 0);
     const now = Date.now();
-    const behind = shards.filter((s) => s.pending > 0 && s.idleSinceMs !== undefined).map((s) => now - s.idleSinceMs!);
+    const last = this.lastBatch.get(activeRegion);
     return {
       uptimeMs: now - this.started,
       active: this.active === undefined ? undefined : { region: this.active.activeRegion, state: this.active.state, epoch: this.active.epoch },
@@ -302,7 +309,8 @@ class ServedWorld {
       writtenByRegion: Object.fromEntries(this.written),
       failedCalls: this.producer.ledger.failedCalls,
       replicationPending: pending,
-      replicationLagMs: behind.length > 0 ? Math.max(...behind) : undefined,
+      replicationLagMs: last?.lagMs,
+      replicationStalledMs: pending > 0 ? now - (last?.atMs ?? this.started) : undefined,
       warehouseRows: this.pipeline.loader.totals.appended,
       warehouseEvents: this.pipeline.loader.totals.inserted,
       faults: this.faults(),

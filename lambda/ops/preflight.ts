@@ -314,7 +314,8 @@ function checkZones(config: EnvironmentConfig, region: string, w: NonNullable<Re
   if (!w.zones.ok) {
     const skipped = couldNotCheck(config, region, 'availability-zones', 'ec2:DescribeAvailabilityZones', w.zones.error, w.zones.skipped);
     // Nothing to confirm by hand about zones that were not looked up.
-    return w.zones.skipped ? [skipped, { ...skipped, check: 'kinesis-endpoint-zones' }, { ...skipped, check: 'redshift-serverless-zones' }] : [skipped];
+    const notLookedUp = { ...skipped, detail: 'skipped: the zones were not looked up' };
+    return w.zones.skipped ? [skipped, { ...notLookedUp, check: 'kinesis-endpoint-zones' }, { ...notLookedUp, check: 'redshift-serverless-zones' }] : [skipped];
   }
   const zones = w.zones.value;
   const usable = zones.filter((z) => z.zoneType === 'availability-zone' && z.state === 'available').map((z) => `${z.zoneId} (${z.zoneName})`);
@@ -411,7 +412,9 @@ export function formatPreflight(report: PreflightReport): string {
   const skipped = count('skip') > 0 ? `, ${count('skip')} skipped` : '';
   lines.push(
     report.exitCode === 0
-      ? `ready to deploy: ${count('ok')} ok, ${count('warn')} warning(s)${skipped}`
+      ? count('skip') > 0
+        ? `nothing failed, but ${count('skip')} check(s) were skipped (${count('ok')} ok, ${count('warn')} warning(s)): not a verdict on a deploy`
+        : `ready to deploy: ${count('ok')} ok, ${count('warn')} warning(s)`
       : `not ready: ${count('fail')} failed, ${count('error')} could not be checked, ${count('warn')} warning(s)${skipped}; fix them and run preflight again`,
   );
   return lines.join('\n');
