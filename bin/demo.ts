@@ -28,9 +28,12 @@ const loadDemo = (): typeof import('../local/demo') => require('../local/demo') 
 // mode, its producer, control endpoint, archive and state file).
 let exiting = false;
 let serving: ServeHandle | undefined;
+/** The exit code of a signal that stopped the demo (the serve mode then ends with it, not 0). */
+let signalExitCode: number | undefined;
 function exitAfterCleanup(code: number): void {
   if (exiting) return;
   exiting = true;
+  signalExitCode = code;
   void Promise.allSettled([serving?.stop()])
     .then(() => stopAllPipelines?.())
     .finally(() => process.exit(code));
@@ -186,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => process.exit(signalExitCode ?? code),
   (err: unknown) => {
     process.stderr.write(`${errorLine(PROG, err instanceof Error ? err.message : String(err))}\n`);
     process.exit(EXIT_FAILED);

@@ -29,6 +29,8 @@ import { CtlRequest, KEYS_HELP, keyToRequest, ServeOptions, validateCtlRequest }
 
 /** How often the producers look at the active-Region item (a producer fleet polling the table or `status --json`). */
 const WATCH_INTERVAL_MS = 250;
+/** `ctl status` shows the producers' last error while they failed this recently. */
+const RECENT_FAILURE_MS = 10_000;
 
 export interface ServeIo {
   /** Progress and status (stderr). */
@@ -219,6 +221,8 @@ class ServedWorld {
   private active: ActiveRegionItem | undefined;
   private readonly written = new Map<string, number>();
   private counted = 0;
+  private failedCallsSeen = 0;
+  private lastFailureAt = 0;
   private watching = true;
   private watcher: Promise<void> | undefined;
   private production: Promise<void> | undefined;
@@ -302,6 +306,13 @@ class ServedWorld {
     const pending = shards.reduce((n, s) => n + s.pending, 0);
     const now = Date.now();
     const last = this.lastBatch.get(activeRegion);
+    // Stalled since its last batch, or since it became active if it has not replicated one since.
+    const since = Math.max(last?.atMs ?? this.started, this.active?.state === 'ACTIVE' ? this.active.activatedAt : this.started);
+    const ledger = this.producer.ledger;
+    if (ledger.failedCalls > this.failedCallsSeen) {
+      this.failedCallsSeen = ledger.failedCalls;
+      this.lastFailureAt = now;
+    }
     return {
       uptimeMs: now - this.started,
       active: this.active === undefined ? undefined : { region: this.active.activeRegion, state: this.active.state, epoch: this.active.epoch },
@@ -310,7 +321,7 @@ class ServedWorld {
       failedCalls: this.producer.ledger.failedCalls,
       replicationPending: pending,
       replicationLagMs: last?.lagMs,
-      replicationStalledMs: pending > 0 ? now - (last?.atMs ?? this.started) : undefined,
+      replicationStalledMs: pending > 0 ? now - since : undefined,
       warehouseRows: this.pipeline.loader.totals.appended,
       warehouseEvents: this.pipeline.loader.totals.inserted,
       faults: this.faults(),
@@ -378,7 +389,8 @@ class ServedWorld {
       case 'status': {
         const s = formatStatusLine(this.snapshot());
         const last = this.producer.ledger.lastError;
-        return { ok: true, message: `${s.replace(/^\d\d:\d\d /, '')}${this.producer.ledger.failedCalls > 0 && last ? `\nlast producer error: ${last}` : ''}` };
+        const failing = last !== undefined && Date.now() - this.lastFailureAt < RECENT_FAILURE_MS;
+        return { ok: true, message: `${s.replace(/^\d\d:\d\d /, '')}${failing ? `\nproducers failing: ${last}` : ''}` };
       }
       case 'kinesis-down':
         p.router.setRegionDown(request.region, true);

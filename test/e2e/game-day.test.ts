@@ -64,7 +64,7 @@ const CHECKS: Readonly<Record<string, Check>> = {
   status: { exit: 0, phrases: [/redstream-dev-events: ACTIVE in us-east-1, epoch 1/, /replicas: us-east-1 ACTIVE us-east-1 epoch 1 \| us-west-2 ACTIVE us-east-1 epoch 1/] },
   preflight: { exit: 0, phrases: [/skip\s+lambda-concurrency/, /nothing failed, but \d+ check\(s\) were skipped/] },
   break: { exit: 0, phrases: [/us-east-1's Kinesis is down/, /now 5 s ahead of the Regions' clocks/] },
-  outage: { exit: 0, phrases: [/producer → us-east-1/, /\(\d+ failed calls\)/, /faults: us-east-1 Kinesis down, operator clock \+5 s/] },
+  outage: { exit: 0, phrases: [/producer → us-east-1/, /\(\d+ failed calls\)/, /producers failing: ServiceUnavailable/, /faults: us-east-1 Kinesis down, operator clock \+5 s/] },
   failover: {
     exit: 0,
     phrases: [/failover to us-west-2 \(dev, switch [0-9a-f-]+\): OK/, /switched from us-east-1 to us-west-2 \(epoch 1 → 3\)/, /clock is [\d.]+ s ahead of us-west-2's AWS clock; times are corrected/],
@@ -214,7 +214,9 @@ test('the walkthrough runs against npm run demo -- --serve, and SIGTERM leaves n
   const t1 = Date.now();
   server.kill('SIGTERM');
   // A guard against a hang, not a performance bound: stopping takes a few seconds.
-  const code = await Promise.race([serverExit, new Promise((r) => setTimeout(() => r('still running'), 60_000))]);
+  let guard: NodeJS.Timeout | undefined;
+  const code = await Promise.race([serverExit, new Promise((r) => (guard = setTimeout(() => r('still running'), 60_000)))]);
+  clearTimeout(guard);
   record('stop (SIGTERM)', 'kill -TERM <serve pid>', Date.now() - t1, typeof code === 'number' ? code : null, serverOutput.slice(serverOutput.lastIndexOf('• stopping')));
   expect(code).toBe(143);
   expect(serverOutput).toMatch(/• stopped\n/);
