@@ -507,7 +507,7 @@ class StatusOutput {
   private draw(): void {
     if (this.io.interactive && this.status) {
       // Cut to the terminal's width: a wrapped line cannot be redrawn in place.
-      const width = this.io.columns?.() ?? 200;
+      const width = this.io.columns?.() || 200; // 0: a terminal that does not say
       this.io.write(`\r\u001b[2K  ${this.status().slice(0, Math.max(20, width - 3))}`);
     }
   }
