@@ -100,7 +100,7 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
     throw new DemoUsageError(`unknown environment ${JSON.stringify(options.env)} (environments: ${Object.keys(envs ?? {}).join(', ')})`);
   }
   const served = { [options.env]: servedEnvironment(envs[options.env]) };
-  const [config] = resolveEnvironments(served as never, options.env);
+  const [config] = resolveEnvironments(served, options.env);
   if (config.standbyRegions.length === 0) throw new ServeError(`environment ${config.name} has no standby Region: nothing to fail over to`);
   const stateFile = path.join(stateDir, 'serve.json');
   const cdkJson = path.join(stateDir, 'serve-cdk.json');

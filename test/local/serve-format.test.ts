@@ -18,7 +18,7 @@ describe('servedEnvironment', () => {
       replicator: { batchSize: 500, timeoutSeconds: 10, activeRegionCacheTtlSeconds: 1 },
       failover: { failbackMaxLagSeconds: 30, resumeSafetyMarginSeconds: 1 },
     });
-    const config = parseEnvironment('dev', served as never);
+    const config = parseEnvironment('dev', served);
     expect(config.replicator.timeoutSeconds).toBe(SERVE_TIMINGS.replicatorTimeoutSeconds);
     expect(config.replicator.activeRegionCacheTtlSeconds).toBe(SERVE_TIMINGS.activeRegionCacheTtlSeconds);
     expect(config.failover.resumeSafetyMarginSeconds).toBe(SERVE_TIMINGS.resumeSafetyMarginSeconds);
