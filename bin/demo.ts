@@ -8,17 +8,35 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY, resolveEnvironments } from '../lib/config';
-import { formatReport, runDemo } from '../local/demo';
 import { DEMO_USAGE, parseDemoArgs } from '../local/demo-options';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, usageErrorLine } from '../lambda/ops/command-line';
-import { stopAllPipelines } from '../local/pipeline';
+import { isServe, parseCtlArgs, parseServeArgs, SERVE_USAGE } from '../local/serve-options';
+import type { ServeHandle } from '../local/serve';
+import { envLines, readServeState, sendCtl } from '../local/serve-ctl';
 
-// Ctrl-C, a kill or a closed pipe (`npm run demo | head`) still stops DynamoDB Local and the workers.
+// The local world (AWS SDK, kinesalite, PGlite, …) is loaded only when it is started: `ctl` runs in a second or two.
+let stopAllPipelines: (() => Promise<void>) | undefined;
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on use: a CommonJS require keeps the types */
+function loadPipeline(): void {
+  ({ stopAllPipelines } = require('../local/pipeline') as typeof import('../local/pipeline'));
+}
+const loadServe = (): typeof import('../local/serve') => require('../local/serve') as typeof import('../local/serve');
+const loadDemo = (): typeof import('../local/demo') => require('../local/demo') as typeof import('../local/demo');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+// Ctrl-C, a kill or a closed pipe (`npm run demo | head`) still stops DynamoDB Local and the workers (and, in the serve
+// mode, its producer, control endpoint, archive and state file).
 let exiting = false;
+let serving: ServeHandle | undefined;
+/** The exit code of a signal that stopped the demo (the serve mode then ends with it, not 0). */
+let signalExitCode: number | undefined;
 function exitAfterCleanup(code: number): void {
   if (exiting) return;
   exiting = true;
-  void stopAllPipelines().finally(() => process.exit(code));
+  signalExitCode = code;
+  void Promise.allSettled([serving?.stop()])
+    .then(() => stopAllPipelines?.())
+    .finally(() => process.exit(code));
 }
 process.once('SIGINT', () => exitAfterCleanup(130));
 process.once('SIGTERM', () => exitAfterCleanup(143));
@@ -40,7 +58,92 @@ const EXIT_CHECKS_FAILED = 3;
 /** The environment the demo runs: its Regions, streams and settings come from cdk.json. */
 const DEMO_ENVIRONMENT = 'dev';
 
+/** Where the serve mode writes its state file and served cdk.json (REDSTREAM_SERVE_DIR overrides it). */
+const SERVE_DIR = process.env.REDSTREAM_SERVE_DIR ?? path.resolve(__dirname, '..', '.redstream');
+
+function readContext(): Record<string, unknown> | undefined {
+  const cdkJsonFile = process.env.REDSTREAM_CDK_JSON ?? path.resolve(__dirname, '..', 'cdk.json');
+  return (JSON.parse(fs.readFileSync(cdkJsonFile, 'utf8')) as { context?: Record<string, unknown> }).context;
+}
+
+/** `npm run demo -- --serve`: runs until Ctrl-C, SIGTERM or `q`. */
+async function serve(argv: string[]): Promise<number> {
+  const options = parseServeArgs(argv);
+  if (options.help) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return EXIT_OK;
+  }
+  let context: Record<string, unknown> | undefined;
+  try {
+    context = readContext();
+  } catch (err) {
+    process.stderr.write(`${errorLine(PROG, `cannot read cdk.json: ${(err as Error).message}`)}\n`);
+    return EXIT_FAILED;
+  }
+  const stdin = process.stdin;
+  const keys = stdin.isTTY
+    ? {
+        onKey(handler: (key: string) => void) {
+          stdin.setRawMode(true);
+          stdin.setEncoding('utf8');
+          stdin.on('data', (chunk: string) => {
+            for (const key of chunk) handler(key);
+          });
+          stdin.resume();
+        },
+        close() {
+          if (stdin.isTTY) stdin.setRawMode(false);
+          stdin.pause();
+        },
+      }
+    : undefined;
+  loadPipeline();
+  const { startServe } = loadServe();
+  serving = await startServe(options, context?.[ENVIRONMENTS_CONTEXT_KEY], SERVE_DIR, {
+    write: (chunk) => process.stderr.write(chunk),
+    interactive: process.stderr.isTTY === true,
+    columns: () => process.stderr.columns,
+    keys,
+    functionLog: process.env.REDSTREAM_DEBUG ? (region, line) => process.stderr.write(`[replicator ${region}] ${line}\n`) : undefined,
+  });
+  await serving.stopped;
+  return EXIT_OK;
+}
+
+/** `npm run demo -- ctl <action>`: one request to the running serve mode. */
+async function ctl(argv: string[]): Promise<number> {
+  const request = parseCtlArgs(argv);
+  if ('help' in request) {
+    process.stdout.write(`${SERVE_USAGE}\n`);
+    return EXIT_OK;
+  }
+  if (request.action === 'env') {
+    process.stdout.write(`${(await envLines(SERVE_DIR)).join('\n')}\n`);
+    return EXIT_OK;
+  }
+  const { control } = readServeState(SERVE_DIR);
+  const answer = await sendCtl(control, request);
+  if (answer.ok) process.stdout.write(`${answer.message}\n`);
+  else process.stderr.write(`${errorLine(PROG, answer.message)}\n`);
+  return answer.ok ? EXIT_OK : EXIT_FAILED;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'ctl' || isServe(argv)) {
+    try {
+      return await (argv[0] === 'ctl' ? ctl(argv.slice(1)) : serve(argv));
+    } catch (err) {
+      if (err instanceof UsageError) {
+        process.stderr.write(`${usageErrorLine(PROG, err.message)}\n`);
+        return EXIT_USAGE;
+      }
+      const e = err instanceof Error ? err : new Error(String(err));
+      const expected = ['ServeError', 'ServeStateError', 'ConfigError'].includes(e.name);
+      process.stderr.write(`${errorLine(PROG, expected ? e.message : `${e.name}: ${e.message}`)}\n`);
+      if (!expected && process.env.REDSTREAM_DEBUG) process.stderr.write(`${e.stack}\n`);
+      return EXIT_FAILED;
+    }
+  }
   let options;
   try {
     options = parseDemoArgs(argv);
@@ -66,6 +169,8 @@ async function main(argv: string[]): Promise<number> {
   // A ConfigError names the field and the fix; the handler at the bottom prints it as a configuration error (exit 1).
   const [config] = resolveEnvironments(context?.[ENVIRONMENTS_CONTEXT_KEY], DEMO_ENVIRONMENT);
   try {
+    loadPipeline();
+    const { formatReport, runDemo } = loadDemo();
     const { report } = await runDemo(options, config, {
       progress: (line) => process.stderr.write(line),
       interactive: process.stderr.isTTY === true,
@@ -84,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => process.exit(signalExitCode ?? code),
   (err: unknown) => {
     process.stderr.write(`${errorLine(PROG, err instanceof Error ? err.message : String(err))}\n`);
     process.exit(EXIT_FAILED);

@@ -66,6 +66,8 @@ Options:
   --seed N           seed of the nemesis (same seed, same run; default 1)
   --json             print the report as JSON
   -h, --help         show this help
+  --serve            no drill: keep the local world running for a game day with the ops CLI
+                     (npm run demo -- --serve --help; README, "Game day")
 
 Exit codes: 0 report OK, 1 the demo could not run (or the input file is unreadable), 2 bad usage,
 3 the report's checks failed.`;

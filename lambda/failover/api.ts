@@ -69,7 +69,8 @@ export function dynamoDbFailoverDeps(
     activeRegions: new DynamoDbActiveRegionStore(clients, tables.activeRegionTableName),
     checkpoints: new DynamoDbCheckpointStore(clients, tables.checkpointTableName),
     shards: options.shards ?? new KinesisShardInspector(kinesis),
-    trustedClock: options.trustedClock ?? (options.trustedClockStream ? new KinesisTrustedClock(kinesis, options.trustedClockStream) : undefined),
+    // The offset is measured against the caller's clock that the switch then corrects, not against Date.now.
+    trustedClock: options.trustedClock ?? (options.trustedClockStream ? new KinesisTrustedClock(kinesis, options.trustedClockStream, options.clock) : undefined),
     fence: options.fence ?? (options.lambdaClients ? new LambdaReplicatorFence(options.lambdaClients) : undefined),
     clock: options.clock ?? Date.now,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

@@ -60,7 +60,8 @@ ${COMMANDS.map((c) => c.usage).join('\n\n')}
 
 ${EXIT_CODES}
 AWS access uses the default credential chain (DynamoDB, Kinesis ListShards, Lambda, SNS); AWS_ENDPOINT_URL_DYNAMODB,
-AWS_ENDPOINT_URL_KINESIS etc. point it at local emulators.`;
+AWS_ENDPOINT_URL_KINESIS etc. point it at local emulators. --local (any command) points it at the local world of
+\`npm run demo -- --serve\` (README, "Game day").`;
 
 function commandUsage(command: OpsCommand): string {
   return `Usage: npm run ops -- ${command.usage}\n\nOptions of every command\n${COMMON_USAGE}\n\n${EXIT_CODES}`;

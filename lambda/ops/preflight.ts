@@ -78,8 +78,19 @@ export interface PreflightProbes {
   forRegion(region: string): RegionProbe;
 }
 
-/** A lookup's result or why it could not be made. */
-export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+/**
+ * Thrown by a probe for a lookup that has no meaning where it runs (the local world of `npm run demo -- --serve` has no
+ * EC2, Redshift Serverless or account quotas): the check is reported as skipped, with the reason, and does not fail.
+ */
+export class CheckSkipped extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CheckSkipped';
+  }
+}
+
+/** A lookup's result, why it could not be made, or why it was skipped. */
+export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string; readonly skipped?: true };
 
 /** Everything preflight learned in one Region. */
 export interface RegionFacts {
@@ -99,7 +110,7 @@ export interface RegionFacts {
   };
 }
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'error';
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'error' | 'skip';
 
 export interface PreflightCheck {
   readonly region: string;
@@ -135,6 +146,7 @@ async function outcome<T>(lookup: () => Promise<T>): Promise<Outcome<T>> {
   try {
     return { ok: true, value: await lookup() };
   } catch (err) {
+    if (err instanceof CheckSkipped) return { ok: false, error: err.reason, skipped: true };
     const e = err as { name?: string; message?: string };
     return { ok: false, error: e.message ? `${e.name ?? 'Error'}: ${e.message}` : String(err) };
   }
@@ -193,7 +205,8 @@ export function evaluatePreflight(config: EnvironmentConfig, facts: readonly Reg
   };
 }
 
-function couldNotCheck(config: EnvironmentConfig, region: string, check: string, api: string, error: string): PreflightCheck {
+function couldNotCheck(config: EnvironmentConfig, region: string, check: string, api: string, error: string, skipped?: true): PreflightCheck {
+  if (skipped) return { region, check, status: 'skip', detail: `skipped: ${error}` };
   return { region, check, status: 'error', detail: `could not call ${api}: ${error}`, fix: fixFor(config, region, api) };
 }
 
@@ -207,7 +220,7 @@ function newStreams(config: EnvironmentConfig, f: RegionFacts) {
 
 function checkLambda(config: EnvironmentConfig, f: RegionFacts): PreflightCheck[] {
   const check = 'lambda-concurrency';
-  if (!f.lambda.ok) return [couldNotCheck(config, f.region, check, 'lambda:GetAccountSettings', f.lambda.error)];
+  if (!f.lambda.ok) return [couldNotCheck(config, f.region, check, 'lambda:GetAccountSettings', f.lambda.error, f.lambda.skipped)];
   const { concurrencyLimit, unreservedConcurrency } = f.lambda.value;
   const reserved = config.replicator.reservedConcurrency;
   const moves = config.failover.moveReservedConcurrency;
@@ -261,8 +274,8 @@ function checkLambda(config: EnvironmentConfig, f: RegionFacts): PreflightCheck[
 
 function checkKinesis(config: EnvironmentConfig, f: RegionFacts): PreflightCheck[] {
   if (!f.kinesis.ok) {
-    const { error } = f.kinesis;
-    return ['kinesis-shards', 'kinesis-on-demand-streams'].map((check) => couldNotCheck(config, f.region, check, 'kinesis:DescribeLimits', error));
+    const { error, skipped } = f.kinesis;
+    return ['kinesis-shards', 'kinesis-on-demand-streams'].map((check) => couldNotCheck(config, f.region, check, 'kinesis:DescribeLimits', error, skipped));
   }
   const l = f.kinesis.value;
   const fresh = newStreams(config, f);
@@ -298,7 +311,12 @@ function checkZones(config: EnvironmentConfig, region: string, w: NonNullable<Re
   if (ids === undefined) {
     return [{ region, check: 'availability-zones', status: 'fail', detail: `${field} is not set; the warehouse stack cannot be synthesized`, fix: `list three AZ IDs of ${region} in ${field} (cdk.json)` }];
   }
-  if (!w.zones.ok) return [couldNotCheck(config, region, 'availability-zones', 'ec2:DescribeAvailabilityZones', w.zones.error)];
+  if (!w.zones.ok) {
+    const skipped = couldNotCheck(config, region, 'availability-zones', 'ec2:DescribeAvailabilityZones', w.zones.error, w.zones.skipped);
+    // Nothing to confirm by hand about zones that were not looked up.
+    const notLookedUp = { ...skipped, detail: 'skipped: the zones were not looked up' };
+    return w.zones.skipped ? [skipped, { ...notLookedUp, check: 'kinesis-endpoint-zones' }, { ...notLookedUp, check: 'redshift-serverless-zones' }] : [skipped];
+  }
   const zones = w.zones.value;
   const usable = zones.filter((z) => z.zoneType === 'availability-zone' && z.state === 'available').map((z) => `${z.zoneId} (${z.zoneName})`);
   const problems: string[] = [];
@@ -347,7 +365,10 @@ function checkZones(config: EnvironmentConfig, region: string, w: NonNullable<Re
 
 function checkName(config: EnvironmentConfig, region: string, kind: string, name: string, o: Outcome<Existing>, api: string): PreflightCheck {
   const check = 'name';
-  if (!o.ok) return { ...couldNotCheck(config, region, check, api, o.error), detail: `${kind} ${name}: could not call ${api}: ${o.error}` };
+  if (!o.ok) {
+    const c = couldNotCheck(config, region, check, api, o.error, o.skipped);
+    return { ...c, detail: `${kind} ${name}: ${o.skipped ? 'skipped' : `could not call ${api}`}: ${o.error}` };
+  }
   if (!o.value.exists) return { region, check, status: 'ok', detail: `${kind} ${name}: free` };
   if (o.value.environmentTag === config.name) return { region, check, status: 'ok', detail: `${kind} ${name}: exists, this environment's (${ENVIRONMENT_TAG}=${config.name}): a redeploy` };
   return {
@@ -375,7 +396,7 @@ function fixFor(config: EnvironmentConfig, region: string, api: string): string 
   return `run preflight with credentials of account ${config.account} that may call ${api} in ${region} (read-only)`;
 }
 
-const MARK: Record<CheckStatus, string> = { ok: 'ok   ', warn: 'WARN ', fail: 'FAIL ', error: 'ERROR' };
+const MARK: Record<CheckStatus, string> = { ok: 'ok   ', warn: 'WARN ', fail: 'FAIL ', error: 'ERROR', skip: 'skip ' };
 
 /** The report as text: one line per check, grouped by Region, then the fixes, then the verdict. */
 export function formatPreflight(report: PreflightReport): string {
@@ -384,14 +405,17 @@ export function formatPreflight(report: PreflightReport): string {
     lines.push(`${region}:`);
     for (const c of report.checks.filter((x) => x.region === region)) {
       lines.push(`  ${MARK[c.status]} ${c.check.padEnd(25)} ${c.detail}`);
-      if (c.fix && c.status !== 'ok') lines.push(`  ${' '.repeat(5)} ${''.padEnd(25)} fix: ${c.fix}`);
+      if (c.fix && c.status !== 'ok' && c.status !== 'skip') lines.push(`  ${' '.repeat(5)} ${''.padEnd(25)} fix: ${c.fix}`);
     }
   }
   const count = (s: CheckStatus) => report.checks.filter((c) => c.status === s).length;
+  const skipped = count('skip') > 0 ? `, ${count('skip')} skipped` : '';
   lines.push(
     report.exitCode === 0
-      ? `ready to deploy: ${count('ok')} ok, ${count('warn')} warning(s)`
-      : `not ready: ${count('fail')} failed, ${count('error')} could not be checked, ${count('warn')} warning(s); fix them and run preflight again`,
+      ? count('skip') > 0
+        ? `nothing failed, but ${count('skip')} check(s) were skipped (${count('ok')} ok, ${count('warn')} warning(s)): not a verdict on a deploy`
+        : `ready to deploy: ${count('ok')} ok, ${count('warn')} warning(s)`
+      : `not ready: ${count('fail')} failed, ${count('error')} could not be checked, ${count('warn')} warning(s)${skipped}; fix them and run preflight again`,
   );
   return lines.join('\n');
 }

@@ -28,7 +28,7 @@ export const statusCommand = defineCommand({
         activeRegions: new DynamoDbActiveRegionStore(dynamo, tables.activeRegionTableName),
         checkpoints: new DynamoDbCheckpointStore(dynamo, tables.checkpointTableName),
         shards: new KinesisShardInspector(kinesis),
-        trustedClock: deps.trustedClock ?? new KinesisTrustedClock(kinesis, settings.streams[0]),
+        trustedClock: deps.trustedClock ?? new KinesisTrustedClock(kinesis, settings.streams[0], deps.clock),
         clock: deps.clock ?? Date.now,
       },
     );

@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbCheckpointStore, KinesisShardInspector, KinesisTrustedClock, LambdaReplicatorFence, LambdaReservedConcurrency, parseActiveRegionItem, parseCheckpointItem, regionOfArn, SnsResultPublisher } from '../../../lambda/failover/adapters';
 import { MalformedItemError } from '../../../lambda/failover/errors';
+import { dynamoDbFailoverDeps } from '../../../lambda/failover/api';
 import { checkpoint, STREAM } from './factories';
 
 test('reserved concurrency: a number is put, undefined removes the reservation, in the given Region', async () => {
@@ -108,6 +109,27 @@ test('the trusted clock bounds the offset from Date headers (one-second resoluti
   expect(offsetLowMs).toBeLessThanOrEqual(server - 1_700_000_010_000);
   expect(offsetHighMs).toBeGreaterThanOrEqual(server - 1_700_000_010_000);
   expect(offsetHighMs - offsetLowMs).toBeLessThanOrEqual(1_100);
+});
+
+test("dynamoDbFailoverDeps' default trusted clock measures the offset of the caller's clock it is given", async () => {
+  // A caller whose clock runs 5 s ahead: the offset must come out ≈ -5 s, so the switch's corrected clock is right.
+  // Measured against Date.now instead (the bug), the offset was ≈ 0 and the skewed clock went uncorrected.
+  const server = Date.now();
+  const client = new KinesisClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    requestHandler: {
+      handle: async () => ({ response: { statusCode: 200, headers: { date: new Date(server).toUTCString(), 'content-type': 'application/x-amz-json-1.1' }, body: Readable.from([Buffer.from('{}')]) } }),
+    } as never, // a minimal HttpHandler: only handle() is called
+  });
+  const deps = dynamoDbFailoverDeps(
+    { checkpointTableName: 'c', activeRegionTableName: 'a' },
+    { clients: () => ({}) as never, kinesisClients: () => client, trustedClockStream: 's', clock: () => Date.now() + 5_000 },
+  );
+  const { offsetLowMs, offsetHighMs } = await deps.trustedClock!.measure('us-east-1');
+  const mid = (offsetLowMs + offsetHighMs) / 2;
+  expect(mid).toBeLessThan(-3_500);
+  expect(mid).toBeGreaterThan(-6_500);
 });
 
 test('regionOfArn', () => {

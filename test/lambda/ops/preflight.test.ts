@@ -3,6 +3,7 @@ import { EnvironmentConfig, parseEnvironment } from '../../../lib/config';
 import { runCli } from '../../../lambda/ops/cli';
 import {
   AvailabilityZone,
+  CheckSkipped,
   evaluatePreflight,
   Existing,
   formatPreflight,
@@ -273,6 +274,31 @@ describe('runPreflight', () => {
     expect(west.calls).not.toContain('availabilityZones');
     expect(report.exitCode).toBe(1);
     expect(primaryCheck(report.checks, 'kinesis-shards')[0]).toMatchObject({ status: 'error', detail: 'could not call kinesis:DescribeLimits: LimitExceededException: Rate exceeded' });
+  });
+});
+
+describe('skipped checks (the local world of npm run demo -- --serve)', () => {
+  test('a probe that skips is a skip check with its reason: no failure, no fix, and a verdict that is not a deploy verdict', async () => {
+    const skip = (reason: string) => () => Promise.reject(new CheckSkipped(reason));
+    const probe = () => new FakeProbe({ lambdaConcurrency: skip('no quota here'), kinesisLimits: skip('no limits here'), availabilityZones: skip('no EC2 here'), namespace: skip('no Redshift here') });
+    const report = await runPreflight(config(), probes({ 'us-east-1': probe(), 'us-west-2': probe() }));
+    expect(report.exitCode).toBe(0);
+    expect(primaryCheck(report.checks, 'lambda-concurrency')).toEqual([{ region: 'us-east-1', check: 'lambda-concurrency', status: 'skip', detail: 'skipped: no quota here' }]);
+    expect(primaryCheck(report.checks, 'availability-zones')[0]).toMatchObject({ status: 'skip', detail: 'skipped: no EC2 here' });
+    // Nothing to confirm by hand about zones that were not looked up.
+    expect(primaryCheck(report.checks, 'redshift-serverless-zones')).toEqual([{ region: 'us-east-1', check: 'redshift-serverless-zones', status: 'skip', detail: 'skipped: the zones were not looked up' }]);
+    expect(report.checks.find((c) => c.detail.startsWith('namespace'))).toMatchObject({ status: 'skip', detail: 'namespace redstream-dev: skipped: no Redshift here' });
+    const text = formatPreflight(report).split('\n');
+    expect(text).toContainEqual(expect.stringMatching(/^ {2}skip {2}lambda-concurrency +skipped: no quota here$/));
+    expect(text.some((l) => l.includes('fix:'))).toBe(false);
+    expect(text[text.length - 1]).toMatch(/^nothing failed, but \d+ check\(s\) were skipped \(\d+ ok, 0 warning\(s\)\): not a verdict on a deploy$/);
+  });
+
+  test('a skip does not hide a failure', async () => {
+    const east = new FakeProbe({ lambdaConcurrency: () => Promise.reject(new CheckSkipped('no quota here')), stream: () => Promise.resolve({ exists: true, environmentTag: 'prod' }) });
+    const report = await runPreflight(config(), probes({ 'us-east-1': east, 'us-west-2': new FakeProbe() }));
+    expect(report.exitCode).toBe(1);
+    expect(formatPreflight(report).split('\n').pop()).toMatch(/^not ready: 2 failed, 0 could not be checked, \d+ warning\(s\), 1 skipped;/);
   });
 });
 

@@ -1,0 +1,72 @@
+/**
+ * The other terminal's side of the serve mode: reads its state file and talks to its control endpoint
+ * (`npm run demo -- ctl …`, and `npm run ops -- … --local` / REDSTREAM_LOCAL_WORLD for the operator's clock).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { exportLines, parseServeState, ServeState, ServeStateError } from './serve-format';
+import type { CtlRequest } from './serve-options';
+import type { CtlResponse } from './serve';
+
+/** The state file of the serve mode in `dir`. */
+export function serveStateFile(dir: string): string {
+  return path.join(dir, 'serve.json');
+}
+
+/** Reads the state file; a missing one means no serve mode runs. */
+export function readServeState(dir: string): ServeState {
+  const file = serveStateFile(dir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new ServeStateError(`no local world is being served (no ${file}): start one with \`npm run demo -- --serve\``);
+  }
+  return parseServeState(text, file);
+}
+
+/** What `GET /state` answers. */
+export interface ControlState {
+  readonly environment: string;
+  /** The operator's clock skew, ms (ahead when positive). */
+  readonly clockSkewMs: number;
+  readonly faults: readonly string[];
+}
+
+/** Asks the control endpoint for its state; a serve mode that does not answer is an error naming what to do. */
+export async function controlState(control: string): Promise<ControlState> {
+  let res: Response;
+  try {
+    res = await fetch(`${control}/state`, { signal: AbortSignal.timeout(5000) });
+  } catch (err) {
+    throw new ServeStateError(`the local world's control endpoint ${control} does not answer (${(err as Error).message}): is \`npm run demo -- --serve\` still running?`);
+  }
+  const body = (await res.json()) as Partial<ControlState>;
+  if (!res.ok || typeof body.clockSkewMs !== 'number') throw new ServeStateError(`the local world's control endpoint ${control} answered ${res.status} without a state`);
+  return { environment: String(body.environment), clockSkewMs: body.clockSkewMs, faults: body.faults ?? [] };
+}
+
+/** Sends one request; resolves to the endpoint's answer (a refusal is `ok: false`, not an exception). */
+export async function sendCtl(control: string, request: CtlRequest): Promise<CtlResponse> {
+  let res: Response;
+  try {
+    res = await fetch(`${control}/ctl`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      // verify waits for replication and the warehouse (bounded by the serve mode at 2 × 60 s).
+      signal: AbortSignal.timeout(150_000),
+    });
+  } catch (err) {
+    throw new ServeStateError(`the local world's control endpoint ${control} does not answer (${(err as Error).message}): is \`npm run demo -- --serve\` still running?`);
+  }
+  const body = (await res.json()) as Partial<CtlResponse>;
+  return { ok: res.ok && body.ok === true, message: String(body.message ?? `HTTP ${res.status}`) };
+}
+
+/** `ctl env`: the export lines of a serve mode that answers. */
+export async function envLines(dir: string): Promise<string[]> {
+  const state = readServeState(dir);
+  await controlState(state.control);
+  return exportLines(state);
+}
