@@ -254,7 +254,12 @@ async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, de
   // The table's checkpoint times the interval; the newer of it and the one this environment deferred decides what
   // is skipped and where the checkpoint is anchored (both are facts: their records reached every target).
   const table = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
-  const stored = decision.kind === 'forward' ? newerCheckpoint(table, deps.checkpointMemory?.get(memoryKey)?.item) : undefined;
+  const remembered = deps.checkpointMemory?.get(memoryKey);
+  if (remembered && !remembered.written && table && BigInt(table.sequenceNumber) >= BigInt(remembered.item.sequenceNumber)) {
+    // The table caught up (another environment wrote as far): nothing of ours is left to flush.
+    deps.checkpointMemory!.set(memoryKey, remembered.item, true);
+  }
+  const stored = decision.kind === 'forward' ? newerCheckpoint(table, remembered?.item) : undefined;
   const tableBehind = stored !== undefined && stored !== table;
   const outcomes: RecordOutcome[] = [];
   const toSend: SourceRecord[] = [];

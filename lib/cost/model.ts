@@ -478,7 +478,7 @@ export function estimateMonthlyCost(
 
   // Checkpoint table: a global table, so each write is billed as a replicated write in every Region.
   const checkpointRwruPerSecond = checkpointWritesPerSecondTotal * regions.length;
-  const cadence = env.replicator.checkpointIntervalMs > 0 ? `at most 1 per ${env.replicator.checkpointIntervalMs} ms per shard while batches are full` : '1 per invocation';
+  const cadence = env.replicator.checkpointIntervalMs > 0 ? `every partial batch; full batches at most 1 per ${env.replicator.checkpointIntervalMs} ms per shard` : '1 per invocation';
   add('Global tables', `checkpoint writes (${cadence}) × ${regions.length} Regions`, regions, checkpointRwruPerSecond * S, 'rWRU', 'dynamodb.onDemand.replicatedWritePerMillion', 1e6);
   add('Global tables', 'checkpoint and active-Region reads (strongly consistent)', replicatingRegions, activeReadsPerSecond * S, 'RRU', 'dynamodb.onDemand.readPerMillion', 1e6);
   add('Cross-Region transfer', `checkpoint replication to ${standbys.length} Region(s)`, [primary], (checkpointWritesPerSecondTotal * assumptions.checkpointItemBytes * S * standbys.length) / GIB, 'GB', 'dataTransfer.interRegionGb');
