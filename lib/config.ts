@@ -74,8 +74,9 @@ export interface ReplicatorConfig {
    * global-table write, paid in every Region) is written at most once per interval. It is always written when a batch
    * stops (the function returns a failure or throws), when a batch is not full (the shard has caught up), for a
    * shard's first checkpoint and the first of a tenure. A checkpoint that lags only errs early: after a failover,
-   * producers re-send up to interval × the shard's rate more records (duplicates the merge removes). 0 writes on every
-   * invocation. Valid range: 0–60000, and at most half of `failover.failbackMaxLagSeconds`.
+   * producers re-send up to interval × the shard's rate more records (duplicates the merge removes; more for a shard
+   * that went idle right after a full batch, whose checkpoint stays behind until its next record: README, configuration
+   * reference). 0 writes on every invocation. Valid range: 0–60000, and at most half of `failover.failbackMaxLagSeconds`.
    * @default 1000
    */
   readonly checkpointIntervalMs: number;

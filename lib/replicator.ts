@@ -85,7 +85,8 @@ export interface StreamReplicatorProps {
    * Checkpoint interval: while a shard's batches arrive full, its checkpoint (a replicated global-table write) is
    * written at most once per interval; always when a batch stops (a failure is returned or thrown), when a batch is not
    * full, for a shard's first checkpoint and the first of a tenure. After a failover, producers re-send up to interval ×
-   * the shard's rate more records. `Duration.millis(0)` writes on every invocation. Valid range: 0–60 seconds.
+   * the shard's rate more records (more for a shard that went idle right after a full batch: its checkpoint stays
+   * behind until its next record). `Duration.millis(0)` writes on every invocation. Valid range: 0–60 seconds.
    * @default Duration.seconds(1)
    */
   readonly checkpointInterval?: Duration;

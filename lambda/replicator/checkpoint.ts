@@ -133,7 +133,9 @@ export interface CheckpointWriteInput {
  * interval, not a timer of the execution environment: a shard whose batches move between environments (or reach a
  * fresh one) is still written once per interval, never less. A deferred checkpoint is never needed for correctness:
  * every reader of the table treats a checkpoint that lags as "less replicated" (earlier resume timestamp, more
- * re-sends, a failback guard that waits), never as more.
+ * re-sends, a failback guard that waits), never as more. Residual: when the last batch before a shard goes idle is a
+ * deferred full one, nothing invokes the function again until a record arrives, so the table stays that far behind
+ * meanwhile (the README's configuration reference says what that costs a failover and a failback).
  */
 export function checkpointWriteDecision(input: CheckpointWriteInput): CheckpointWriteDecision {
   if (input.intervalMs <= 0) return { write: true, reason: 'every-invocation' };
