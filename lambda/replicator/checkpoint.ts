@@ -168,6 +168,11 @@ export class CheckpointMemory {
     return this.items.get(key);
   }
 
+  /** The checkpoints not written yet, with their keys. */
+  deferred(): Array<{ readonly key: string; readonly item: CheckpointItem }> {
+    return [...this.items].filter(([, v]) => !v.written).map(([key, v]) => ({ key, item: v.item }));
+  }
+
   set(key: string, item: CheckpointItem, written: boolean): void {
     const previous = this.items.get(key);
     // Never remember an older position than one already known (a stale table read must not shrink it).

@@ -205,7 +205,34 @@ export async function replicateEvent(
     results.push(result);
     if (result.firstPendingSequenceNumber !== undefined) batchItemFailures.push({ itemIdentifier: result.firstPendingSequenceNumber });
   }
+  await flushOtherShards(new Set(results.map((r) => CheckpointMemory.key(r.streamName, checkpointSortKey(r.sourceRegion, r.shardId)))), deps);
   return { batchItemFailures, results };
+}
+
+/**
+ * Writes the checkpoints this execution environment deferred for other shards, once an interval old: Lambda may never
+ * invoke a shard that went idle right after a deferred full batch again, but it reuses environments across shards, so
+ * the next invocation here (of any shard) writes what that shard's table item lacks. Best effort: the deferred
+ * checkpoint is only ever an improvement on the table's, so a failure is logged, not returned.
+ */
+async function flushOtherShards(current: ReadonlySet<string>, deps: ReplicatorDeps): Promise<void> {
+  const memory = deps.checkpointMemory;
+  const intervalMs = deps.settings.checkpointIntervalMs ?? 0;
+  if (!memory || intervalMs <= 0) return;
+  for (const { key, item } of memory.deferred()) {
+    if (current.has(key) || deps.now() - item.updatedAt < intervalMs) continue;
+    try {
+      await deps.checkpoints.advance({ ...item, updatedAt: deps.now() });
+      memory.set(key, item, true);
+    } catch (err) {
+      deps.log.warn('a deferred checkpoint of another shard could not be written; it stays behind until that shard is invoked again', {
+        stream: item.streamName,
+        shard: item.shardId,
+        sequenceNumber: item.sequenceNumber,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
 }
 
 /**

@@ -200,6 +200,24 @@ describe('checkpoint interval (in-memory collaborators)', () => {
     expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
   });
 
+  test("another shard's invocation in this environment writes a deferred checkpoint once it is an interval old", async () => {
+    const { d, written } = intervalDeps();
+    let now = 1_000_000;
+    const clocked: ReplicatorDeps = { ...d, now: () => now };
+    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), clocked);
+    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), clocked); // deferred: shard 0 then goes idle
+    const other = kinesisEvent([{ partitionKey: 'x' }], { shardId: 'shardId-000000000001' });
+    const ofShard = (shard: string) => written.filter((w) => w.sourceShardId === shard).map((w) => w.sequenceNumber);
+
+    now += 30_000; // half an interval: shard 0's deferred checkpoint stays deferred
+    await replicateEvent(other, lambdaContext(60_000), clocked);
+    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber]);
+
+    now += 30_000; // an interval since it was deferred
+    await replicateEvent(other, lambdaContext(60_000), clocked);
+    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+  });
+
   test('without an interval every invocation writes, as before', async () => {
     const { d, written } = intervalDeps();
     const every: ReplicatorDeps = { ...d, settings: { ...d.settings, checkpointIntervalMs: 0 } };
