@@ -14,6 +14,11 @@
  * same-Region latency on every checkpoint or active-Region read and write. Where the time goes is read from the
  * invocations: calls per invocation times the injected latencies.
  *
+ * `--users N` sets the distinct partition keys of the workload (default 500, Segment-style users: at 1 000 events/s
+ * per shard, 2 events/s per user); strict order needs as many PutRecords rounds as a batch's busiest key has records.
+ * `--latency-model add|floor`: the injected round trip comes on top of kinesalite's own time (`add`, default), or
+ * holds it, as the published figure holds Kinesis's service time (`floor`, bench/latency-proxy.ts).
+ *
  * `--pipeline` adds the earlier sustained-throughput figure of the whole local pipeline (replication and warehouse)
  * against ingest only. Every figure is local; compare ratios, not absolute numbers.
  */
@@ -28,6 +33,7 @@ import { startLocalPipeline } from '../local/pipeline';
 import { Producer } from '../local/producer';
 import { segmentEvents } from '../local/segment-events';
 import { readWholeStream } from '../local/shard-reader';
+import type { LatencyModel } from './latency-proxy';
 import { type Forwarder, type InjectedLatency, NO_LATENCY, startTopology } from './topology';
 
 function arg(name: string, fallback: number, allowZero = false): number {
@@ -44,7 +50,20 @@ function arg(name: string, fallback: number, allowZero = false): number {
 const SHARDS = arg('shards', 1);
 const SECONDS = arg('seconds', 15);
 const EVENTS = arg('events', 20000);
+function latencyModel(): LatencyModel {
+  const i = process.argv.indexOf('--latency-model');
+  if (i < 0) return 'add';
+  const v = process.argv[i + 1];
+  if (v !== 'add' && v !== 'floor') {
+    process.stderr.write(`bench:e2e: --latency-model must be add or floor (got ${JSON.stringify(v)})\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const USERS = arg('users', 500);
 const INJECTED: InjectedLatency = {
+  model: latencyModel(),
   crossRegionPutRecordsMs: arg('cross-region-ms', TOPOLOGY_LATENCIES.crossRegionPutRecords.ms, true),
   dynamoDbWriteMs: arg('dynamodb-write-ms', TOPOLOGY_LATENCIES.sameRegionDynamoDbWrite.ms, true),
   dynamoDbReadMs: arg('dynamodb-read-ms', TOPOLOGY_LATENCIES.sameRegionDynamoDbRead.ms, true),
@@ -64,7 +83,7 @@ const fmt = (n: number | undefined, unit = ''): string => (n === undefined ? 'n/
 const quietLog = (line: string): void => void line;
 
 function source(count: number, seed: number): ReturnType<typeof segmentEvents> {
-  return segmentEvents({ count, duplicateFraction: 0, malformedFraction: 0, clock: Date.now, seed });
+  return segmentEvents({ count, users: USERS, duplicateFraction: 0, malformedFraction: 0, clock: Date.now, seed });
 }
 
 function timed(byShard: Map<string, Array<{ partitionKey: string; data: Uint8Array; approximateArrivalTimestampMs: number }>>): TimedRecord[] {
@@ -87,6 +106,10 @@ interface Measurement {
     readonly writes: number;
     /** The most records any one partition key has in the batch: the PutRecords rounds strict order needs. */
     readonly maxPerKey: number;
+    /** Median local service time (kinesalite) of a cross-Region PutRecords, ms: what the stand-in adds per call. */
+    readonly putRecordsServiceMsMedian: number | undefined;
+    /** Checkpoint writes per second (lag phase). */
+    readonly writesPerSecond: number;
   };
 }
 
@@ -111,6 +134,7 @@ async function measure(forwarder: Forwarder, latency: InjectedLatency): Promise<
     await t.mapping.waitUntilCaughtUp(Date.now(), { timeoutMs: 600_000 });
     const lagInvocations = t.invocations.slice();
     const lagCounters = t.counters();
+    const lagSeconds = (Date.now() - lagStart) / 1000;
 
     const burstStart = Date.now();
     await new Producer({ source: source(EVENTS, 11), streamName: STREAM, region: t.primary, clientFor: t.kinesis, ratePerSecond: Infinity }).run();
@@ -141,6 +165,8 @@ async function measure(forwarder: Forwarder, latency: InjectedLatency): Promise<
         reads: count(['GetItem', 'Query', 'BatchGetItem']) / n,
         writes: count(['PutItem', 'UpdateItem', 'DeleteItem']) / n,
         maxPerKey: sum((o) => maxPerKey(o.records)) / n,
+        putRecordsServiceMsMedian: percentile(lagCounters.putRecordsServiceMs.slice(), 50),
+        writesPerSecond: count(['PutItem', 'UpdateItem', 'DeleteItem']) / lagSeconds,
       },
     };
   } finally {
@@ -188,8 +214,10 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `Redstream replication benchmark (local stand-ins): ${SHARDS} shard(s), batch size ${config.replicator.batchSize}, batching window ${WINDOW_MS} ms, ` +
-        `lag at ${RATE_PER_SHARD} events/s per shard for ${SECONDS} s, throughput over ${EVENTS} events`,
-      `Injected: cross-Region PutRecords ${INJECTED.crossRegionPutRecordsMs} ms, table write ${INJECTED.dynamoDbWriteMs} ms, table read ${INJECTED.dynamoDbReadMs} ms (defaults and sources: lib/cost/latencies.ts)`,
+        `lag at ${RATE_PER_SHARD} events/s per shard for ${SECONDS} s over ${USERS} partition keys, throughput over ${EVENTS} events, ` +
+        `checkpoint interval ${config.replicator.checkpointIntervalMs} ms`,
+      `Injected: cross-Region PutRecords ${INJECTED.crossRegionPutRecordsMs} ms (${INJECTED.model === 'floor' ? 'holding' : 'on top of'} kinesalite's own time), ` +
+        `table write ${INJECTED.dynamoDbWriteMs} ms, table read ${INJECTED.dynamoDbReadMs} ms (defaults and sources: lib/cost/latencies.ts)`,
       `Machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at start`,
       '',
     ].join('\n') + '\n',
@@ -226,7 +254,9 @@ async function main(): Promise<void> {
   }
   lines.push('');
   lines.push('Where the time goes, lag phase, per invocation (mean):');
-  lines.push(`${''.padEnd(24)}${'records'.padStart(9)}${'max/key'.padStart(9)}${'duration'.padStart(10)}${'PutRecords'.padStart(12)}${'reads'.padStart(7)}${'writes'.padStart(8)}   injected share: PutRecords / checkpoint+item reads / writes`);
+  lines.push(
+    `${''.padEnd(24)}${'records'.padStart(9)}${'max/key'.padStart(9)}${'duration'.padStart(10)}${'PutRecords'.padStart(12)}${'local/call'.padStart(12)}${'reads'.padStart(7)}${'writes'.padStart(8)}${'writes/s'.padStart(10)}   injected share: PutRecords / checkpoint+item reads / writes`,
+  );
   for (const label of ['uninjected', 'injected'] as const) {
     const latency = label === 'injected' ? INJECTED : NO_LATENCY;
     for (const forwarder of ['naive', 'replicator']) {
@@ -235,7 +265,8 @@ async function main(): Promise<void> {
       const reads = s.reads * latency.dynamoDbReadMs;
       const writes = s.writes * latency.dynamoDbWriteMs;
       lines.push(
-        `${`${label} ${forwarder}`.padEnd(24)}${s.records.toFixed(0).padStart(9)}${s.maxPerKey.toFixed(1).padStart(9)}${fmt(s.durationMs, ' ms').padStart(10)}${s.crossRegionPutRecords.toFixed(2).padStart(12)}${s.reads.toFixed(2).padStart(7)}${s.writes.toFixed(2).padStart(8)}   ` +
+        `${`${label} ${forwarder}`.padEnd(24)}${s.records.toFixed(0).padStart(9)}${s.maxPerKey.toFixed(1).padStart(9)}${fmt(s.durationMs, ' ms').padStart(10)}${s.crossRegionPutRecords.toFixed(2).padStart(12)}` +
+          `${fmt(s.putRecordsServiceMsMedian, ' ms').padStart(12)}${s.reads.toFixed(2).padStart(7)}${s.writes.toFixed(2).padStart(8)}${s.writesPerSecond.toFixed(2).padStart(10)}   ` +
           (label === 'injected' ? `${fmt(put, ' ms')} / ${fmt(reads, ' ms')} / ${fmt(writes, ' ms')}` : '-'),
       );
     }

@@ -4,6 +4,12 @@
  * pays a cross-Region round trip, one to a stream in its own Region does not. Half the delay is added before the
  * request is forwarded and half before the response is returned, so a record lands (and gets its arrival time)
  * half-way through the round trip, as on AWS.
+ *
+ * The local service's own time (kinesalite writing the records, on a shared machine) comes on top of the injected
+ * round trip by default (`add`). The published round trip already holds the service's time on AWS (lib/cost/latencies.ts:
+ * ~10 ms of the 80), so `floor` counts the local service time against the second half instead: a call then takes
+ * max(round trip, round trip / 2 + local service time) — never less than the published figure, and a slow stand-in
+ * is not charged twice.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,10 +22,15 @@ export interface ProxiedRequest {
   readonly action: string;
 }
 
+/** How the injected round trip combines with the local service's own time. */
+export type LatencyModel = 'add' | 'floor';
+
 export interface LatencyProxy {
   readonly endpoint: string;
   /** Requests seen, by `region:action`. */
   readonly counts: Map<string, number>;
+  /** The local service's time (forward to response) of each request, by `region:action`, in ms. */
+  readonly serviceMs: Map<string, number[]>;
   stop(): Promise<void>;
 }
 
@@ -27,10 +38,11 @@ const CREDENTIAL_SCOPE = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\/[a-z0-9-]+\//;
 const sleep = (ms: number): Promise<void> => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
 /** Starts the proxy on 127.0.0.1; `roundTripMs` gives each request's added round trip in milliseconds. */
-export async function startLatencyProxy(upstream: string, roundTripMs: (req: ProxiedRequest) => number): Promise<LatencyProxy> {
+export async function startLatencyProxy(upstream: string, roundTripMs: (req: ProxiedRequest) => number, model: LatencyModel = 'add'): Promise<LatencyProxy> {
   const target = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true });
   const counts = new Map<string, number>();
+  const serviceMs = new Map<string, number[]>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -45,13 +57,18 @@ export async function startLatencyProxy(upstream: string, roundTripMs: (req: Pro
       const delay = roundTripMs(info);
       void (async () => {
         await sleep(delay / 2);
+        const forwardedAt = performance.now();
         const out = http.request(
           { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host }, agent },
           (up) => {
             const parts: Buffer[] = [];
             up.on('data', (c: Buffer) => parts.push(c));
             up.on('end', () => {
-              void sleep(delay / 2).then(() => {
+              const service = performance.now() - forwardedAt;
+              const list = serviceMs.get(key) ?? [];
+              list.push(service);
+              serviceMs.set(key, list);
+              void sleep(model === 'floor' ? Math.max(0, delay / 2 - service) : delay / 2).then(() => {
                 res.writeHead(up.statusCode ?? 502, up.headers);
                 res.end(Buffer.concat(parts));
               });
@@ -74,6 +91,7 @@ export async function startLatencyProxy(upstream: string, roundTripMs: (req: Pro
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts,
+    serviceMs,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -22,7 +22,7 @@ import { type EventSourceMapping, type InvocationOutcome, startEventSourceMappin
 import { startKinesisWorker } from '../local/kinesalite-worker';
 import { type LocalFunction, startWorkerFunction } from '../local/local-function';
 import { type ReplicatedDynamoDb, startReplicatedDynamoDb } from '../local/replicated-dynamodb';
-import { type LatencyProxy, startLatencyProxy } from './latency-proxy';
+import { type LatencyModel, type LatencyProxy, startLatencyProxy } from './latency-proxy';
 
 /** Latencies added to the local stand-ins, in milliseconds (0: none). */
 export interface InjectedLatency {
@@ -32,6 +32,11 @@ export interface InjectedLatency {
   readonly dynamoDbWriteMs: number;
   /** A read (GetItem, Query) from the Region's own replica. */
   readonly dynamoDbReadMs: number;
+  /**
+   * How a cross-Region round trip combines with kinesalite's own time: `add` (on top) or `floor` (the round trip
+   * holds the service time, as the published figure does; bench/latency-proxy.ts). @default 'add'
+   */
+  readonly model?: LatencyModel;
 }
 
 export const NO_LATENCY: InjectedLatency = { crossRegionPutRecordsMs: 0, dynamoDbWriteMs: 0, dynamoDbReadMs: 0 };
@@ -54,8 +59,11 @@ export interface Topology {
   readonly mapping: EventSourceMapping;
   /** Every invocation of the forwarding function so far. */
   readonly invocations: InvocationOutcome[];
-  /** PutRecords calls the function sent to other Regions, and table operations by name, so far. */
-  counters(): { readonly crossRegionPutRecords: number; readonly tableOps: ReadonlyMap<string, number> };
+  /**
+   * PutRecords calls the function sent to other Regions, table operations by name, and the local service time of each
+   * of those PutRecords (ms), so far.
+   */
+  counters(): { readonly crossRegionPutRecords: number; readonly tableOps: ReadonlyMap<string, number>; readonly putRecordsServiceMs: readonly number[] };
   resetCounters(): void;
   stop(): Promise<void>;
 }
@@ -94,6 +102,7 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     // The function's Kinesis endpoint: a cross-Region round trip on every PutRecords to another Region.
     const proxy: LatencyProxy = await startLatencyProxy(router.endpoint, (req) =>
       req.action === 'PutRecords' && req.region !== primary ? latency.crossRegionPutRecordsMs : 0,
+      latency.model ?? 'add',
     );
     cleanups.push(() => proxy.stop());
 
@@ -142,6 +151,9 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
         CHECKPOINT_TABLE_NAME: tables.checkpointTableName,
         ACTIVE_REGION_TABLE_NAME: tables.activeRegionTableName,
         ACTIVE_REGION_CACHE_TTL_MS: String(config.replicator.activeRegionCacheTtlSeconds * 1000),
+        // As lib/replicator.ts sets them from the same config.
+        CHECKPOINT_INTERVAL_MS: String(config.replicator.checkpointIntervalMs),
+        MAPPING_BATCH_SIZE: String(config.replicator.batchSize),
         POWERTOOLS_SERVICE_NAME: 'redstream-replicator',
         POWERTOOLS_LOG_LEVEL: 'WARN',
         AWS_ENDPOINT_URL_KINESIS: proxy.endpoint,
@@ -174,9 +186,11 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       counters: () => ({
         crossRegionPutRecords: [...proxy.counts].filter(([k]) => k.endsWith(':PutRecords') && !k.startsWith(`${primary}:`)).reduce((s, [, n]) => s + n, 0),
         tableOps: new Map(tableOps),
+        putRecordsServiceMs: [...proxy.serviceMs].filter(([k]) => k.endsWith(':PutRecords') && !k.startsWith(`${primary}:`)).flatMap(([, v]) => v),
       }),
       resetCounters: () => {
         proxy.counts.clear();
+        proxy.serviceMs.clear();
         tableOps.clear();
       },
       stop: stopAll,

@@ -69,6 +69,17 @@ export interface ReplicatorConfig {
   readonly reservedConcurrency?: number;
   /** How long the active-Region item is cached, in seconds. Must stay below the failover wait. Valid range: 0–60. @default 5 */
   readonly activeRegionCacheTtlSeconds: number;
+  /**
+   * Checkpoint interval in milliseconds: while a shard's batches arrive full, its checkpoint (a replicated
+   * global-table write, paid in every Region) is written at most once per interval. It is always written when a batch
+   * stops (the function returns a failure or throws), when a batch is not full (the shard has caught up), for a
+   * shard's first checkpoint and the first of a tenure. A checkpoint that lags only errs early: after a failover,
+   * producers re-send up to interval × the shard's rate more records (duplicates the merge removes; more for a shard
+   * that went idle right after a full batch, whose checkpoint stays behind until its next record: README, configuration
+   * reference). 0 writes on every invocation. Valid range: 0–60000, and at most half of `failover.failbackMaxLagSeconds`.
+   * @default 1000
+   */
+  readonly checkpointIntervalMs: number;
 }
 
 export interface WarehouseConfig {
@@ -179,6 +190,7 @@ export const ENVIRONMENT_DEFAULTS = {
     timeoutSeconds: 120,
     memorySizeMiB: 512,
     activeRegionCacheTtlSeconds: 5,
+    checkpointIntervalMs: 1000,
   } satisfies ReplicatorConfig,
   warehouse: {
     regions: 'primary',
@@ -483,6 +495,7 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     memorySizeMiB: rp.int('memorySizeMiB', ENVIRONMENT_DEFAULTS.replicator.memorySizeMiB, 128, 10240, ' MiB'),
     reservedConcurrency: rp.optionalInt('reservedConcurrency', 1, 1000),
     activeRegionCacheTtlSeconds: rp.int('activeRegionCacheTtlSeconds', ENVIRONMENT_DEFAULTS.replicator.activeRegionCacheTtlSeconds, 0, 60, ' seconds'),
+    checkpointIntervalMs: rp.int('checkpointIntervalMs', ENVIRONMENT_DEFAULTS.replicator.checkpointIntervalMs, 0, 60000, ' ms'),
   };
 
   const w = r.section('warehouse');
@@ -553,6 +566,15 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     strayCheckIntervalMinutes: f.int('strayCheckIntervalMinutes', ENVIRONMENT_DEFAULTS.failover.strayCheckIntervalMinutes, 0, 1440, ' minutes'),
     moveReservedConcurrency: f.bool('moveReservedConcurrency', ENVIRONMENT_DEFAULTS.failover.moveReservedConcurrency),
   };
+  // The failback guard reads a shard's lag from its checkpoint: one deferred for most of the threshold would refuse
+  // every failback of a busy stream.
+  if (replicator.checkpointIntervalMs * 2 > failover.failbackMaxLagSeconds * 1000) {
+    throw new ConfigError(
+      `${path}.replicator.checkpointIntervalMs`,
+      `${replicator.checkpointIntervalMs} ms is more than half of failover.failbackMaxLagSeconds (${failover.failbackMaxLagSeconds} s): the failback guard would see a busy shard lag by up to the interval; ` +
+        `fix: lower checkpointIntervalMs to at most ${failover.failbackMaxLagSeconds * 500}, or raise failover.failbackMaxLagSeconds`,
+    );
+  }
   if (failover.moveReservedConcurrency && replicator.reservedConcurrency === undefined) {
     throw new ConfigError(`${path}.failover.moveReservedConcurrency`, `is true but replicator.reservedConcurrency is not set; fix: set replicator.reservedConcurrency or turn moveReservedConcurrency off`);
   }

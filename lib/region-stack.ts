@@ -147,6 +147,7 @@ export class RegionStack extends Stack {
       // fence); a template value would undo that fence on the next deploy, so the template leaves it unset.
       reservedConcurrency: config.failover.moveReservedConcurrency ? undefined : config.replicator.reservedConcurrency,
       activeRegionCacheTtl: Duration.seconds(config.replicator.activeRegionCacheTtlSeconds),
+      checkpointInterval: Duration.millis(config.replicator.checkpointIntervalMs),
       iteratorAgeAlarmThreshold: Duration.millis(
         Math.min(...config.streams.map((s) => Math.floor((s.retentionHours * 3600 * 1000 * config.alarms.iteratorAgeRetentionPercent) / 100))),
       ),

@@ -81,6 +81,15 @@ export interface StreamReplicatorProps {
    * @default Duration.seconds(5)
    */
   readonly activeRegionCacheTtl?: Duration;
+  /**
+   * Checkpoint interval: while a shard's batches arrive full, its checkpoint (a replicated global-table write) is
+   * written at most once per interval; always when a batch stops (a failure is returned or thrown), when a batch is not
+   * full, for a shard's first checkpoint and the first of a tenure. After a failover, producers re-send up to interval ×
+   * the shard's rate more records (more for a shard that went idle right after a full batch: its checkpoint stays
+   * behind until its next record). `Duration.millis(0)` writes on every invocation. Valid range: 0–60 seconds.
+   * @default Duration.seconds(1)
+   */
+  readonly checkpointInterval?: Duration;
   /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** Where a new event source mapping starts reading. @default lambda.StartingPosition.TRIM_HORIZON */
@@ -98,6 +107,7 @@ export const STREAM_REPLICATOR_DEFAULTS = {
   timeout: Duration.minutes(2),
   memorySize: 512,
   activeRegionCacheTtl: Duration.seconds(5),
+  checkpointInterval: Duration.seconds(1),
   logRetention: logs.RetentionDays.ONE_MONTH,
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
   iteratorAgeAlarmThreshold: Duration.hours(1),
@@ -166,6 +176,7 @@ export class StreamReplicator extends Construct {
       timeout: props.timeout ?? d.timeout,
       memorySize: props.memorySize ?? d.memorySize,
       activeRegionCacheTtl: props.activeRegionCacheTtl ?? d.activeRegionCacheTtl,
+      checkpointInterval: props.checkpointInterval ?? d.checkpointInterval,
       logRetention: props.logRetention ?? d.logRetention,
       startingPosition: props.startingPosition ?? d.startingPosition,
       iteratorAgeAlarmThreshold: props.iteratorAgeAlarmThreshold ?? d.iteratorAgeAlarmThreshold,
@@ -199,6 +210,7 @@ export class StreamReplicator extends Construct {
     checkRange('timeout', seconds(p.timeout), 10, 900, ' seconds');
     checkRange('memorySize', p.memorySize, 128, 10_240, ' MiB');
     checkRange('activeRegionCacheTtl', seconds(p.activeRegionCacheTtl), 0, 60, ' seconds');
+    if (!p.checkpointInterval.isUnresolved()) checkRange('checkpointInterval', p.checkpointInterval.toMilliseconds(), 0, 60_000, ' ms');
     if (p.reservedConcurrency !== undefined && !Token.isUnresolved(p.reservedConcurrency) && (!Number.isInteger(p.reservedConcurrency) || p.reservedConcurrency < 0)) {
       throw new Error(`reservedConcurrency must be an integer of 0 or more (got ${p.reservedConcurrency})`);
     }
@@ -239,6 +251,9 @@ export class StreamReplicator extends Construct {
         // One budget for every stream: sized by the largest record any of them accepts.
         MAX_REQUEST_BYTES: String(putRecordsRequestBudgetBytes(Math.max(...props.streams.map((s) => (s.maxRecordSizeKiB ?? 1024) * 1024)))),
         DEADLINE_SAFETY_MARGIN_MS: String(SAFETY_MARGIN.toMilliseconds()),
+        // The mapping's batch size tells the handler which batches are full (only those may defer a checkpoint).
+        CHECKPOINT_INTERVAL_MS: String(p.checkpointInterval.toMilliseconds()),
+        MAPPING_BATCH_SIZE: String(p.batchSize),
         POWERTOOLS_SERVICE_NAME: REPLICATOR_POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',

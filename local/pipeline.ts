@@ -71,6 +71,8 @@ export interface LocalTuning {
    * that needs the latest item must ask for a strongly consistent read, as on AWS. @default 250
    */
   readonly staleReadMs: number;
+  /** The replicator's checkpoint interval (0: a write per invocation). @default - the config's replicator.checkpointIntervalMs */
+  readonly checkpointIntervalMs: number;
 }
 
 export interface LocalPipelineOptions {
@@ -167,6 +169,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     replicationDelayMs: 20,
     shardDiscoveryMs: 250,
     staleReadMs: 250,
+    checkpointIntervalMs: config.replicator.checkpointIntervalMs,
     ...options.tuning,
   };
   const regions = allRegions(config);
@@ -264,6 +267,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           CALL_TIMEOUT_MS: String(Math.max(100, Math.min(1000, Math.floor(tuning.replicatorTimeoutMs / 3)))),
           RETRY_BASE_DELAY_MS: '20',
           RETRY_MAX_DELAY_MS: '200',
+          // As lib/replicator.ts sets them: the interval, and the mapping's batch size that tells full batches apart.
+          CHECKPOINT_INTERVAL_MS: String(tuning.checkpointIntervalMs),
+          MAPPING_BATCH_SIZE: String(tuning.batchSize),
           POWERTOOLS_SERVICE_NAME: 'redstream-replicator',
           POWERTOOLS_LOG_LEVEL: 'WARN',
           AWS_ENDPOINT_URL_KINESIS: router.endpoint,

@@ -104,6 +104,8 @@ describe('parseEnvironment', () => {
     ['a zero error-rate threshold', { alarms: { producerErrorRatePercent: 0 } }, `${P}.alarms.producerErrorRatePercent: must be a number above 0 and at most 100 (got 0); fix: e.g. 1 for 1 %`],
     ['a bad failover mode', { failover: { mode: 'auto' } }, `${P}.failover.mode: must be one of 'manual', 'automatic' (got "auto"); fix: use one of those`],
     ['moving concurrency that is not reserved', { failover: { moveReservedConcurrency: true } }, `${P}.failover.moveReservedConcurrency: is true but replicator.reservedConcurrency is not set; fix: set replicator.reservedConcurrency or turn moveReservedConcurrency off`],
+    ['a checkpoint interval over 60 s', { replicator: { checkpointIntervalMs: 60001 } }, `${P}.replicator.checkpointIntervalMs: must be a whole number between 0 and 60000 ms (got 60001); fix: choose a value in that range`],
+    ['a checkpoint interval over half the failback threshold', { replicator: { checkpointIntervalMs: 6000 }, failover: { failbackMaxLagSeconds: 10 } }, `${P}.replicator.checkpointIntervalMs: 6000 ms is more than half of failover.failbackMaxLagSeconds (10 s): the failback guard would see a busy shard lag by up to the interval; fix: lower checkpointIntervalMs to at most 5000, or raise failover.failbackMaxLagSeconds`],
     ['a bad removal policy', { removalPolicy: 'delete' }, `${P}.removalPolicy: must be one of 'retain', 'destroy' (got "delete"); fix: use one of those`],
   ])('fails on %s', (_what, patch, message) => {
     let thrown: unknown;

@@ -17,6 +17,8 @@
  * | `CALL_TIMEOUT_MS` | no | longest one PutRecords attempt may take. 100–120000, default 10000 |
  * | `DEADLINE_SAFETY_MARGIN_MS` | no | time kept back from Lambda's deadline to checkpoint and reply. 0–60000, default 5000 |
  * | `HOLD_DELAY_MS` | no | pause before a held batch is reported while a switch toward this Region is under way. 0–10000, default 1000 |
+ * | `CHECKPOINT_INTERVAL_MS` | no | while a shard's batches are full and complete, write its checkpoint at most this often (always on a stop, a batch that is not full, a first checkpoint and a new tenure). 0–60000, default 0 (every invocation); lib/replicator.ts sets it from `replicator.checkpointIntervalMs` |
+ * | `MAPPING_BATCH_SIZE` | no | the event source mapping's batch size, so a batch with fewer records counts as not full. 1–10000, default none (every batch counts as not full); lib/replicator.ts sets it |
  * | `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_LOG_LEVEL`, `POWERTOOLS_METRICS_DISABLED`, … | no | read by Powertools itself |
  *
  * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_KINESIS` and `AWS_ENDPOINT_URL_DYNAMODB` (read by the SDK).
@@ -38,6 +40,8 @@ export interface ReplicatorEnv {
   readonly callTimeoutMs: number;
   readonly safetyMarginMs: number;
   readonly holdDelayMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly mappingBatchSize: number | undefined;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -99,5 +103,7 @@ export function parseReplicatorEnv(vars: Vars): ReplicatorEnv {
     callTimeoutMs: integer(vars, 'CALL_TIMEOUT_MS', 100, 120_000, 10_000),
     safetyMarginMs: integer(vars, 'DEADLINE_SAFETY_MARGIN_MS', 0, 60_000, 5_000),
     holdDelayMs: integer(vars, 'HOLD_DELAY_MS', 0, 10_000, 1_000),
+    checkpointIntervalMs: integer(vars, 'CHECKPOINT_INTERVAL_MS', 0, 60_000, 0),
+    mappingBatchSize: vars.MAPPING_BATCH_SIZE?.trim() ? integer(vars, 'MAPPING_BATCH_SIZE', 1, 10_000, 0) : undefined,
   };
 }

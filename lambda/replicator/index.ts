@@ -21,6 +21,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { kinesisClientsFor, KinesisRecordWriter } from './adapters/kinesis';
 import { CachedActiveRegionSource, DynamoActiveRegionSource, DynamoCheckpointStore } from './adapters/state';
+import { CheckpointMemory } from './checkpoint';
 import { parseReplicatorEnv } from './env';
 import { METRICS_NAMESPACE, shardMetrics } from './metrics';
 import { replicateEvent, ReplicationFailedError, type ReplicatorDeps, type ShardResult } from './replicate';
@@ -42,6 +43,8 @@ const deps: ReplicatorDeps = {
     callTimeoutMs: env.callTimeoutMs,
     safetyMarginMs: env.safetyMarginMs,
     holdDelayMs: env.holdDelayMs,
+    checkpointIntervalMs: env.checkpointIntervalMs,
+    batchSize: env.mappingBatchSize,
   },
   writer: new KinesisRecordWriter(kinesisClientsFor(env.targetRegions, { connectionTimeoutMs: Math.min(env.callTimeoutMs, 3_000) })),
   checkpoints: new DynamoCheckpointStore(doc, env.checkpointTableName),
@@ -50,6 +53,8 @@ const deps: ReplicatorDeps = {
   now,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,
+  // Module scope: one per execution environment, like the clients.
+  checkpointMemory: new CheckpointMemory(),
 };
 
 function publish(results: readonly ShardResult[]): void {

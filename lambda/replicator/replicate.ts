@@ -6,7 +6,18 @@
  */
 import type { Context, KinesisStreamBatchItemFailure, KinesisStreamEvent } from 'aws-lambda';
 import { checkpointSortKey, padSequenceNumber, type ActiveRegionItem, type CheckpointItem } from '../shared/state-tables';
-import { advancesCheckpoint, batchProgress, isAtOrBelow, nextReplicatedAfter, sameReplicatedAfter, type RecordOutcome } from './checkpoint';
+import {
+  advancesCheckpoint,
+  batchProgress,
+  CheckpointMemory,
+  checkpointWriteDecision,
+  isAtOrBelow,
+  newerCheckpoint,
+  nextReplicatedAfter,
+  sameReplicatedAfter,
+  type CheckpointWriteReason,
+  type RecordOutcome,
+} from './checkpoint';
 import { ActiveRegionItemMissingError, ReplicatorError } from './errors';
 import { forwardingDecision, forwardsRecord, STALE_CACHE, type ForwardingDecision } from './forwarding';
 import { TargetPlan, type EntryResult, type OrderingMode } from './planner';
@@ -75,6 +86,18 @@ export interface ReplicatorSettings {
    * the table while a switch is under way), in milliseconds; cut short by the deadline. @default 0
    */
   readonly holdDelayMs?: number;
+  /**
+   * Checkpoint interval: while a shard's batches arrive full and complete, its checkpoint is written at most once per
+   * this many milliseconds (timed by the stored checkpoint's `updatedAt`). It is always written when a batch stops
+   * (a failure is returned or thrown), when a batch is not full (the shard has caught up), for a shard's first
+   * checkpoint and the first of a tenure. 0 writes on every invocation. @default 0
+   */
+  readonly checkpointIntervalMs?: number;
+  /**
+   * The event source mapping's batch size: a batch with fewer records is not full. @default - unknown: every batch
+   * counts as not full, so every invocation writes
+   */
+  readonly batchSize?: number;
 }
 
 export interface ReplicatorDeps {
@@ -88,6 +111,11 @@ export interface ReplicatorDeps {
   readonly sleep: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for backoff jitter. */
   readonly random: () => number;
+  /**
+   * Checkpoints this execution environment computed per shard, deferred or written (module scope in the handler).
+   * @default - none: nothing is remembered between invocations, and a deferred checkpoint waits for a later write
+   */
+  readonly checkpointMemory?: CheckpointMemory;
 }
 
 /** Why a shard batch stopped before every record was replicated. */
@@ -126,7 +154,13 @@ export interface ShardResult {
   readonly retriedEntries: number;
   /** Now minus the arrival time of the last replicated record, when one was replicated. */
   readonly lagMs?: number;
-  readonly checkpoint: 'written' | 'stale' | 'unchanged';
+  /**
+   * `written` (or `stale`: a newer one was there), `deferred` (the checkpoint interval: remembered by this execution
+   * environment, written by a later invocation), or `unchanged`.
+   */
+  readonly checkpoint: 'written' | 'stale' | 'deferred' | 'unchanged';
+  /** Why the checkpoint was written or deferred, when it moved. */
+  readonly checkpointReason?: CheckpointWriteReason | 'deferred' | 'flush';
   readonly checkpointSequenceNumber?: string;
   /** The first record not replicated, returned to Lambda as the batch item failure. */
   readonly firstPendingSequenceNumber?: string;
@@ -171,11 +205,68 @@ export async function replicateEvent(
     results.push(result);
     if (result.firstPendingSequenceNumber !== undefined) batchItemFailures.push({ itemIdentifier: result.firstPendingSequenceNumber });
   }
+  await flushOtherShards(new Set(results.map((r) => CheckpointMemory.key(r.streamName, checkpointSortKey(r.sourceRegion, r.shardId)))), deps);
   return { batchItemFailures, results };
 }
 
-/** Replicates one shard's records; see the module comment of checkpoint.ts for the outcome of each record. */
+/**
+ * Writes the checkpoints this execution environment deferred for other shards, once an interval old: Lambda may never
+ * invoke a shard that went idle right after a deferred full batch again, but it reuses environments across shards, so
+ * the next invocation here (of any shard) writes what that shard's table item lacks. Best effort: the deferred
+ * checkpoint is only ever an improvement on the table's, so a failure is logged, not returned.
+ */
+async function flushOtherShards(current: ReadonlySet<string>, deps: ReplicatorDeps): Promise<void> {
+  const memory = deps.checkpointMemory;
+  const intervalMs = deps.settings.checkpointIntervalMs ?? 0;
+  if (!memory || intervalMs <= 0) return;
+  for (const { key, item } of memory.deferred()) {
+    if (current.has(key) || deps.now() - item.updatedAt < intervalMs) continue;
+    try {
+      await deps.checkpoints.advance({ ...item, updatedAt: deps.now() });
+      memory.set(key, item, true);
+    } catch (err) {
+      deps.log.warn('a deferred checkpoint of another shard could not be written; it stays behind until that shard is invoked again', {
+        stream: item.streamName,
+        shard: item.shardId,
+        sequenceNumber: item.sequenceNumber,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+}
+
+/**
+ * Replicates one shard's records; see the module comment of checkpoint.ts for the outcome of each record. Whatever
+ * ends the invocation early (a held or skipped batch, a stop, an error), a checkpoint this execution environment
+ * deferred (checkpoint interval) is written first, so a failure never leaves the table behind what is known.
+ */
 export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
+  let result: ShardResult;
+  try {
+    result = await replicateShardBatchOnce(batch, deadline, deps);
+  } catch (err) {
+    // Best effort: the original error is what Lambda and the alarm must see.
+    await flushDeferredCheckpoint(batch, deps).catch(() => undefined);
+    throw err;
+  }
+  if (result.checkpoint === 'deferred') return result;
+  const flushed = await flushDeferredCheckpoint(batch, deps);
+  return flushed === undefined || result.checkpoint !== 'unchanged' ? result : { ...result, checkpoint: flushed, checkpointReason: 'flush' };
+}
+
+/** Writes the checkpoint this execution environment deferred for the batch's shard, if any; undefined when none. */
+async function flushDeferredCheckpoint(batch: ShardBatch, deps: ReplicatorDeps): Promise<'written' | 'stale' | undefined> {
+  const memory = deps.checkpointMemory;
+  if (!memory) return undefined;
+  const key = CheckpointMemory.key(batch.streamName, checkpointSortKey(batch.sourceRegion, batch.shardId));
+  const remembered = memory.get(key);
+  if (!remembered || remembered.written) return undefined;
+  const outcome = await deps.checkpoints.advance({ ...remembered.item, updatedAt: deps.now() });
+  memory.set(key, remembered.item, true);
+  return outcome;
+}
+
+async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
   const { settings, log } = deps;
   const where = { stream: batch.streamName, sourceRegion: batch.sourceRegion, shard: batch.shardId };
   const range = {
@@ -186,7 +277,17 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
   if (decision.kind === 'hold') return holdBatch(batch, decision.reason, deadline, deps);
 
   const sortKey = checkpointSortKey(batch.sourceRegion, batch.shardId);
-  const stored = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
+  const memoryKey = CheckpointMemory.key(batch.streamName, sortKey);
+  // The table's checkpoint times the interval; the newer of it and the one this environment deferred decides what
+  // is skipped and where the checkpoint is anchored (both are facts: their records reached every target).
+  const table = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
+  const remembered = deps.checkpointMemory?.get(memoryKey);
+  if (remembered && !remembered.written && table && BigInt(table.sequenceNumber) >= BigInt(remembered.item.sequenceNumber)) {
+    // The table caught up (another environment wrote as far): nothing of ours is left to flush.
+    deps.checkpointMemory!.set(memoryKey, remembered.item, true);
+  }
+  const stored = decision.kind === 'forward' ? newerCheckpoint(table, remembered?.item) : undefined;
+  const tableBehind = stored !== undefined && stored !== table;
   const outcomes: RecordOutcome[] = [];
   const toSend: SourceRecord[] = [];
   for (const r of batch.records) {
@@ -242,6 +343,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
   // The checkpoint moves to the end of the replicated prefix; what reached a target beyond it is remembered in
   // replicatedAfter. Without any checkpoint yet, "just before this batch's first record" anchors it.
   let checkpoint: ShardResult['checkpoint'] = 'unchanged';
+  let checkpointReason: ShardResult['checkpointReason'];
   const cp = progress.checkpoint;
   const advances = cp !== undefined && advancesCheckpoint(stored?.sequenceNumber, cp.sequenceNumber);
   const first = batch.records[0];
@@ -254,8 +356,9 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
         : undefined;
   const replicatedAfter = anchor ? nextReplicatedAfter(settings.targetRegions, BigInt(anchor.sequenceNumber), stored?.replicatedAfter, confirmedPerRegion) : {};
   const remembers = Object.keys(replicatedAfter).length > 0;
-  if (anchor && (advances || !sameReplicatedAfter(stored?.replicatedAfter, replicatedAfter)) && (advances || stored || remembers)) {
-    checkpoint = await deps.checkpoints.advance({
+  const changed = advances || tableBehind || !sameReplicatedAfter(stored?.replicatedAfter, replicatedAfter);
+  if (anchor && changed && (advances || stored || remembers)) {
+    const item: CheckpointItem = {
       streamName: batch.streamName,
       shardId: sortKey,
       sourceRegion: batch.sourceRegion,
@@ -265,7 +368,23 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
       approximateArrivalTimestamp: anchor.arrivalMs,
       updatedAt: deps.now(),
       ...(remembers ? { replicatedAfter } : {}),
+    };
+    const write = checkpointWriteDecision({
+      intervalMs: settings.checkpointIntervalMs ?? 0,
+      stopped: progress.firstPending !== undefined,
+      records: batch.records.length,
+      batchSize: settings.batchSize,
+      stored: table,
+      activatedAtMs: decision.kind === 'forward' ? decision.activatedAtMs : Number.POSITIVE_INFINITY,
+      now: item.updatedAt,
     });
+    checkpointReason = write.reason;
+    if (write.write) {
+      checkpoint = await deps.checkpoints.advance(item);
+    } else {
+      checkpoint = 'deferred';
+    }
+    deps.checkpointMemory?.set(memoryKey, item, write.write);
   }
 
   const stopReason = runs.find((r) => r.stop === 'non-retryable-error')?.stop ?? runs.find((r) => r.stop)?.stop;
@@ -283,6 +402,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     retriedEntries: runs.reduce((n, r) => n + r.plan.retriedEntries, 0),
     lagMs: cp ? deps.now() - cp.arrivalMs : undefined,
     checkpoint,
+    checkpointReason,
     checkpointSequenceNumber: advances ? cp.sequenceNumber : stored?.sequenceNumber,
     firstPendingSequenceNumber: progress.firstPending?.sequenceNumber,
     stopReason: progress.firstPending ? stopReason : undefined,
@@ -299,6 +419,7 @@ export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline,
     putRecordsCalls: result.putRecordsCalls,
     retriedEntries: result.retriedEntries,
     checkpoint: result.checkpoint,
+    checkpointReason: result.checkpointReason,
     checkpointSequenceNumber: result.checkpointSequenceNumber,
     firstPendingSequenceNumber: result.firstPendingSequenceNumber,
   };

@@ -25,8 +25,10 @@ export interface CheckpointItem {
   /** Kinesis shard id in the source Region. */
   readonly sourceShardId: string;
   /**
-   * Last sequence number replicated to every target, as a decimal string. Compare as `BigInt`. Never moves backward
-   * (conditional write).
+   * A sequence number up to which every record reached every target, as a decimal string. Compare as `BigInt`. Never
+   * moves backward (conditional write). With the replicator's checkpoint interval it may trail the last replicated
+   * record by up to one interval of records (never while a batch is stopped or held, nor after a partial batch):
+   * readers must treat it as "at least this far", which only errs early (an earlier resume timestamp, more re-sends).
    */
   readonly sequenceNumber: string;
   /** Arrival time (approximateArrivalTimestamp) of that record, epoch milliseconds. */

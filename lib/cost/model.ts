@@ -170,7 +170,7 @@ export interface StreamReplication {
   readonly recordsPerSecondPerShard: number;
   readonly recordsPerInvocation: number;
   readonly invocationsPerSecondPerShard: number;
-  /** One checkpoint write per invocation that replicated something (the replicator's behaviour today). */
+  /** Checkpoint writes at steady state: see {@link checkpointWritesPerSecond}. */
   readonly checkpointWritesPerSecondPerShard: number;
   readonly invocationMs: number;
 }
@@ -258,15 +258,33 @@ export function invocationShape(
 }
 
 /**
- * Duration of one replicating invocation: checkpoint read, the PutRecords rounds of the batch (targets in parallel,
- * ⌈n/500⌉ rounds when no partition key has more than that many records in the batch), checkpoint write, handler work.
+ * Checkpoint writes per second for one shard at steady state (`replicator.checkpointIntervalMs`): every invocation
+ * whose batch is not full writes (the shard has caught up); while batches are full, evenly spaced invocations write
+ * at the first one at least an interval after the last write, i.e. once every ⌈interval / spacing⌉ invocations.
+ * An interval of 0 writes on every invocation.
  */
-export function replicatingInvocationMs(recordsPerInvocation: number, assumptions: CostAssumptions): number {
+export function checkpointWritesPerSecond(
+  shape: { readonly recordsPerInvocation: number; readonly invocationsPerSecond: number },
+  batchSize: number,
+  intervalMs: number,
+): number {
+  if (shape.invocationsPerSecond <= 0) return 0;
+  if (intervalMs <= 0 || shape.recordsPerInvocation < batchSize) return shape.invocationsPerSecond;
+  const spacingMs = 1000 / shape.invocationsPerSecond;
+  return shape.invocationsPerSecond / Math.max(1, Math.ceil(intervalMs / spacingMs - 1e-9));
+}
+
+/**
+ * Duration of one replicating invocation: checkpoint read, the PutRecords rounds of the batch (targets in parallel,
+ * ⌈n/500⌉ rounds when no partition key has more than that many records in the batch), the checkpoint write on the
+ * share `writeShare` of invocations that write it (the rest defer it), handler work.
+ */
+export function replicatingInvocationMs(recordsPerInvocation: number, assumptions: CostAssumptions, writeShare = 1): number {
   const rounds = Math.ceil(recordsPerInvocation / PUT_RECORDS_MAX_ENTRIES);
   return (
     assumptions.dynamoDbReadMs +
     rounds * assumptions.crossRegionPutRecordsMs +
-    assumptions.dynamoDbWriteMs +
+    writeShare * assumptions.dynamoDbWriteMs +
     assumptions.handlerOverheadMs +
     assumptions.handlerMsPerRecord * recordsPerInvocation
   );
@@ -325,6 +343,7 @@ export function estimateMonthlyCost(
 
   const replication: StreamReplication[] = [];
   let activeInvocationsPerSecond = 0;
+  let checkpointWritesPerSecondTotal = 0;
   let activeReadsPerSecond = 0;
   let standbyInvocationsPerSecond = 0;
   let replicatorGbSeconds = 0;
@@ -381,9 +400,11 @@ export function estimateMonthlyCost(
     if (shape.recordsPerInvocation > 0 && shape.recordsPerInvocation < Math.min(env.replicator.batchSize, perShard * (env.replicator.maxBatchingWindowSeconds || assumptions.zeroWindowPushIntervalSeconds))) {
       warnings.push(`${stream.name}: Lambda's 6 MB payload limit caps batches at ${Math.floor(shape.recordsPerInvocation)} records of ${bytesPerEvent} bytes (batch size ${env.replicator.batchSize})`);
     }
-    const invocationMs = replicatingInvocationMs(shape.recordsPerInvocation, assumptions);
+    const writesPerShard = checkpointWritesPerSecond(shape, env.replicator.batchSize, env.replicator.checkpointIntervalMs);
+    const invocationMs = replicatingInvocationMs(shape.recordsPerInvocation, assumptions, shape.invocationsPerSecond > 0 ? writesPerShard / shape.invocationsPerSecond : 1);
     const perSecond = shape.invocationsPerSecond * shards;
     activeInvocationsPerSecond += perSecond;
+    checkpointWritesPerSecondTotal += writesPerShard * shards;
     replicatorGbSeconds += perSecond * S * (invocationMs / 1000) * (env.replicator.memorySizeMiB / 1024);
     // Checkpoint read per invocation; the active-Region item once per cache lifetime per execution environment.
     const ttl = env.replicator.activeRegionCacheTtlSeconds;
@@ -404,7 +425,7 @@ export function estimateMonthlyCost(
       recordsPerSecondPerShard: perShard,
       recordsPerInvocation: shape.recordsPerInvocation,
       invocationsPerSecondPerShard: shape.invocationsPerSecond,
-      checkpointWritesPerSecondPerShard: shape.invocationsPerSecond,
+      checkpointWritesPerSecondPerShard: writesPerShard,
       invocationMs: shape.recordsPerInvocation > 0 ? invocationMs : 0,
     });
 
@@ -456,10 +477,11 @@ export function estimateMonthlyCost(
   add('Lambda functions', `merge runner: duration at ${assumptions.mergeRunnerMemoryMiB} MiB`, warehouses, mergeRuns * assumptions.mergeRunSeconds * (assumptions.mergeRunnerMemoryMiB / 1024), 'GB-seconds', 'lambda.arm64GbSecond');
 
   // Checkpoint table: a global table, so each write is billed as a replicated write in every Region.
-  const checkpointRwruPerSecond = activeInvocationsPerSecond * regions.length;
-  add('Global tables', `checkpoint writes (1 per invocation) × ${regions.length} Regions`, regions, checkpointRwruPerSecond * S, 'rWRU', 'dynamodb.onDemand.replicatedWritePerMillion', 1e6);
+  const checkpointRwruPerSecond = checkpointWritesPerSecondTotal * regions.length;
+  const cadence = env.replicator.checkpointIntervalMs > 0 ? `every partial batch; full batches at most 1 per ${env.replicator.checkpointIntervalMs} ms per shard` : '1 per invocation';
+  add('Global tables', `checkpoint writes (${cadence}) × ${regions.length} Regions`, regions, checkpointRwruPerSecond * S, 'rWRU', 'dynamodb.onDemand.replicatedWritePerMillion', 1e6);
   add('Global tables', 'checkpoint and active-Region reads (strongly consistent)', replicatingRegions, activeReadsPerSecond * S, 'RRU', 'dynamodb.onDemand.readPerMillion', 1e6);
-  add('Cross-Region transfer', `checkpoint replication to ${standbys.length} Region(s)`, [primary], (activeInvocationsPerSecond * assumptions.checkpointItemBytes * S * standbys.length) / GIB, 'GB', 'dataTransfer.interRegionGb');
+  add('Cross-Region transfer', `checkpoint replication to ${standbys.length} Region(s)`, [primary], (checkpointWritesPerSecondTotal * assumptions.checkpointItemBytes * S * standbys.length) / GIB, 'GB', 'dataTransfer.interRegionGb');
 
   add('Redshift Serverless', `base capacity ${env.warehouse.baseCapacityRpus} RPUs × ${assumptions.warehouseActiveHoursPerMonth} h`, warehouses, env.warehouse.baseCapacityRpus * assumptions.warehouseActiveHoursPerMonth * warehouses.length, 'RPU-hours', 'redshiftServerless.rpuHour');
 
@@ -475,8 +497,12 @@ export function estimateMonthlyCost(
     `A month is ${H} hours. GB = 2^30 bytes. List prices of ${prices.region}, used for every Region; no free tier, no discounts.`,
     `On-demand shards (not billed; they set invocations and checkpoint writes): ${assumptions.onDemandShards ?? `max(4, 2 × the shards the load needs)`}${loadedReplication?.mode === 'ON_DEMAND' ? ` = ${loadedReplication.shards} for ${loaded}` : ''}.`,
     `Replicator invocations per shard: a batch closes at ${env.replicator.batchSize} records (batchSize), at Lambda's 6 MB payload (${assumptions.lambdaEventBytesPerRecord} bytes of event JSON per record besides its base64 data) or at the ${env.replicator.maxBatchingWindowSeconds} s batching window${env.replicator.maxBatchingWindowSeconds === 0 ? ` (0 s: one push every ${assumptions.zeroWindowPushIntervalSeconds} s assumed)` : ''}, whichever comes first.`,
-    `One checkpoint write (≤ 1 KB, 1 rWRU per Region) and one strongly consistent checkpoint read per replicating invocation, as the replicator does today; the active-Region item is read once per ${env.replicator.activeRegionCacheTtlSeconds} s cache lifetime per shard.`,
-    `Invocation time = checkpoint read ${assumptions.dynamoDbReadMs} ms + ⌈n/500⌉ PutRecords rounds × ${assumptions.crossRegionPutRecordsMs} ms (targets in parallel; strict ordering costs more rounds when a key has more than ⌈n/500⌉ records in a batch) + checkpoint write ${assumptions.dynamoDbWriteMs} ms + ${assumptions.handlerOverheadMs} ms + ${assumptions.handlerMsPerRecord} ms/record; arm64 at ${env.replicator.memorySizeMiB} MiB.`,
+    `One strongly consistent checkpoint read per replicating invocation; a checkpoint write (≤ 1 KB, 1 rWRU per Region) on every invocation whose batch is not full, and ` +
+      (env.replicator.checkpointIntervalMs > 0
+        ? `while batches are full at most once per replicator.checkpointIntervalMs (${env.replicator.checkpointIntervalMs} ms) per shard`
+        : 'on every invocation (replicator.checkpointIntervalMs 0)') +
+      `; the active-Region item is read once per ${env.replicator.activeRegionCacheTtlSeconds} s cache lifetime per shard.`,
+    `Invocation time = checkpoint read ${assumptions.dynamoDbReadMs} ms + ⌈n/500⌉ PutRecords rounds × ${assumptions.crossRegionPutRecordsMs} ms (targets in parallel; strict ordering costs more rounds when a key has more than ⌈n/500⌉ records in a batch) + checkpoint write ${assumptions.dynamoDbWriteMs} ms when written + ${assumptions.handlerOverheadMs} ms + ${assumptions.handlerMsPerRecord} ms/record; arm64 at ${env.replicator.memorySizeMiB} MiB.`,
     standbyReplicatorsRun
       ? `Standby replicators run (failover.moveReservedConcurrency is off): they receive every replica through their consumer and skip it after a fresh read of the active-Region item (${assumptions.handlerOverheadMs} ms + ${assumptions.handlerMsPerRecord} ms/record, no writes).`
       : `Standby replicators are held at reserved concurrency 0 (failover.moveReservedConcurrency), so only the primary's consumer reads records.`,

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ENVIRONMENTS_CONTEXT_KEY, EnvironmentConfig, resolveEnvironments } from '../../lib/config';
-import { CostEstimate, CostModelError, estimateMonthlyCost, PRICES } from '../../lib/cost/model';
+import { checkpointWritesPerSecond, CostEstimate, CostModelError, estimateMonthlyCost, PRICES } from '../../lib/cost/model';
 import { toArchiveLine } from '../../lambda/archive/format';
 
 const cdk = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -127,6 +127,43 @@ describe('staging at 1 000 events/s of 500 bytes (provisioned events stream with
   test('a load the provisioned shards cannot take is priced as configured and warned about', () => {
     const over = estimateMonthlyCost(env('staging'), { eventsPerSecond: 3000, bytesPerEvent: 500 });
     expect(over.warnings.join('\n')).toMatch(/events: 2 provisioned shard\(s\) take at most 2000 records\/s.*needs 3/);
+  });
+});
+
+describe('checkpoint interval: writes per second per shard at steady state', () => {
+  test.each([
+    // Full batches (a rate at or above the batch size per window): at most one write per interval.
+    { name: 'full batches every 500 ms, 1 s interval', records: 500, perSecond: 2, batch: 500, interval: 1000, writes: 1 },
+    { name: 'full batches every 400 ms, 1 s interval: every third', records: 400, perSecond: 2.5, batch: 400, interval: 1000, writes: 2.5 / 3 },
+    { name: 'full batches every 100 ms, 2.5 s interval', records: 100, perSecond: 10, batch: 100, interval: 2500, writes: 0.4 },
+    { name: 'full batches slower than the interval: every one', records: 1000, perSecond: 0.5, batch: 1000, interval: 1000, writes: 0.5 },
+    { name: 'no interval: every invocation', records: 500, perSecond: 2, batch: 500, interval: 0, writes: 2 },
+    // Partial batches (the window closes them): every invocation writes, whatever the interval.
+    { name: 'partial batches closed by the 1 s window', records: 500, perSecond: 1, batch: 1000, interval: 1000, writes: 1 },
+    { name: 'partial batches of a 0 s window, pushed every 0.25 s', records: 25, perSecond: 4, batch: 1000, interval: 1000, writes: 4 },
+    { name: 'idle', records: 0, perSecond: 0, batch: 500, interval: 1000, writes: 0 },
+  ])('$name: $writes/s', ({ records, perSecond, batch, interval, writes }) => {
+    expect(checkpointWritesPerSecond({ recordsPerInvocation: records, invocationsPerSecond: perSecond }, batch, interval)).toBeCloseTo(writes, 9);
+  });
+
+  test('dev at 1 000 events/s (batch 500 fills in 0.5 s): 2 invocations/s, 1 checkpoint write/s, billed in both Regions', () => {
+    const e = estimateMonthlyCost(env('dev'), { eventsPerSecond: 1000, bytesPerEvent: 200 });
+    const events = e.replication.find((r) => r.stream === 'events')!;
+    expect(events.invocationsPerSecondPerShard).toBe(2);
+    expect(events.checkpointWritesPerSecondPerShard).toBe(1);
+    expect(e.checkpointRwruPerSecond).toBe(2);
+    expect(line(e, 'Global tables', 'checkpoint writes')).toBeCloseTo(((2 * SECONDS) / 1e6) * 0.625, 6);
+    expect(line(e, 'Cross-Region transfer', 'checkpoint replication')).toBeCloseTo(((1 * 300 * SECONDS) / GB) * 0.02, 6);
+    // Half the invocations write: 5 ms read + 1 round × 80 ms + 8 ms × 0.5 + 5 ms + 500 × 0.01 ms = 99 ms.
+    expect(events.invocationMs).toBeCloseTo(99, 6);
+  });
+
+  test('the same load with checkpointIntervalMs 0 writes on every invocation: twice the checkpoint cost', () => {
+    const dev = env('dev');
+    const every = estimateMonthlyCost({ ...dev, replicator: { ...dev.replicator, checkpointIntervalMs: 0 } }, { eventsPerSecond: 1000, bytesPerEvent: 200 });
+    expect(every.replication.find((r) => r.stream === 'events')!.checkpointWritesPerSecondPerShard).toBe(2);
+    expect(every.checkpointRwruPerSecond).toBe(4);
+    expect(every.assumptions.join('\n')).toMatch(/on every invocation \(replicator\.checkpointIntervalMs 0\)/);
   });
 });
 

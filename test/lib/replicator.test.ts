@@ -73,6 +73,9 @@ describe('StreamReplicator', () => {
           RELAXED_ORDER_STREAMS: 'redstream-test-telemetry',
           ACTIVE_REGION_CACHE_TTL_MS: '5000',
           DEADLINE_SAFETY_MARGIN_MS: '5000',
+          // The default checkpoint interval, and the batch size that tells the handler which batches are full.
+          CHECKPOINT_INTERVAL_MS: '1000',
+          MAPPING_BATCH_SIZE: '2000',
           POWERTOOLS_SERVICE_NAME: 'redstream-replicator',
           POWERTOOLS_METRICS_NAMESPACE: 'Redstream',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -185,6 +188,7 @@ describe('StreamReplicator validation', () => {
     { name: 'timeout', over: { timeout: Duration.seconds(5) }, message: 'timeout must be an integer between 10 and 900 seconds (got 5)' },
     { name: 'memorySize', over: { memorySize: 64 }, message: 'memorySize must be an integer between 128 and 10240 MiB (got 64)' },
     { name: 'activeRegionCacheTtl', over: { activeRegionCacheTtl: Duration.minutes(2) }, message: 'activeRegionCacheTtl must be an integer between 0 and 60 seconds (got 120)' },
+    { name: 'checkpointInterval', over: { checkpointInterval: Duration.seconds(61) }, message: 'checkpointInterval must be an integer between 0 and 60000 ms (got 61000)' },
     { name: 'reservedConcurrency', over: { reservedConcurrency: -2 }, message: 'reservedConcurrency must be an integer of 0 or more (got -2)' },
     { name: 'no target', over: { targetRegions: [] }, message: 'targetRegions must contain at least one Region (got 0)' },
     { name: 'own Region as target', over: { targetRegions: ['us-east-1'] }, message: "targetRegions must not contain the stack's own Region (got us-east-1)" },

@@ -1,12 +1,17 @@
 import {
   advancesCheckpoint,
   batchProgress,
+  CheckpointMemory,
+  checkpointWriteDecision,
   isAtOrBelow,
+  newerCheckpoint,
   MAX_REPLICATED_AFTER,
   nextReplicatedAfter,
   sameReplicatedAfter,
+  type CheckpointWriteInput,
   type RecordOutcome,
 } from '../../../lambda/replicator/checkpoint';
+import type { CheckpointItem } from '../../../lambda/shared/state-tables';
 import { toShardBatches } from '../../../lambda/replicator/records';
 import { kinesisEvent } from '../../helpers/kinesis-events';
 
@@ -87,5 +92,96 @@ describe('replicatedAfter', () => {
     { a: { x: ['1'] }, b: { y: ['1'] }, same: false },
   ])('sameReplicatedAfter($a, $b) = $same', ({ a, b, same }) => {
     expect(sameReplicatedAfter(a, b)).toBe(same);
+  });
+});
+
+describe('checkpointWriteDecision (checkpoint interval)', () => {
+  // A full, complete batch of a tenure that has a checkpoint, written 400 ms ago: the one case that may defer.
+  const deferrable: CheckpointWriteInput = {
+    intervalMs: 1_000,
+    stopped: false,
+    records: 500,
+    batchSize: 500,
+    stored: { updatedAt: 99_600, approximateArrivalTimestamp: 99_000 },
+    activatedAtMs: 50_000,
+    now: 100_000,
+  };
+
+  test('a full, complete batch within the interval defers', () => {
+    expect(checkpointWriteDecision(deferrable)).toEqual({ write: false, reason: 'deferred' });
+  });
+
+  test.each<{ name: string; patch: Partial<CheckpointWriteInput>; reason: string }>([
+    { name: 'no interval: every invocation writes', patch: { intervalMs: 0 }, reason: 'every-invocation' },
+    { name: 'returns a failure (stopped mid-batch)', patch: { stopped: true }, reason: 'stopped' },
+    { name: 'stopped, even a full batch long before the interval ends', patch: { stopped: true, now: 99_601 }, reason: 'stopped' },
+    { name: 'the shard has no checkpoint yet', patch: { stored: undefined }, reason: 'first-checkpoint' },
+    { name: 'the stored checkpoint is of an earlier tenure', patch: { activatedAtMs: 99_001 }, reason: 'new-tenure' },
+    { name: 'a partial batch (the shard has caught up)', patch: { records: 499 }, reason: 'partial-batch' },
+    { name: 'a single-record batch', patch: { records: 1 }, reason: 'partial-batch' },
+    { name: 'the batch size is unknown: no batch counts as full', patch: { batchSize: undefined }, reason: 'partial-batch' },
+    { name: 'exactly one interval since the stored write', patch: { now: 100_600 }, reason: 'interval-elapsed' },
+    { name: 'long after the stored write', patch: { now: 3_600_000 }, reason: 'interval-elapsed' },
+    { name: 'a stored write an interval "in the future" (a skewed clock) does not pin it', patch: { now: 98_600 }, reason: 'interval-elapsed' },
+  ])('writes: $name', ({ patch, reason }) => {
+    expect(checkpointWriteDecision({ ...deferrable, ...patch })).toEqual({ write: true, reason });
+  });
+
+  test('full batches every 500 ms at a 1 s interval: at most one write per second', () => {
+    let stored = { updatedAt: 0, approximateArrivalTimestamp: 0 };
+    const writes: number[] = [];
+    for (let now = 500; now <= 60_000; now += 500) {
+      const d = checkpointWriteDecision({ ...deferrable, stored, activatedAtMs: 0, now });
+      if (d.write) {
+        writes.push(now);
+        stored = { updatedAt: now, approximateArrivalTimestamp: now - 100 };
+      }
+    }
+    expect(writes).toHaveLength(60);
+    expect(writes.slice(1).every((t, i) => t - writes[i] >= 1_000)).toBe(true);
+  });
+});
+
+describe('CheckpointMemory and newerCheckpoint', () => {
+  const item = (seq: string, extra: Partial<CheckpointItem> = {}): CheckpointItem => ({
+    streamName: 's',
+    shardId: 'us-east-1/shardId-000000000000',
+    sourceRegion: 'us-east-1',
+    sourceShardId: 'shardId-000000000000',
+    sequenceNumber: seq,
+    sequenceNumberPadded: seq.padStart(128, '0'),
+    approximateArrivalTimestamp: 1,
+    updatedAt: 1,
+    ...extra,
+  });
+
+  test.each<{ table?: string; remembered?: string; expected?: string; from?: 'table' | 'remembered' }>([
+    { expected: undefined },
+    { table: '100', expected: '100', from: 'table' },
+    { remembered: '100', expected: '100', from: 'remembered' },
+    // Numeric, not string, comparison: "99" < "100".
+    { table: '99', remembered: '100', expected: '100', from: 'remembered' },
+    { table: '100', remembered: '99', expected: '100', from: 'table' },
+    { table: '100', remembered: '100', expected: '100', from: 'table' },
+  ])('table $table, remembered $remembered → $expected from the $from', ({ table, remembered, expected, from }) => {
+    const t = table === undefined ? undefined : item(table, { updatedAt: 7 });
+    const r = remembered === undefined ? undefined : item(remembered, { updatedAt: 8 });
+    const got = newerCheckpoint(t, r);
+    expect(got?.sequenceNumber).toBe(expected);
+    if (from) expect(got).toBe(from === 'table' ? t : r);
+  });
+
+  test('never goes back to an older position, and forgets the oldest shard beyond its bound', () => {
+    const m = new CheckpointMemory(2);
+    m.set('a', item('100'), false);
+    m.set('a', item('99'), true);
+    expect(m.get('a')).toEqual({ item: item('100'), written: false });
+    m.set('a', item('100'), true);
+    expect(m.get('a')?.written).toBe(true);
+    m.set('b', item('1'), false);
+    m.set('c', item('1'), false);
+    expect(m.get('a')).toBeUndefined();
+    expect(m.get('b')).toBeDefined();
+    expect(m.get('c')).toBeDefined();
   });
 });

@@ -23,6 +23,8 @@ describe('parseReplicatorEnv', () => {
       callTimeoutMs: 10_000,
       safetyMarginMs: 5_000,
       holdDelayMs: 1_000,
+      checkpointIntervalMs: 0,
+      mappingBatchSize: undefined,
     });
   });
 
@@ -34,12 +36,16 @@ describe('parseReplicatorEnv', () => {
       ACTIVE_REGION_CACHE_TTL_MS: '0',
       MAX_REQUEST_BYTES: '10485760',
       MAX_ATTEMPTS: '3',
+      CHECKPOINT_INTERVAL_MS: '1000',
+      MAPPING_BATCH_SIZE: '500',
     });
     expect(env.targetRegions).toEqual(['us-west-2', 'eu-west-1']);
     expect([...env.relaxedStreams]).toEqual(['redstream-prod-telemetry', 'redstream-prod-logs']);
     expect(env.activeRegionCacheTtlMs).toBe(0);
     expect(env.maxRequestBytes).toBe(10_485_760);
     expect(env.maxAttempts).toBe(3);
+    expect(env.checkpointIntervalMs).toBe(1_000);
+    expect(env.mappingBatchSize).toBe(500);
   });
 
   test.each([
@@ -55,6 +61,8 @@ describe('parseReplicatorEnv', () => {
     { name: 'TTL too long', patch: { ACTIVE_REGION_CACHE_TTL_MS: '60001' }, message: 'ACTIVE_REGION_CACHE_TTL_MS: must be an integer between 0 and 60000 (got "60001")' },
     { name: 'request bytes too small', patch: { MAX_REQUEST_BYTES: '1000' }, message: 'MAX_REQUEST_BYTES: must be an integer between 1048832 and 10485760 (got "1000")' },
     { name: 'attempts not a number', patch: { MAX_ATTEMPTS: 'ten' }, message: 'MAX_ATTEMPTS: must be an integer between 1 and 100 (got "ten")' },
+    { name: 'interval too long', patch: { CHECKPOINT_INTERVAL_MS: '60001' }, message: 'CHECKPOINT_INTERVAL_MS: must be an integer between 0 and 60000 (got "60001")' },
+    { name: 'batch size 0', patch: { MAPPING_BATCH_SIZE: '0' }, message: 'MAPPING_BATCH_SIZE: must be an integer between 1 and 10000 (got "0")' },
     { name: 'max delay below base', patch: { RETRY_BASE_DELAY_MS: '500', RETRY_MAX_DELAY_MS: '100' }, message: 'RETRY_MAX_DELAY_MS: must be an integer between 500 and 60000' },
   ])('$name', ({ patch, message }) => {
     expect(() => parseReplicatorEnv({ ...base, ...patch })).toThrow(message);

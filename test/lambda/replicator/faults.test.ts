@@ -17,6 +17,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { KinesisRecordWriter } from '../../../lambda/replicator/adapters/kinesis';
+import { CheckpointMemory } from '../../../lambda/replicator/checkpoint';
 import { DynamoActiveRegionSource, DynamoCheckpointStore } from '../../../lambda/replicator/adapters/state';
 import type { EntryResult } from '../../../lambda/replicator/planner';
 import { replicateEvent, type CheckpointStore, type PutRecordsRequest, type RecordWriter, type ReplicatorDeps } from '../../../lambda/replicator/replicate';
@@ -178,6 +179,11 @@ async function run(seed: number): Promise<RunResult> {
     tally,
   );
   const checkpoints = new RacyCheckpointStore(new DynamoCheckpointStore(doc, world.checkpointTableName), rnd, 0.3);
+  // The event source mapping's batch size, and a checkpoint interval in a third of the runs each: none, one that
+  // elapses now and then on the virtual clock (40 ms a call), one that never does.
+  const batchSize = [5, 25, 100, 500][Math.floor(rnd() * 4)];
+  const checkpointIntervalMs = [0, 300, 3_600_000][Math.floor(rnd() * 3)];
+  let memory = new CheckpointMemory();
   const deps: ReplicatorDeps = {
     settings: {
       ownRegion: SOURCE,
@@ -188,6 +194,8 @@ async function run(seed: number): Promise<RunResult> {
       backoff: { baseDelayMs: 50, maxDelayMs: 2_000 },
       callTimeoutMs: 10_000,
       safetyMarginMs: 100,
+      checkpointIntervalMs,
+      batchSize,
     },
     writer,
     checkpoints,
@@ -201,7 +209,6 @@ async function run(seed: number): Promise<RunResult> {
   };
 
   // The event source mapping: batches from the first unprocessed record; a failure restarts at the reported record.
-  const batchSize = [5, 25, 100, 500][Math.floor(rnd() * 4)];
   let position = 0;
   let invocations = 0;
   let stops = 0;
@@ -211,8 +218,10 @@ async function run(seed: number): Promise<RunResult> {
     if (++invocations > 2_000) throw new Error(`seed ${seed}: no progress after 2000 invocations`);
     const batch = records.slice(position, position + batchSize);
     const remaining = rnd() < 0.3 ? 150 + Math.floor(rnd() * 1_500) : 60_000;
+    // Now and then the batch reaches another execution environment, which remembers no deferred checkpoint.
+    if (rnd() < 0.15) memory = new CheckpointMemory();
     try {
-      const { batchItemFailures } = await replicateEvent({ Records: batch }, { getRemainingTimeInMillis: () => remaining }, deps);
+      const { batchItemFailures } = await replicateEvent({ Records: batch }, { getRemainingTimeInMillis: () => remaining }, { ...deps, checkpointMemory: memory });
       if (batchItemFailures.length > 0) {
         stops++;
         const at = records.findIndex((r) => r.kinesis.sequenceNumber === batchItemFailures[0].itemIdentifier);
@@ -230,7 +239,13 @@ async function run(seed: number): Promise<RunResult> {
     if (seq < lastCheckpoint) checkpointRegressions++;
     lastCheckpoint = seq;
   }
-  expect(lastCheckpoint).toBe(BigInt(records[records.length - 1].kinesis.sequenceNumber));
+  // The last checkpoint reaches the last record; with an interval, a last batch that was exactly full may have left it
+  // deferred in the environment that replicated it (an idle shard's residual case): then that environment holds it.
+  const last = records[records.length - 1].kinesis.sequenceNumber;
+  if (lastCheckpoint !== BigInt(last)) {
+    expect(checkpointIntervalMs).toBeGreaterThan(0);
+    expect(memory.get(CheckpointMemory.key(stream, `${SOURCE}/shardId-000000000000`))).toMatchObject({ item: { sequenceNumber: last }, written: false });
+  }
 
   let losses = 0;
   let reorderings = 0;

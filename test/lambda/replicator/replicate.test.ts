@@ -2,6 +2,7 @@
  * The core with in-memory collaborators: outcomes that are awkward to force through emulators deterministically
  * (our checkpoint write losing a race, the deadline before the first call, the deadline during backoff).
  */
+import { CheckpointMemory } from '../../../lambda/replicator/checkpoint';
 import { replicateEvent, type ReplicatorDeps, type PutRecordsRequest } from '../../../lambda/replicator/replicate';
 import type { EntryResult } from '../../../lambda/replicator/planner';
 import type { ActiveRegionItem, CheckpointItem } from '../../../lambda/shared/state-tables';
@@ -149,5 +150,78 @@ describe('hold rather than skip (issue 9, defect 2)', () => {
     expect(results[0]).toMatchObject({ notForwarded: 3, held: 0, checkpoint: 'unchanged' });
     expect(calls).toHaveLength(0);
     expect(written).toHaveLength(0);
+  });
+});
+
+describe('checkpoint interval (in-memory collaborators)', () => {
+  // Batches of 3 records are full; the interval (60 s) never elapses on this clock.
+  function intervalDeps() {
+    const { d, calls, written } = deps();
+    let stored: CheckpointItem | undefined;
+    const memory = new CheckpointMemory();
+    const withStore: ReplicatorDeps = {
+      ...d,
+      settings: { ...d.settings, checkpointIntervalMs: 60_000, batchSize: 3 },
+      checkpointMemory: memory,
+      checkpoints: {
+        get: async () => stored,
+        advance: async (item) => {
+          written.push(item);
+          stored = item;
+          return 'written';
+        },
+      },
+    };
+    return { d: withStore, calls, written };
+  }
+  const batches = [0, 1, 2].map((b) =>
+    kinesisEvent(Array.from({ length: 9 }, (_, i) => ({ partitionKey: ['a', 'b', 'c'][i % 3] }))).Records.slice(3 * b, 3 * b + 3),
+  );
+
+  test('an invocation that throws writes the checkpoint it deferred before the error propagates', async () => {
+    const { d, written } = intervalDeps();
+    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), d);
+    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), d);
+    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber]);
+
+    const missing: ReplicatorDeps = { ...d, activeRegions: { tableName: 'active', get: async () => undefined } };
+    await expect(replicateEvent({ Records: batches[2] }, lambdaContext(60_000), missing)).rejects.toThrow(/no active-Region item/);
+    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+  });
+
+  test('a held batch (a failure returned) writes the deferred checkpoint', async () => {
+    const { d, written } = intervalDeps();
+    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), d);
+    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), d);
+    const towardUs: ActiveRegionItem = { ...active, activeRegion: 'us-west-2', state: 'DRAINING', targetRegion: 'us-east-1', epoch: 2, switchId: 'sw' };
+    const held = await replicateEvent({ Records: batches[2] }, lambdaContext(60_000), { ...d, activeRegions: { tableName: 'active', get: async () => towardUs } });
+    expect(held.batchItemFailures).toEqual([{ itemIdentifier: batches[2][0].kinesis.sequenceNumber }]);
+    expect(held.results[0]).toMatchObject({ checkpoint: 'written', checkpointReason: 'flush' });
+    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+  });
+
+  test("another shard's invocation in this environment writes a deferred checkpoint once it is an interval old", async () => {
+    const { d, written } = intervalDeps();
+    let now = 1_000_000;
+    const clocked: ReplicatorDeps = { ...d, now: () => now };
+    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), clocked);
+    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), clocked); // deferred: shard 0 then goes idle
+    const other = kinesisEvent([{ partitionKey: 'x' }], { shardId: 'shardId-000000000001' });
+    const ofShard = (shard: string) => written.filter((w) => w.sourceShardId === shard).map((w) => w.sequenceNumber);
+
+    now += 30_000; // half an interval: shard 0's deferred checkpoint stays deferred
+    await replicateEvent(other, lambdaContext(60_000), clocked);
+    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber]);
+
+    now += 30_000; // an interval since it was deferred
+    await replicateEvent(other, lambdaContext(60_000), clocked);
+    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+  });
+
+  test('without an interval every invocation writes, as before', async () => {
+    const { d, written } = intervalDeps();
+    const every: ReplicatorDeps = { ...d, settings: { ...d.settings, checkpointIntervalMs: 0 } };
+    for (const b of batches) await replicateEvent({ Records: b }, lambdaContext(60_000), every);
+    expect(written).toHaveLength(3);
   });
 });
