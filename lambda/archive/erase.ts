@@ -4,8 +4,9 @@
  * 1. suppress: the subject's hash joins the suppression list first, so a merge running meanwhile, a replay or a
  *    re-send can no longer insert its records;
  * 2. events: rows whose subject paths hash to it are deleted;
- * 3. rejects: rows whose parsed payload names the subject, or whose raw bytes hold it as a JSON string, are deleted
- *    (matched here, in the runner: the subject never appears in a statement);
+ * 3. rejects: rows whose parsed payload names the subject (matched in SQL by hash), or whose raw bytes hold it as a
+ *    JSON string (read in chunks under the Data API's row limit and matched here: the subject never appears in a
+ *    statement), are deleted;
  * 4. archive: every object of every Region's archive that holds a record of the subject is rewritten without it, and
  *    every older version of that object (which still holds it) is deleted for good;
  * 5. audit: one row with the request id, the subject's hash, the counts per place and the times.
@@ -17,7 +18,7 @@
 import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
-import { Dialect, erasureSql, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
+import { Dialect, erasureSql, REJECT_CHUNK_BYTES, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
 import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
@@ -107,8 +108,8 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     }
     const eventsDeleted = dryRun ? Number((await w.rows(sql.countEvents([hash])))[0]?.n ?? 0) : await w.change(sql.deleteEvents([hash]));
     say(`${w.name}: ${eventsDeleted} event(s)${dryRun ? ' would be' : ''} deleted`);
-    const rejects = (await w.rows(sql.selectRejects())).filter((r) => rejectHasSubject(r, (bytes) => recordHasSubject(bytes, request.subject, paths)));
-    if (!dryRun) for (const r of rejects) await w.change(sql.deleteReject(rejectKey(r)));
+    const rejects = await findRejects(w, sql, [hash], (bytes) => recordHasSubject(bytes, request.subject, paths));
+    if (!dryRun) for (const r of rejects) await w.change(sql.deleteReject(r));
     say(`${w.name}: ${rejects.length} reject(s)${dryRun ? ' would be' : ''} deleted`);
     warehouses.push({ name: w.name, eventsDeleted, rejectsDeleted: rejects.length });
   }
@@ -160,15 +161,8 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
   };
 }
 
-interface RejectKey {
-  stream_name: string;
-  shard_id: string;
-  sequence_number: string;
-  reason: string;
-}
-
-function rejectKey(r: Record<string, string | null>): RejectKey {
-  const get = (k: keyof RejectKey): string => {
+function rejectKey(r: Record<string, string | null>): RejectKeyColumns {
+  const get = (k: keyof RejectKeyColumns): string => {
     const v = r[k];
     if (typeof v !== 'string') throw new Error(`a rejects row has no ${k}`);
     return v;
@@ -176,10 +170,29 @@ function rejectKey(r: Record<string, string | null>): RejectKey {
   return { stream_name: get('stream_name'), shard_id: get('shard_id'), sequence_number: get('sequence_number'), reason: get('reason') };
 }
 
-function rejectHasSubject(r: Record<string, string | null>, match: (bytes: Uint8Array) => boolean): boolean {
-  if (r.payload !== null && r.payload !== undefined && match(Buffer.from(r.payload, 'utf8'))) return true;
-  if (r.raw_hex !== null && r.raw_hex !== undefined && match(Buffer.from(r.raw_hex, 'hex'))) return true;
-  return false;
+/**
+ * The rejects of the subject. Those with a parsed JSON object are matched in SQL by hash (only their keys come back);
+ * the others (raw bytes, or a payload that is an array or a scalar) are read in chunks of {@link REJECT_CHUNK_BYTES}
+ * and matched here, so no result row exceeds the Data API's 64 KB and the subject never appears in a statement.
+ */
+async function findRejects(
+  w: ErasureWarehouse,
+  sql: ReturnType<typeof erasureSql>,
+  hashes: readonly string[] | 'suppressed',
+  match: (bytes: Uint8Array) => boolean,
+): Promise<RejectKeyColumns[]> {
+  const found = (await w.rows(sql.rejectKeysByPayload(hashes))).map(rejectKey);
+  for (const row of await w.rows(sql.rejectsToSearch())) {
+    const key = rejectKey(row);
+    const total = Number(row.n_bytes ?? 0);
+    const chunks: Buffer[] = [];
+    for (let offset = 1; offset <= total; offset += REJECT_CHUNK_BYTES) {
+      const [chunk] = await w.rows(sql.rejectChunk(key, offset, Math.min(REJECT_CHUNK_BYTES, total - offset + 1)));
+      chunks.push(Buffer.from(chunk?.chunk ?? '', 'hex'));
+    }
+    if (match(Buffer.concat(chunks))) found.push(key);
+  }
+  return found;
 }
 
 function auditInsert(w: ErasureWarehouse, requestId: string, hash: string, paths: readonly string[], at: number): string {
@@ -310,8 +323,8 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     const sql = erasureSql(w.dialect, w.schema, paths);
     viewRows += await w.clearStreamingViews(hashes, paths);
     eventsDeleted += await w.change(sql.deleteSuppressedEvents());
-    const rejects = (await w.rows(sql.selectRejects())).filter((r) => rejectHasSubject(r, matchHash));
-    for (const r of rejects) await w.change(sql.deleteReject(rejectKey(r)));
+    const rejects = await findRejects(w, sql, 'suppressed', matchHash);
+    for (const r of rejects) await w.change(sql.deleteReject(r));
     rejectsDeleted += rejects.length;
   }
   const archive = await sweepArchives(targets, matchHash, { dryRun: false, since, say: deps.onProgress ?? (() => undefined) });
