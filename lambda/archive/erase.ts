@@ -66,6 +66,12 @@ export interface ArchiveCounts {
   objectsRewritten: number;
   objectsDeleted: number;
   versionsDeleted: number;
+  /**
+   * Objects rewritten or deleted, by the storage class they were in. Outside STANDARD this costs extra: in S3 Glacier
+   * Instant Retrieval (the archive's lifecycle after `coldStorageAfterDays`) the rewrite is billed at least 90 days
+   * and the deleted old version the days of its 90 it had not reached (README, "Erasure").
+   */
+  byStorageClass: Record<string, number>;
 }
 
 export interface ErasureReport {
@@ -211,22 +217,24 @@ async function sweepArchives(
   match: (bytes: Uint8Array) => boolean,
   options: { dryRun: boolean; since: number | undefined; say: (line: string) => void },
 ): Promise<ArchiveCounts> {
-  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0 };
+  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} };
   for (const a of targets.archives) {
     for (const prefix of a.prefixes) {
       for (const key of await targets.store.listKeys(a.bucket, prefix)) {
         if (options.since !== undefined && !objectMayBeNewerThan(key, options.since)) continue;
-        const { body, versionId } = await targets.store.get(a.bucket, key);
+        const { body, versionId, storageClass = 'STANDARD' } = await targets.store.get(a.bucket, key);
         counts.objectsScanned++;
         const rewritten = prefix.startsWith('errors/') ? await filterErrorDocuments(body, match) : await filterArchiveObject(body, match, key);
         counts.recordsScanned += rewritten.scanned;
         if (rewritten.removed === 0) continue;
         counts.recordsRemoved += rewritten.removed;
+        counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
         if (options.dryRun) continue;
         let keep: string | undefined;
         if (rewritten.body === undefined) counts.objectsDeleted++;
         else {
-          keep = await targets.store.put(a.bucket, key, rewritten.body, prefix.startsWith('errors/') ? 'application/octet-stream' : 'application/x-ndjson');
+          // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays.
+          keep = await targets.store.put(a.bucket, key, rewritten.body, prefix.startsWith('errors/') ? 'application/octet-stream' : 'application/x-ndjson', storageClass);
           counts.objectsRewritten++;
         }
         // Every other version still holds the records: delete them (including the one just read, `versionId`).
@@ -316,7 +324,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     }
   }
   if (due.length === 0) {
-    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0 } };
+    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} } };
   }
   const matchHash = (bytes: Uint8Array): boolean => recordHasSuppressedSubject(bytes, hashes, paths);
   for (const w of new Set(due.map((d) => d.w))) {

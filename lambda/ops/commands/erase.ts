@@ -94,10 +94,30 @@ export function formatErasure(r: ErasureReport): string {
     `  archive: ${r.archive.recordsRemoved} record(s) ${verb} from ${r.archive.objectsScanned} object(s) scanned; ` +
       `${r.archive.objectsRewritten} rewritten, ${r.archive.objectsDeleted} deleted, ${r.archive.versionsDeleted} old version(s) deleted`,
   );
+  lines.push(...storageClassLines(r.archive.byStorageClass, r.dryRun));
   lines.push('  not erased yet:');
   for (const p of r.pending) lines.push(`    ${p.place}: gone by ${p.clearAt} (${p.how})`);
   if (!r.dryRun) lines.push('  the subject is suppressed: a replay or a re-send of its records is dropped by the merge. Run `npm run ops -- erase --finish` daily.');
   return lines.join('\n');
+}
+
+/**
+ * Objects per storage class, and what a rewrite costs outside STANDARD. S3 Glacier Instant Retrieval (the archive's
+ * class after `coldStorageAfterDays`) bills every object at least 90 days: the rewritten object is billed 90 days from
+ * the rewrite, and deleting the old version before its 90 days bills the days it had left.
+ */
+export function storageClassLines(byClass: Readonly<Record<string, number>>, dryRun: boolean): string[] {
+  const classes = Object.entries(byClass).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (classes.length === 0) return [];
+  const lines = [`  objects ${dryRun ? 'to rewrite' : 'rewritten or deleted'} by storage class: ${classes.map(([c, n]) => `${c} ${n}`).join(', ')}`];
+  const cold = classes.filter(([c]) => c !== 'STANDARD');
+  if (cold.length > 0) {
+    lines.push(
+      `  ${cold.map(([c, n]) => `${n} in ${c}`).join(', ')}: minimum storage duration charges apply (S3 Glacier Instant Retrieval: the rewritten object is ` +
+        'billed at least 90 days, and each old version deleted before its 90 days is billed the days it had left). See the README, "Erasure".',
+    );
+  }
+  return lines;
 }
 
 export function formatFinish(r: FinishReport): string {
@@ -107,6 +127,7 @@ export function formatFinish(r: FinishReport): string {
     lines.push(
       `  removed ${r.eventsDeleted} event(s), ${r.rejectsDeleted} reject(s), ${r.archive.recordsRemoved} late archive record(s), ${r.streamingViewRowsDeleted} streaming-view row(s)`,
     );
+    lines.push(...storageClassLines(r.archive.byStorageClass, false));
   }
   return lines.join('\n');
 }
@@ -150,8 +171,8 @@ class RegionRoutedStore extends S3ArchiveStore {
   override get(bucket: string, key: string) {
     return this.of(bucket).get(bucket, key);
   }
-  override put(bucket: string, key: string, body: Buffer, contentType: string) {
-    return this.of(bucket).put(bucket, key, body, contentType);
+  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string) {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass);
   }
   override listVersions(bucket: string, key: string) {
     return this.of(bucket).listVersions(bucket, key);
