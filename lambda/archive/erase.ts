@@ -31,8 +31,12 @@ export interface ErasureWarehouse {
   rows(sql: string): Promise<Array<Record<string, string | null>>>;
   /** Runs one statement that changes rows; returns how many. */
   change(sql: string): Promise<number>;
-  /** Removes the suppressed subjects' rows from the streaming views (the scheduled step). */
-  clearStreamingViews(hashes: ReadonlySet<string>, paths: readonly string[]): Promise<number>;
+  /**
+   * The scheduled step, once every stream's retention has passed since the erasure: recreates the streaming views
+   * (./streaming-views.ts), so they no longer hold the erased records. Returns the views recreated and, where the
+   * adapter can tell, the rows that went with them.
+   */
+  clearStreamingViews(): Promise<{ recreated: number; rowsRemoved: number | undefined }>;
 }
 
 export interface ErasureArchive {
@@ -285,13 +289,17 @@ export interface FinishReport {
   readonly waiting: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string; readonly dueAt: string }>;
   readonly eventsDeleted: number;
   readonly rejectsDeleted: number;
-  readonly streamingViewRowsDeleted: number;
+  /** Streaming views recreated (none when no erasure was due). */
+  readonly streamingViewsRecreated: number;
+  /** Rows the recreated views no longer hold, where known (the local stand-in); undefined on Redshift. */
+  readonly streamingViewRowsDeleted: number | undefined;
   readonly archive: ArchiveCounts;
 }
 
 /**
- * The scheduled step (run it daily, e.g. `npm run ops -- erase --finish`): for every erasure whose streams and
- * streaming views are due (`mv_clear_at` passed), clears the suppressed subjects from the streaming views, sweeps
+ * The scheduled step (deployed on a schedule in every warehouse Region, lambda/erasure-finish; by hand
+ * `npm run ops -- erase --finish`): for every erasure whose streams and streaming views are due (`mv_clear_at`
+ * passed), recreates the streaming views, sweeps
  * events and rejects again by hash, and the archive objects written since the request (late Firehose deliveries),
  * then marks the request finished. Works from hashes only: it never needs the subject.
  */
@@ -302,7 +310,8 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   const waiting: Array<{ requestId: string; warehouse: string; dueAt: string }> = [];
   let eventsDeleted = 0;
   let rejectsDeleted = 0;
-  let viewRows = 0;
+  let viewRows: number | undefined = 0;
+  let viewsRecreated = 0;
   let since: number | undefined;
   const due: Array<{ w: ErasureWarehouse; requestId: string }> = [];
   const hashes = new Set<string>();
@@ -324,12 +333,14 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     }
   }
   if (due.length === 0) {
-    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} } };
+    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: 0, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} } };
   }
   const matchHash = (bytes: Uint8Array): boolean => recordHasSuppressedSubject(bytes, hashes, paths);
   for (const w of new Set(due.map((d) => d.w))) {
     const sql = erasureSql(w.dialect, w.schema, paths);
-    viewRows += await w.clearStreamingViews(hashes, paths);
+    const views = await w.clearStreamingViews();
+    viewsRecreated += views.recreated;
+    viewRows = viewRows === undefined || views.rowsRemoved === undefined ? undefined : viewRows + views.rowsRemoved;
     eventsDeleted += await w.change(sql.deleteSuppressedEvents());
     const rejects = await findRejects(w, sql, 'suppressed', matchHash);
     for (const r of rejects) await w.change(sql.deleteReject(r));
@@ -343,7 +354,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     );
     finished.push({ requestId, warehouse: w.name });
   }
-  return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: viewRows, archive };
+  return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: viewsRecreated, streamingViewRowsDeleted: viewRows, archive };
 }
 
 /** The DELETE that stands in for recreating a Postgres stand-in MV: its rows of suppressed subjects. */

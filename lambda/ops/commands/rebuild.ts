@@ -15,7 +15,7 @@ import { EnvironmentConfig, physicalStreamName, warehouseRegions } from '../../.
 import { warehouseName } from '../../../lib/names';
 import { EXIT_FAILED, EXIT_OK, OptionValues, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
-import { DataApiErasureWarehouse } from './erase';
+import { DataApiErasureWarehouse } from '../../archive/data-api-warehouse';
 import { archiveBucketFor, parseTime, s3ClientFor } from './replay';
 
 export const REBUILD_OPTIONS = {
