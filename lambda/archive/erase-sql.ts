@@ -55,12 +55,21 @@ export function erasureSql(dialect: Dialect, schema: string, paths: readonly str
       `SELECT stream_name, shard_id, sequence_number, reason FROM ${schema}.rejects WHERE payload IS NOT NULL AND ${objectTest(dialect)} AND (` +
       `${subjectHashIn(dialect, 'payload', paths, hashSet === 'suppressed' ? suppressed : list(hashSet))})`,
     /**
-     * The rejects whose bytes must be searched in the runner (no parsed object to hash: raw bytes, or a payload that
-     * is an array or a scalar), with their length; their bytes are then read in chunks ({@link rejectChunk}).
+     * A page of the rejects whose bytes must be searched in the runner (no parsed object to hash: raw bytes, or a
+     * payload that is an array or a scalar): their keys, their length and their first {@link REJECT_CHUNK_BYTES}
+     * bytes as hex. The rest of a longer reject is read with {@link rejectChunk}. A page of at most
+     * {@link REJECT_PAGE_ROWS} rows of at most 64 KB stays far below the Data API's result-set limit.
      */
-    rejectsToSearch: (): string =>
-      `SELECT stream_name, shard_id, sequence_number, reason, OCTET_LENGTH(${searchBytes(dialect)}) AS n_bytes FROM ${schema}.rejects ` +
-      `WHERE "raw" IS NOT NULL OR (payload IS NOT NULL AND NOT ${objectTest(dialect)})`,
+    rejectsToSearch: (page: number): string => {
+      if (!Number.isInteger(page) || page < 0) throw new RangeError(`a page is a whole number from 0 (got ${page})`);
+      const bytes = searchBytes(dialect);
+      const first = dialect === 'postgres' ? `encode(substring(${bytes} from 1 for ${REJECT_CHUNK_BYTES}), 'hex')` : `TO_HEX(SUBSTRING(${bytes}, 1, ${REJECT_CHUNK_BYTES}))`;
+      return (
+        `SELECT stream_name, shard_id, sequence_number, reason, OCTET_LENGTH(${bytes}) AS n_bytes, ${first} AS chunk FROM ${schema}.rejects ` +
+        `WHERE "raw" IS NOT NULL OR (payload IS NOT NULL AND NOT ${objectTest(dialect)}) ` +
+        `ORDER BY stream_name, shard_id, sequence_number, reason LIMIT ${REJECT_PAGE_ROWS} OFFSET ${page * REJECT_PAGE_ROWS}`
+      );
+    },
     /**
      * One chunk of a reject's searchable bytes, hex: `offset` is 1-based, `length` at most {@link REJECT_CHUNK_BYTES}
      * so that a result row stays under the Data API's 64 KB per row.
@@ -91,6 +100,8 @@ export interface RejectKeyColumns {
  * the bytes, so 24 000 bytes make a 48 000-character chunk, with room for the row's framing.
  */
 export const REJECT_CHUNK_BYTES = 24_000;
+/** Rejects per page of {@link erasureSql}'s rejectsToSearch: 1 000 rows of at most 64 KB are at most 64 MB. */
+export const REJECT_PAGE_ROWS = 1000;
 /** The Data API's documented limit per result row. */
 export const DATA_API_MAX_ROW_BYTES = 64 * 1024;
 

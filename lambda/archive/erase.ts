@@ -18,7 +18,7 @@
 import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
-import { Dialect, erasureSql, REJECT_CHUNK_BYTES, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
+import { Dialect, erasureSql, REJECT_CHUNK_BYTES, REJECT_PAGE_ROWS, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
 import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
@@ -182,8 +182,8 @@ function rejectKey(r: Record<string, string | null>): RejectKeyColumns {
 
 /**
  * The rejects of the subject. Those with a parsed JSON object are matched in SQL by hash (only their keys come back);
- * the others (raw bytes, or a payload that is an array or a scalar) are read in chunks of {@link REJECT_CHUNK_BYTES}
- * and matched here, so no result row exceeds the Data API's 64 KB and the subject never appears in a statement.
+ * the others (raw bytes, or a payload that is an array or a scalar) are read a page of 1 000 at a time with their first
+ * {@link REJECT_CHUNK_BYTES} bytes, the rest of a longer one in further chunks, and matched here, so no result row exceeds the Data API's 64 KB and the subject never appears in a statement.
  */
 async function findRejects(
   w: ErasureWarehouse,
@@ -192,15 +192,20 @@ async function findRejects(
   match: (bytes: Uint8Array) => boolean,
 ): Promise<RejectKeyColumns[]> {
   const found = (await w.rows(sql.rejectKeysByPayload(hashes))).map(rejectKey);
-  for (const row of await w.rows(sql.rejectsToSearch())) {
-    const key = rejectKey(row);
-    const total = Number(row.n_bytes ?? 0);
-    const chunks: Buffer[] = [];
-    for (let offset = 1; offset <= total; offset += REJECT_CHUNK_BYTES) {
-      const [chunk] = await w.rows(sql.rejectChunk(key, offset, Math.min(REJECT_CHUNK_BYTES, total - offset + 1)));
-      chunks.push(Buffer.from(chunk?.chunk ?? '', 'hex'));
+  // Pages in a stable order; a page shorter than a full one is the last. Deletions happen after the search.
+  for (let page = 0; ; page++) {
+    const rows = await w.rows(sql.rejectsToSearch(page));
+    for (const row of rows) {
+      const key = rejectKey(row);
+      const total = Number(row.n_bytes ?? 0);
+      const chunks: Buffer[] = [Buffer.from(row.chunk ?? '', 'hex')];
+      for (let offset = REJECT_CHUNK_BYTES + 1; offset <= total; offset += REJECT_CHUNK_BYTES) {
+        const [chunk] = await w.rows(sql.rejectChunk(key, offset, Math.min(REJECT_CHUNK_BYTES, total - offset + 1)));
+        chunks.push(Buffer.from(chunk?.chunk ?? '', 'hex'));
+      }
+      if (match(Buffer.concat(chunks))) found.push(key);
     }
-    if (match(Buffer.concat(chunks))) found.push(key);
+    if (rows.length < REJECT_PAGE_ROWS) break;
   }
   return found;
 }

@@ -96,8 +96,9 @@ test('rejects larger than a Data API row are erased: every result row stays unde
   expect(await rejects()).toEqual([{ reason: 'too_large', n: expect.any(Number) }]);
   // The subject's hash, never the subject: statements reach the warehouse's query log.
   for (const s of statements) expect(s).not.toContain(SUBJECT);
-  // Bytes were read in chunks, each within the limit.
-  expect(statements.filter((s) => s.includes(' AS chunk ')).length).toBeGreaterThanOrEqual(4 * Math.ceil(150_000 / REJECT_CHUNK_BYTES));
+  // One page of candidates with their first chunk, then the rest of each large reject in further chunks.
+  expect(statements.filter((s) => s.includes(' AS n_bytes, '))).toHaveLength(1);
+  expect(statements.filter((s) => s.includes(' AS chunk FROM ') && !s.includes('n_bytes')).length).toBeGreaterThanOrEqual(4 * (Math.ceil(150_000 / REJECT_CHUNK_BYTES) - 1));
 });
 
 test('the scheduled step finds a large reject of a suppressed subject by hash alone, within the row limit', async () => {
@@ -116,19 +117,37 @@ test('the scheduled step finds a large reject of a suppressed subject by hash al
   expect(await rejects()).toHaveLength(1);
 });
 
+test('more rejects than one page: every page is searched', async () => {
+  const many = Array.from({ length: 1005 }, (_, i) => ({
+    shardId: 'shardId-000000000001',
+    sequenceNumber: String(5000 + i),
+    partitionKey: `q${i}`,
+    approximateArrivalTimestamp: new Date(T0 + 3 * HOUR + i),
+    data: Buffer.from(i === 1004 ? '{"userId":"user-77", broken' : `{"n":${i}, broken`),
+  }));
+  await wh.append('events', many);
+  await wh.merge();
+  statements.length = 0;
+  const report = await erase({ subject: 'user-77', paths: DEFAULT_SUBJECT_PATHS }, targets(T0 + 4 * HOUR), { clock: () => T0 + 4 * HOUR });
+  expect(report.warehouses[0].rejectsDeleted).toBe(1);
+  expect(statements.filter((s) => s.includes(' AS n_bytes, '))).toHaveLength(2);
+  expect((await db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM wh.rejects WHERE shard_id = 'shardId-000000000001'`)).rows[0].n).toBe(1004);
+});
+
 test('the reject statements return keys, lengths and bounded chunks only, and are Redshift SQL the conformance check accepts', () => {
   const sql = erasureSql('redshift', 'redstream', DEFAULT_SUBJECT_PATHS);
   const key = { stream_name: 'events', shard_id: 'shardId-000000000000', sequence_number: '1', reason: 'invalid_json' };
   const byPayload = sql.rejectKeysByPayload(['a'.repeat(64)]);
   expect(byPayload).toMatch(/^SELECT stream_name, shard_id, sequence_number, reason FROM /);
-  expect(sql.rejectsToSearch()).toMatch(/^SELECT stream_name, shard_id, sequence_number, reason, OCTET_LENGTH\(.*\) AS n_bytes FROM /);
+  expect(sql.rejectsToSearch(0)).toMatch(/^SELECT stream_name, shard_id, sequence_number, reason, OCTET_LENGTH\(.*\) AS n_bytes, TO_HEX\(SUBSTRING\(.*, 1, 24000\)\) AS chunk FROM .* LIMIT 1000 OFFSET 0$/);
+  expect(sql.rejectsToSearch(2)).toMatch(/LIMIT 1000 OFFSET 2000$/);
   expect(sql.rejectChunk(key, 1, REJECT_CHUNK_BYTES)).toMatch(/^SELECT TO_HEX\(SUBSTRING\(.*, 1, 24000\)\) AS chunk FROM /);
   expect(() => sql.rejectChunk(key, 1, REJECT_CHUNK_BYTES + 1)).toThrow(RangeError);
   // Hex doubles the bytes: a chunk and its framing fit a row.
   expect(2 * REJECT_CHUNK_BYTES + 1024).toBeLessThan(DATA_API_MAX_ROW_BYTES);
   const findings = checkRedshiftSql([
     { id: 'by-payload', sql: byPayload },
-    { id: 'to-search', sql: sql.rejectsToSearch() },
+    { id: 'to-search', sql: sql.rejectsToSearch(0) },
     { id: 'chunk', sql: sql.rejectChunk(key, 24_001, 100) },
     { id: 'delete', sql: sql.deleteReject(key) },
   ]);

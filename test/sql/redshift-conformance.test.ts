@@ -31,7 +31,7 @@ function erasureStatements(): Array<{ id: string; sql: string }> {
     { id: 'erase:delete-events', sql: sql.deleteEvents([hash]) },
     { id: 'erase:delete-suppressed-events', sql: sql.deleteSuppressedEvents() },
     { id: 'erase:rejects-by-payload', sql: sql.rejectKeysByPayload([hash]) },
-    { id: 'erase:rejects-to-search', sql: sql.rejectsToSearch() },
+    { id: 'erase:rejects-to-search', sql: sql.rejectsToSearch(0) },
     { id: 'erase:reject-chunk', sql: sql.rejectChunk(key, 1, 100) },
     { id: 'erase:delete-reject', sql: sql.deleteReject(key) },
   ];
