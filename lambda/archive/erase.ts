@@ -143,7 +143,7 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     {
       place: 'archive objects still in Firehose buffers',
       clearAt: new Date(started + targets.archiveDelayMs).toISOString(),
-      how: 'the scheduled step sweeps objects written since the request',
+      how: lateSweepHow(targets),
     },
   ];
   if (!dryRun) {
@@ -208,6 +208,17 @@ async function findRejects(
     if (rows.length < REJECT_PAGE_ROWS) break;
   }
   return found;
+}
+
+/**
+ * Who sweeps the objects Firehose delivers after the request: the scheduled step of each warehouse Region sweeps its
+ * own Region's archive; a Region without a warehouse has none (README, "Erasure").
+ */
+function lateSweepHow(targets: ErasureTargets): string {
+  const withStep = new Set(targets.warehouses.map((w) => w.name));
+  const without = targets.archives.map((a) => a.region).filter((r) => !withStep.has(r));
+  const base = 'the scheduled step of each warehouse Region sweeps its archive for objects written since the request';
+  return without.length === 0 ? base : `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: run this erase again after that time to sweep ${without.length === 1 ? 'its archive' : 'their archives'}`;
 }
 
 function auditInsert(w: ErasureWarehouse, requestId: string, hash: string, paths: readonly string[], at: number): string {

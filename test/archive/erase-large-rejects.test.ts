@@ -134,6 +134,15 @@ test('more rejects than one page: every page is searched', async () => {
   expect((await db.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM wh.rejects WHERE shard_id = 'shardId-000000000001'`)).rows[0].n).toBe(1004);
 });
 
+test('the report says which Regions have no scheduled step to sweep late archive objects, and what to do', async () => {
+  const t = targets(T0 + 5 * HOUR);
+  const withStandby = { ...t, archives: [{ region: 'us-east-1', bucket: 'a', prefixes: ['events/'] }, { region: 'us-west-2', bucket: 'b', prefixes: ['events/'] }] };
+  const dry = await erase({ subject: 'user-9', paths: DEFAULT_SUBJECT_PATHS, dryRun: true }, withStandby, { clock: () => T0 + 5 * HOUR });
+  expect(dry.pending[2].how).toMatch(/us-west-2 has no warehouse: run this erase again after that time/);
+  const same = await erase({ subject: 'user-9', paths: DEFAULT_SUBJECT_PATHS, dryRun: true }, { ...withStandby, archives: withStandby.archives.slice(0, 1) }, { clock: () => T0 + 5 * HOUR });
+  expect(same.pending[2].how).not.toMatch(/no warehouse/);
+});
+
 test('the reject statements return keys, lengths and bounded chunks only, and are Redshift SQL the conformance check accepts', () => {
   const sql = erasureSql('redshift', 'redstream', DEFAULT_SUBJECT_PATHS);
   const key = { stream_name: 'events', shard_id: 'shardId-000000000000', sequence_number: '1', reason: 'invalid_json' };
