@@ -32,6 +32,7 @@ export const USAGE = `erase --subject ID [options] | erase --finish [options]
   --dry-run                   count what would be removed; change nothing
   --finish                    the scheduled step (deployed in every warehouse Region, warehouse.erasureFinishIntervalHours):
                               complete the erasures whose streams have expired; recreates the streaming views
+                              (pass the admin --secret-arn: the views' owner must drop and create them)
   --secret-arn ARN            Data API secret of the warehouses (default: your IAM identity)
   --schema NAME               warehouse schema (default redstream)
   Archive buckets: REDSTREAM_ARCHIVE_BUCKET_<REGION> for every Region (the region stacks' ArchiveBucketName output).
