@@ -95,6 +95,12 @@ export interface WarehouseConfig {
   readonly dedupWindowDays: number;
   /** Minutes between merges. Valid range: 1–1440. @default 1 */
   readonly mergeIntervalMinutes: number;
+  /**
+   * Hours between runs of the erasure's scheduled step in each warehouse Region (it finishes the erasures whose
+   * streams' retention has passed: recreates the streaming views, sweeps late archive objects). 0 turns it off (then
+   * run `npm run ops -- erase --finish` yourself). Valid range: 0–168. @default 24
+   */
+  readonly erasureFinishIntervalHours: number;
   /** VPC CIDR block. @default '10.40.0.0/16' */
   readonly vpcCidr: string;
   /**
@@ -199,6 +205,7 @@ export const ENVIRONMENT_DEFAULTS = {
     dedupKeyPath: 'messageId',
     dedupWindowDays: 7,
     mergeIntervalMinutes: 1,
+    erasureFinishIntervalHours: 24,
     vpcCidr: '10.40.0.0/16',
     availabilityZoneIds: {},
   } satisfies WarehouseConfig,
@@ -300,6 +307,18 @@ function show(v: Json): string {
   return v === undefined ? 'undefined' : JSON.stringify(v);
 }
 
+/** The erasure's schedule: whole hours, 0 (off) to a week, with the fix spelled out. */
+function erasureFinishIntervalHours(w: FieldReader): number {
+  const v = w.raw('erasureFinishIntervalHours') ?? ENVIRONMENT_DEFAULTS.warehouse.erasureFinishIntervalHours;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 168) {
+    throw new ConfigError(
+      w.fieldName('erasureFinishIntervalHours'),
+      `must be a whole number of hours between 0 and 168 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 0 turns it off (then run npm run ops -- erase --finish yourself)`,
+    );
+  }
+  return v;
+}
+
 class FieldReader {
   constructor(
     private readonly obj: Record<string, Json>,
@@ -308,6 +327,11 @@ class FieldReader {
 
   private field(key: string): string {
     return `${this.path}.${key}`;
+  }
+
+  /** The full name of a field of this section, for errors raised outside the reader. */
+  fieldName(key: string): string {
+    return this.field(key);
   }
 
   has(key: string): boolean {
@@ -538,6 +562,7 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     dedupKeyPath: w.string('dedupKeyPath', ENVIRONMENT_DEFAULTS.warehouse.dedupKeyPath, /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "use a dot-separated path of field names, e.g. 'messageId' or 'context.eventId'"),
     dedupWindowDays: w.int('dedupWindowDays', ENVIRONMENT_DEFAULTS.warehouse.dedupWindowDays, 1, 365, ' days'),
     mergeIntervalMinutes: w.int('mergeIntervalMinutes', ENVIRONMENT_DEFAULTS.warehouse.mergeIntervalMinutes, 1, 1440, ' minutes'),
+    erasureFinishIntervalHours: erasureFinishIntervalHours(w),
     vpcCidr: w.string('vpcCidr', ENVIRONMENT_DEFAULTS.warehouse.vpcCidr, /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, "use an IPv4 CIDR between /16 and /24, e.g. '10.40.0.0/16'"),
     availabilityZoneIds,
   };

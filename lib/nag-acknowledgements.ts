@@ -6,7 +6,8 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { EventStream } from './event-stream';
-import { alarmTopicKeyAlias, streamKeyAlias } from './names';
+import { ErasureFinish } from './erasure-finish';
+import { alarmTopicKeyAlias, archiveKeyAlias, streamKeyAlias } from './names';
 import { OpsStack } from './ops-stack';
 import { RedstreamEnvironmentStacks } from './redstream-app';
 import { RegionStack } from './region-stack';
@@ -91,6 +92,34 @@ export function acknowledgeWarehouseSqlNagFindings(sql: WarehouseSql): void {
   }
 }
 
+/** The cdk-nag findings of the erasure's scheduled step, by design. */
+export function acknowledgeErasureFinishNagFindings(finish: ErasureFinish): void {
+  const stack = Stack.of(finish);
+  ack(
+    finish.role,
+    'IAM5[Resource::*]',
+    'redshift-data:ExecuteStatement with only a SessionId, and DescribeStatement / GetStatementResult, are authorized against "*": limited by the conditions redshift-data:session-owner-iam-userid and statement-owner-iam-userid = ${aws:userid} to the role\'s own session and statements; the first statement is scoped to the workgroup ARN.',
+  );
+  ack(
+    finish.role,
+    `IAM5[${keysOf(finish)}]`,
+    `kms:Decrypt and kms:GenerateDataKey on the archive key by its alias ${archiveKeyAlias('<env>')} only (kms:ResourceAliases), and only through S3 (kms:ViaService): the key lives in the Region stack, and importing its ARN would be a cross-stack export that pins the key.`,
+  );
+  const bucket = finish.archiveBucketFindingName;
+  for (const prefix of finish.archivePrefixes) {
+    ack(
+      finish.role,
+      `IAM5[Resource::arn:${partitionOf(stack.region)}:s3:::${bucket}/${prefix}*]`,
+      `An erasure rewrites whichever archive objects hold a subject's records, named by Firehose under ${prefix} (timestamped keys): get, put a new version and delete old versions of objects under that prefix only; listing is limited to the same prefixes.`,
+    );
+  }
+  ack(
+    finish.schedulerRole,
+    `IAM5[Resource::<${stack.getLogicalId(finish.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+    'EventBridge Scheduler\'s LambdaInvoke target grants lambda:InvokeFunction on the erasure step and its versions (<arn>:*); scoped to that one function.',
+  );
+}
+
 export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void {
   // The state stack's seeding custom resource (AwsCustomResource) runs on a CDK-provided singleton function.
   ack(
@@ -118,6 +147,7 @@ export function acknowledgeNagFindings(stacks: RedstreamEnvironmentStacks): void
       `IAM5[${keysOf(warehouse)}]`,
       `kms:Decrypt on the stream key by its alias ${streamKeyAlias('<env>')} only (kms:ResourceAliases condition): the key lives in the Region stack, and importing its ARN would be a cross-stack export that blocks replacing the key.`,
     );
+    if (warehouse.erasureFinish) acknowledgeErasureFinishNagFindings(warehouse.erasureFinish);
     ack(warehouse.streamingRole, 'IAM5[Resource::*]', 'kinesis:ListStreams has no resource-level permissions (Redshift streaming ingestion lists streams when it resolves the external schema); every other action is scoped to the stream ARNs and key.');
   }
 }

@@ -5,6 +5,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
@@ -12,7 +13,7 @@ import { ArchiveBucket } from './archive-bucket';
 import { ArchiveTransform } from './archive-transform';
 import { allRegions, EnvironmentConfig, physicalStreamName, StreamConfig } from './config';
 import { EventStream } from './event-stream';
-import { activeRegionTableName, alarmTopicKeyAlias, alarmTopicName, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
+import { activeRegionTableName, alarmTopicKeyAlias, alarmTopicName, archiveBucketParameterName, archiveKeyAlias, checkpointTableName, replicatorFunctionName, streamKeyAlias } from './names';
 import { StreamReplicator } from './replicator';
 
 export interface RegionStackProps extends StackProps {
@@ -52,6 +53,8 @@ export class RegionStack extends Stack {
     });
     const archiveKey = new kms.Key(this, 'ArchiveKey', {
       description: `Redstream ${config.name}: encryption of the raw S3 archive`,
+      // The erasure's scheduled step (Warehouse stack) is granted this key by its alias (no export of the key ARN).
+      alias: archiveKeyAlias(config.name),
       enableKeyRotation: true,
       removalPolicy,
     });
@@ -112,6 +115,12 @@ export class RegionStack extends Stack {
     new CfnOutput(this, 'ArchiveBucketName', {
       value: this.archive.bucket.bucketName,
       description: `Archive bucket of ${this.region}: set REDSTREAM_ARCHIVE_BUCKET_${this.region.toUpperCase().replace(/-/g, '_')} to it for npm run ops -- replay / erase`,
+    });
+    // The Warehouse stack's erasure step reads the bucket name from here at deploy time (no export pins the bucket).
+    new ssm.StringParameter(this, 'ArchiveBucketNameParameter', {
+      parameterName: archiveBucketParameterName(config.name),
+      stringValue: this.archive.bucket.bucketName,
+      description: `Redstream ${config.name}: the archive bucket of ${this.region} (read by the erasure's scheduled step)`,
     });
     // One archive transformation per Region: every record becomes a line of the archive contract.
     this.archiveTransform = new ArchiveTransform(this, 'ArchiveTransform', {

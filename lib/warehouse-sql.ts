@@ -153,6 +153,8 @@ export class WarehouseSql extends Construct {
   public readonly mergeSql: readonly string[];
   /** Streaming ingestion skipped records (they are in `rejects` as `ingestion_skipped`): someone should look. */
   public readonly ingestionSkippedAlarm: cloudwatch.Alarm;
+  /** The admin secret the functions use with ADMIN_SECRET authentication (given or looked up); undefined with IAM. */
+  public readonly adminSecretArn?: string;
 
   constructor(scope: Construct, id: string, props: WarehouseSqlProps) {
     super(scope, id);
@@ -190,7 +192,8 @@ export class WarehouseSql extends Construct {
     this.mergeSql = [...renderMergeCall({ dialect: 'redshift', schema }), renderLastMergeRunQuery(schema)];
 
     const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
-    const secretArn = authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? this.adminSecretArn(props) : undefined;
+    const secretArn = authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? this.lookUpAdminSecretArn(props) : undefined;
+    this.adminSecretArn = secretArn;
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -350,7 +353,7 @@ export class WarehouseSql extends Construct {
   }
 
   /** The admin secret's ARN: given, or looked up from the namespace at deploy time (CloudFormation has no attribute for it). */
-  private adminSecretArn(props: WarehouseSqlProps): string {
+  private lookUpAdminSecretArn(props: WarehouseSqlProps): string {
     if (props.adminSecret) return props.adminSecret.secretArn;
     const lookup = new cr.AwsCustomResource(this, 'AdminSecretLookup', {
       onUpdate: {

@@ -7,9 +7,12 @@ import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { availabilityZoneIdsFor, EnvironmentConfig, physicalStreamName } from './config';
-import { streamKeyAlias, warehouseName } from './names';
+import { compactStatement } from '../lambda/archive/streaming-views';
+import { ErasureFinish } from './erasure-finish';
+import { archiveBucketParameterName, archiveKeyAlias, streamKeyAlias, warehouseName } from './names';
 import { regionAlarmTopic, regionStreams } from './region-references';
 import { WarehouseSql } from './warehouse-sql';
 
@@ -87,6 +90,8 @@ export class WarehouseStack extends Stack {
   public readonly sql: WarehouseSql;
   /** Merges are failing: the events table is not being updated. */
   public readonly mergeErrorsAlarm: cloudwatch.Alarm;
+  /** The erasure's scheduled step (unless warehouse.erasureFinishIntervalHours is 0). */
+  public readonly erasureFinish?: ErasureFinish;
   /** The configured AZ IDs, in subnet order. */
   public readonly availabilityZoneIds: readonly string[];
   private readonly zones: string[];
@@ -204,6 +209,30 @@ export class WarehouseStack extends Stack {
     });
     this.mergeErrorsAlarm.addAlarmAction(notify);
     this.mergeErrorsAlarm.addOkAction(notify);
+
+    // Erasures finish here once the streams' retention has passed: the views are recreated from the very statements
+    // the bootstrap above created them with, and this Region's archive is swept for late deliveries.
+    if (config.warehouse.erasureFinishIntervalHours > 0) {
+      this.erasureFinish = new ErasureFinish(this, 'ErasureFinish', {
+        workgroup: this.workgroup,
+        databaseName: config.warehouse.databaseName,
+        adminSecretArn: this.sql.adminSecretArn,
+        adminSecretKey: this.warehouseKey,
+        streams: config.streams.map((s) => ({ name: s.name, physicalName: physicalStreamName(config.name, s.name), retentionHours: s.retentionHours })),
+        streamingViews: this.sql.statements
+          .filter((st) => st.kind === 'materialized-view')
+          .map((st) => ({ schema: st.schemaName!, name: st.objectName!, sql: compactStatement(st.sql) })),
+        // Resolved by CloudFormation at deploy time from the Region stack's parameter: no export pins the bucket.
+        archiveBucketName: ssm.StringParameter.valueForStringParameter(this, archiveBucketParameterName(config.name)),
+        archiveKeyAlias: archiveKeyAlias(config.name),
+        // Firehose delivers within its buffering interval; a quarter of an hour more for its retries (as ops erase).
+        archiveDelay: Duration.seconds(config.archive.bufferingIntervalSeconds + 900),
+        interval: Duration.hours(config.warehouse.erasureFinishIntervalHours),
+        alarmActions: [notify],
+      });
+      // Recreating a view before the bootstrap created it would only fail.
+      this.erasureFinish.schedule.node.addDependency(this.sql.resource);
+    }
   }
 
   /**

@@ -54,7 +54,7 @@ export function localErasureWarehouse(options: {
         );
         n += Number(rows[0]?.n ?? 0);
       }
-      return n;
+      return { recreated: options.streamingViews.length, rowsRemoved: n };
     },
   };
 }

@@ -135,7 +135,7 @@ export async function rebuildFromArchive(pipeline: DemoPipeline, archive: Pipeli
     const result = await runReplay(
       { request, budget },
       {
-        source: new ArchiveReplaySource(new S3ArchiveStore(archive.client), archive.bucketFor(pipeline.warehouseRegion), s.name, s.physicalName),
+        source: new ArchiveReplaySource(new S3ArchiveStore(archive.client), archive.bucketFor(pipeline.warehouseRegion), s.name, s.physicalName, 1, pipeline.warehouseRegion),
         target: new KinesisReplayTarget(pipeline.kinesis(target), s.physicalName, target),
         progress: { load: async () => undefined, save: async (p) => void (progress = p) },
         clock: Date.now,

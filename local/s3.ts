@@ -31,6 +31,8 @@ interface Version {
   readonly lastModified: Date;
   readonly contentType: string | undefined;
   readonly contentEncoding: string | undefined;
+  /** S3 storage class; a lifecycle transition ({@link LocalS3.transition}) changes it in place, as S3 does. */
+  storageClass: string;
 }
 
 interface Bucket {
@@ -48,10 +50,17 @@ export interface LocalS3 {
   writeTo(dir: string): void;
   /** Counts of what is stored (for tests and reports). */
   stats(bucket: string): { objects: number; versions: number; deleteMarkers: number; bytes: number };
+  /**
+   * A lifecycle transition's stand-in: moves the current version of `key` to `storageClass` (e.g.
+   * `GLACIER_IR`, as the archive's `coldStorageAfterDays` rule does), keeping its version id and bytes.
+   */
+  transition(bucket: string, key: string, storageClass: string): void;
   stop(): Promise<void>;
 }
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+/** The storage classes PutObject accepts (S3 API reference, PutObject `x-amz-storage-class`). */
+const STORAGE_CLASSES = new Set(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS', 'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE']);
 const MAX_KEYS = 1000;
 
 class S3Error extends Error {
@@ -149,6 +158,8 @@ export async function startLocalS3(): Promise<LocalS3> {
       'Accept-Ranges': 'bytes',
     };
     if (v.contentEncoding) h['Content-Encoding'] = v.contentEncoding;
+    // S3 returns this header for every storage class except STANDARD.
+    if (v.storageClass !== 'STANDARD') h['x-amz-storage-class'] = v.storageClass;
     if (b.versioning !== 'Unversioned') h['x-amz-version-id'] = v.versionId;
     return h;
   }
@@ -191,7 +202,7 @@ export async function startLocalS3(): Promise<LocalS3> {
       if (common !== undefined) prefixes.push(common);
       else {
         const v = latest(b, k)!;
-        contents.push(`<Contents>${tag('Key', enc(k))}${tag('LastModified', v.lastModified.toISOString())}${tag('ETag', v.etag)}${tag('Size', v.body.length)}${tag('StorageClass', 'STANDARD')}</Contents>`);
+        contents.push(`<Contents>${tag('Key', enc(k))}${tag('LastModified', v.lastModified.toISOString())}${tag('ETag', v.etag)}${tag('Size', v.body.length)}${tag('StorageClass', v.storageClass)}</Contents>`);
       }
       last = common ?? k;
       count++;
@@ -232,7 +243,7 @@ export async function startLocalS3(): Promise<LocalS3> {
         }
         const v = versions[i];
         const common = `${tag('Key', k)}${tag('VersionId', v.versionId)}${tag('IsLatest', i === 0)}${tag('LastModified', v.lastModified.toISOString())}`;
-        entries.push(v.deleteMarker ? `<DeleteMarker>${common}</DeleteMarker>` : `<Version>${common}${tag('ETag', v.etag)}${tag('Size', v.body.length)}${tag('StorageClass', 'STANDARD')}</Version>`);
+        entries.push(v.deleteMarker ? `<DeleteMarker>${common}</DeleteMarker>` : `<Version>${common}${tag('ETag', v.etag)}${tag('Size', v.body.length)}${tag('StorageClass', v.storageClass)}</Version>`);
         nextKey = k;
         nextVersion = v.versionId;
         count++;
@@ -259,7 +270,7 @@ export async function startLocalS3(): Promise<LocalS3> {
       b.keys.delete(key);
       return {};
     }
-    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: new Date(), contentType: undefined, contentEncoding: undefined });
+    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: new Date(), contentType: undefined, contentEncoding: undefined, storageClass: 'STANDARD' });
     return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': marker.versionId };
   }
 
@@ -347,6 +358,8 @@ export async function startLocalS3(): Promise<LocalS3> {
         actual.writeUInt32BE(zlib.crc32(body) >>> 0);
         if (actual.toString('base64') !== crc) throw new S3Error(400, 'BadDigest', 'The CRC32 you specified did not match the calculated checksum.', key);
       }
+      const storageClass = String(req.headers['x-amz-storage-class'] ?? 'STANDARD');
+      if (!STORAGE_CLASSES.has(storageClass)) throw new S3Error(400, 'InvalidStorageClass', 'The storage class you specified is not valid', key);
       const storedEncoding = encoding.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ') || undefined;
       const v = putVersion(b, {
         key,
@@ -356,6 +369,7 @@ export async function startLocalS3(): Promise<LocalS3> {
         lastModified: new Date(),
         contentType: req.headers['content-type'],
         contentEncoding: storedEncoding,
+        storageClass,
       });
       send(200, '', { ETag: v.etag, ...(b.versioning !== 'Unversioned' ? { 'x-amz-version-id': v.versionId } : {}) });
     } else if (method === 'GET' || method === 'HEAD') {
@@ -426,6 +440,12 @@ export async function startLocalS3(): Promise<LocalS3> {
         }
       }
       return { objects, versions, deleteMarkers, bytes };
+    },
+    transition(name, key, storageClass) {
+      if (!STORAGE_CLASSES.has(storageClass)) throw new Error(`not an S3 storage class: ${storageClass}`);
+      const v = bucketOf(name).keys.get(key)?.[0];
+      if (!v || v.deleteMarker) throw new Error(`no current object s3://${name}/${key}`);
+      v.storageClass = storageClass;
     },
     stop: () =>
       new Promise<void>((resolve) => {

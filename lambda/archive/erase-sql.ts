@@ -47,15 +47,82 @@ export function erasureSql(dialect: Dialect, schema: string, paths: readonly str
     deleteEvents: (hashes: readonly string[]): string => `DELETE FROM ${schema}.events WHERE ${subjectHashIn(dialect, 'payload', paths, list(hashes))}`,
     /** Every suppressed subject's events (the scheduled step's sweep). */
     deleteSuppressedEvents: (): string => `DELETE FROM ${schema}.events WHERE ${subjectHashIn(dialect, 'payload', paths, suppressed)}`,
-    /** Rejects with their payload as JSON text and raw bytes as hex, for matching in the runner. */
-    selectRejects: (): string =>
-      `SELECT stream_name, shard_id, sequence_number, reason, ` +
-      (dialect === 'postgres' ? `CAST(payload AS TEXT) AS payload, encode(raw, 'hex') AS raw_hex` : `JSON_SERIALIZE(payload) AS payload, TO_HEX(raw) AS raw_hex`) +
-      ` FROM ${schema}.rejects`,
-    deleteReject: (r: { stream_name: string; shard_id: string; sequence_number: string; reason: string }): string =>
-      `DELETE FROM ${schema}.rejects WHERE stream_name = '${identLiteral(r.stream_name)}' AND shard_id = '${identLiteral(r.shard_id)}' ` +
-      `AND sequence_number = '${digits(r.sequence_number)}' AND reason = '${identLiteral(r.reason)}'`,
+    /**
+     * Keys of the rejects whose parsed payload is a JSON object naming a subject of `hashSet` (a literal list or a
+     * subquery): matched in SQL, so only keys cross the Data API.
+     */
+    rejectKeysByPayload: (hashSet: readonly string[] | 'suppressed'): string =>
+      `SELECT stream_name, shard_id, sequence_number, reason FROM ${schema}.rejects WHERE payload IS NOT NULL AND ${objectTest(dialect)} AND (` +
+      `${subjectHashIn(dialect, 'payload', paths, hashSet === 'suppressed' ? suppressed : list(hashSet))})`,
+    /**
+     * A page of the rejects whose bytes must be searched in the runner (no parsed object to hash: raw bytes, or a
+     * payload that is an array or a scalar): their keys, their length and their first {@link REJECT_CHUNK_BYTES}
+     * bytes as hex. The rest of a longer reject is read with {@link rejectChunk}. A page of at most
+     * {@link REJECT_PAGE_ROWS} rows of at most 64 KB stays far below the Data API's result-set limit.
+     */
+    rejectsToSearch: (page: number): string => {
+      if (!Number.isInteger(page) || page < 0) throw new RangeError(`a page is a whole number from 0 (got ${page})`);
+      const bytes = searchBytes(dialect);
+      const first = dialect === 'postgres' ? `encode(substring(${bytes} from 1 for ${REJECT_CHUNK_BYTES}), 'hex')` : `TO_HEX(SUBSTRING(${bytes}, 1, ${REJECT_CHUNK_BYTES}))`;
+      return (
+        `SELECT stream_name, shard_id, sequence_number, reason, OCTET_LENGTH(${bytes}) AS n_bytes, ${first} AS chunk FROM ${schema}.rejects ` +
+        `WHERE "raw" IS NOT NULL OR (payload IS NOT NULL AND NOT ${objectTest(dialect)}) ` +
+        `ORDER BY stream_name, shard_id, sequence_number, reason LIMIT ${REJECT_PAGE_ROWS} OFFSET ${page * REJECT_PAGE_ROWS}`
+      );
+    },
+    /**
+     * One chunk of a reject's searchable bytes, hex: `offset` is 1-based, `length` at most {@link REJECT_CHUNK_BYTES}
+     * so that a result row stays under the Data API's 64 KB per row.
+     */
+    rejectChunk: (r: RejectKeyColumns, offset: number, length: number): string => {
+      if (!Number.isInteger(offset) || offset < 1 || !Number.isInteger(length) || length < 1 || length > REJECT_CHUNK_BYTES) {
+        throw new RangeError(`a reject chunk is 1..${REJECT_CHUNK_BYTES} bytes from a 1-based offset (got ${offset}, ${length})`);
+      }
+      const bytes = searchBytes(dialect);
+      const hex = dialect === 'postgres' ? `encode(substring(${bytes} from ${offset} for ${length}), 'hex')` : `TO_HEX(SUBSTRING(${bytes}, ${offset}, ${length}))`;
+      return `SELECT ${hex} AS chunk FROM ${schema}.rejects WHERE ${rejectWhere(r)}`;
+    },
+    deleteReject: (r: RejectKeyColumns): string => `DELETE FROM ${schema}.rejects WHERE ${rejectWhere(r)}`,
   };
+}
+
+/** The columns that identify a reject row. */
+export interface RejectKeyColumns {
+  readonly stream_name: string;
+  readonly shard_id: string;
+  readonly sequence_number: string;
+  readonly reason: string;
+}
+
+/**
+ * Bytes of a reject read per Data API result row. The Data API returns at most 64 KB per row ("Packet for query is
+ * too large", Amazon Redshift Management Guide, "Troubleshooting issues for Amazon Redshift Data API"); hex doubles
+ * the bytes, so 24 000 bytes make a 48 000-character chunk, with room for the row's framing.
+ */
+export const REJECT_CHUNK_BYTES = 24_000;
+/** Rejects per page of {@link erasureSql}'s rejectsToSearch: 1 000 rows of at most 64 KB are at most 64 MB. */
+export const REJECT_PAGE_ROWS = 1000;
+/** The Data API's documented limit per result row. */
+export const DATA_API_MAX_ROW_BYTES = 64 * 1024;
+
+/** The payload is a JSON object (what the subject paths can be read from). */
+function objectTest(dialect: Dialect): string {
+  return dialect === 'postgres' ? `jsonb_typeof(payload) = 'object'` : `JSON_TYPEOF(payload) = 'object'`;
+}
+
+/** A reject's bytes as the runner searches them: its raw bytes, or its (non-object) payload serialized. */
+function searchBytes(dialect: Dialect): string {
+  // "raw" is a reserved word in Redshift: always quoted.
+  return dialect === 'postgres'
+    ? `CASE WHEN "raw" IS NOT NULL THEN "raw" ELSE convert_to(CAST(payload AS TEXT), 'UTF8') END`
+    : `CASE WHEN "raw" IS NOT NULL THEN "raw" ELSE JSON_SERIALIZE_TO_VARBYTE(payload) END`;
+}
+
+function rejectWhere(r: RejectKeyColumns): string {
+  return (
+    `stream_name = '${identLiteral(r.stream_name)}' AND shard_id = '${identLiteral(r.shard_id)}' ` +
+    `AND sequence_number = '${digits(r.sequence_number)}' AND reason = '${identLiteral(r.reason)}'`
+  );
 }
 
 function requestIdLiteral(id: string): string {

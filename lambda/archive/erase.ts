@@ -4,8 +4,9 @@
  * 1. suppress: the subject's hash joins the suppression list first, so a merge running meanwhile, a replay or a
  *    re-send can no longer insert its records;
  * 2. events: rows whose subject paths hash to it are deleted;
- * 3. rejects: rows whose parsed payload names the subject, or whose raw bytes hold it as a JSON string, are deleted
- *    (matched here, in the runner: the subject never appears in a statement);
+ * 3. rejects: rows whose parsed payload names the subject (matched in SQL by hash), or whose raw bytes hold it as a
+ *    JSON string (read in chunks under the Data API's row limit and matched here: the subject never appears in a
+ *    statement), are deleted;
  * 4. archive: every object of every Region's archive that holds a record of the subject is rewritten without it, and
  *    every older version of that object (which still holds it) is deleted for good;
  * 5. audit: one row with the request id, the subject's hash, the counts per place and the times.
@@ -17,7 +18,7 @@
 import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
-import { Dialect, erasureSql, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
+import { Dialect, erasureSql, REJECT_CHUNK_BYTES, REJECT_PAGE_ROWS, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
 import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
@@ -30,8 +31,12 @@ export interface ErasureWarehouse {
   rows(sql: string): Promise<Array<Record<string, string | null>>>;
   /** Runs one statement that changes rows; returns how many. */
   change(sql: string): Promise<number>;
-  /** Removes the suppressed subjects' rows from the streaming views (the scheduled step). */
-  clearStreamingViews(hashes: ReadonlySet<string>, paths: readonly string[]): Promise<number>;
+  /**
+   * The scheduled step, once every stream's retention has passed since the erasure: recreates the streaming views
+   * (./streaming-views.ts), so they no longer hold the erased records. Returns the views recreated and, where the
+   * adapter can tell, the rows that went with them.
+   */
+  clearStreamingViews(): Promise<{ recreated: number; rowsRemoved: number | undefined }>;
 }
 
 export interface ErasureArchive {
@@ -65,6 +70,12 @@ export interface ArchiveCounts {
   objectsRewritten: number;
   objectsDeleted: number;
   versionsDeleted: number;
+  /**
+   * Objects rewritten or deleted, by the storage class they were in. Outside STANDARD this costs extra: in S3 Glacier
+   * Instant Retrieval (the archive's lifecycle after `coldStorageAfterDays`) the rewrite is billed at least 90 days
+   * and the deleted old version the days of its 90 it had not reached (README, "Erasure").
+   */
+  byStorageClass: Record<string, number>;
 }
 
 export interface ErasureReport {
@@ -107,8 +118,8 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     }
     const eventsDeleted = dryRun ? Number((await w.rows(sql.countEvents([hash])))[0]?.n ?? 0) : await w.change(sql.deleteEvents([hash]));
     say(`${w.name}: ${eventsDeleted} event(s)${dryRun ? ' would be' : ''} deleted`);
-    const rejects = (await w.rows(sql.selectRejects())).filter((r) => rejectHasSubject(r, (bytes) => recordHasSubject(bytes, request.subject, paths)));
-    if (!dryRun) for (const r of rejects) await w.change(sql.deleteReject(rejectKey(r)));
+    const rejects = await findRejects(w, sql, [hash], (bytes) => recordHasSubject(bytes, request.subject, paths));
+    if (!dryRun) for (const r of rejects) await w.change(sql.deleteReject(r));
     say(`${w.name}: ${rejects.length} reject(s)${dryRun ? ' would be' : ''} deleted`);
     warehouses.push({ name: w.name, eventsDeleted, rejectsDeleted: rejects.length });
   }
@@ -132,7 +143,7 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     {
       place: 'archive objects still in Firehose buffers',
       clearAt: new Date(started + targets.archiveDelayMs).toISOString(),
-      how: 'the scheduled step sweeps objects written since the request',
+      how: lateSweepHow(targets),
     },
   ];
   if (!dryRun) {
@@ -160,15 +171,8 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
   };
 }
 
-interface RejectKey {
-  stream_name: string;
-  shard_id: string;
-  sequence_number: string;
-  reason: string;
-}
-
-function rejectKey(r: Record<string, string | null>): RejectKey {
-  const get = (k: keyof RejectKey): string => {
+function rejectKey(r: Record<string, string | null>): RejectKeyColumns {
+  const get = (k: keyof RejectKeyColumns): string => {
     const v = r[k];
     if (typeof v !== 'string') throw new Error(`a rejects row has no ${k}`);
     return v;
@@ -176,10 +180,45 @@ function rejectKey(r: Record<string, string | null>): RejectKey {
   return { stream_name: get('stream_name'), shard_id: get('shard_id'), sequence_number: get('sequence_number'), reason: get('reason') };
 }
 
-function rejectHasSubject(r: Record<string, string | null>, match: (bytes: Uint8Array) => boolean): boolean {
-  if (r.payload !== null && r.payload !== undefined && match(Buffer.from(r.payload, 'utf8'))) return true;
-  if (r.raw_hex !== null && r.raw_hex !== undefined && match(Buffer.from(r.raw_hex, 'hex'))) return true;
-  return false;
+/**
+ * The rejects of the subject. Those with a parsed JSON object are matched in SQL by hash (only their keys come back);
+ * the others (raw bytes, or a payload that is an array or a scalar) are read a page of 1 000 at a time with their first
+ * {@link REJECT_CHUNK_BYTES} bytes, the rest of a longer one in further chunks, and matched here, so no result row exceeds the Data API's 64 KB and the subject never appears in a statement.
+ */
+async function findRejects(
+  w: ErasureWarehouse,
+  sql: ReturnType<typeof erasureSql>,
+  hashes: readonly string[] | 'suppressed',
+  match: (bytes: Uint8Array) => boolean,
+): Promise<RejectKeyColumns[]> {
+  const found = (await w.rows(sql.rejectKeysByPayload(hashes))).map(rejectKey);
+  // Pages in a stable order; a page shorter than a full one is the last. Deletions happen after the search.
+  for (let page = 0; ; page++) {
+    const rows = await w.rows(sql.rejectsToSearch(page));
+    for (const row of rows) {
+      const key = rejectKey(row);
+      const total = Number(row.n_bytes ?? 0);
+      const chunks: Buffer[] = [Buffer.from(row.chunk ?? '', 'hex')];
+      for (let offset = REJECT_CHUNK_BYTES + 1; offset <= total; offset += REJECT_CHUNK_BYTES) {
+        const [chunk] = await w.rows(sql.rejectChunk(key, offset, Math.min(REJECT_CHUNK_BYTES, total - offset + 1)));
+        chunks.push(Buffer.from(chunk?.chunk ?? '', 'hex'));
+      }
+      if (match(Buffer.concat(chunks))) found.push(key);
+    }
+    if (rows.length < REJECT_PAGE_ROWS) break;
+  }
+  return found;
+}
+
+/**
+ * Who sweeps the objects Firehose delivers after the request: the scheduled step of each warehouse Region sweeps its
+ * own Region's archive; a Region without a warehouse has none (README, "Erasure").
+ */
+function lateSweepHow(targets: ErasureTargets): string {
+  const withStep = new Set(targets.warehouses.map((w) => w.name));
+  const without = targets.archives.map((a) => a.region).filter((r) => !withStep.has(r));
+  const base = 'the scheduled step of each warehouse Region sweeps its archive for objects written since the request';
+  return without.length === 0 ? base : `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: run this erase again after that time to sweep ${without.length === 1 ? 'its archive' : 'their archives'}`;
 }
 
 function auditInsert(w: ErasureWarehouse, requestId: string, hash: string, paths: readonly string[], at: number): string {
@@ -198,22 +237,24 @@ async function sweepArchives(
   match: (bytes: Uint8Array) => boolean,
   options: { dryRun: boolean; since: number | undefined; say: (line: string) => void },
 ): Promise<ArchiveCounts> {
-  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0 };
+  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} };
   for (const a of targets.archives) {
     for (const prefix of a.prefixes) {
       for (const key of await targets.store.listKeys(a.bucket, prefix)) {
         if (options.since !== undefined && !objectMayBeNewerThan(key, options.since)) continue;
-        const { body, versionId } = await targets.store.get(a.bucket, key);
+        const { body, versionId, storageClass = 'STANDARD' } = await targets.store.get(a.bucket, key);
         counts.objectsScanned++;
         const rewritten = prefix.startsWith('errors/') ? await filterErrorDocuments(body, match) : await filterArchiveObject(body, match, key);
         counts.recordsScanned += rewritten.scanned;
         if (rewritten.removed === 0) continue;
         counts.recordsRemoved += rewritten.removed;
+        counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
         if (options.dryRun) continue;
         let keep: string | undefined;
         if (rewritten.body === undefined) counts.objectsDeleted++;
         else {
-          keep = await targets.store.put(a.bucket, key, rewritten.body, prefix.startsWith('errors/') ? 'application/octet-stream' : 'application/x-ndjson');
+          // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays.
+          keep = await targets.store.put(a.bucket, key, rewritten.body, prefix.startsWith('errors/') ? 'application/octet-stream' : 'application/x-ndjson', storageClass);
           counts.objectsRewritten++;
         }
         // Every other version still holds the records: delete them (including the one just read, `versionId`).
@@ -264,13 +305,17 @@ export interface FinishReport {
   readonly waiting: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string; readonly dueAt: string }>;
   readonly eventsDeleted: number;
   readonly rejectsDeleted: number;
-  readonly streamingViewRowsDeleted: number;
+  /** Streaming views recreated (none when no erasure was due). */
+  readonly streamingViewsRecreated: number;
+  /** Rows the recreated views no longer hold, where known (the local stand-in); undefined on Redshift. */
+  readonly streamingViewRowsDeleted: number | undefined;
   readonly archive: ArchiveCounts;
 }
 
 /**
- * The scheduled step (run it daily, e.g. `npm run ops -- erase --finish`): for every erasure whose streams and
- * streaming views are due (`mv_clear_at` passed), clears the suppressed subjects from the streaming views, sweeps
+ * The scheduled step (deployed on a schedule in every warehouse Region, lambda/erasure-finish; by hand
+ * `npm run ops -- erase --finish`): for every erasure whose streams and streaming views are due (`mv_clear_at`
+ * passed), recreates the streaming views, sweeps
  * events and rejects again by hash, and the archive objects written since the request (late Firehose deliveries),
  * then marks the request finished. Works from hashes only: it never needs the subject.
  */
@@ -281,7 +326,8 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   const waiting: Array<{ requestId: string; warehouse: string; dueAt: string }> = [];
   let eventsDeleted = 0;
   let rejectsDeleted = 0;
-  let viewRows = 0;
+  let viewRows: number | undefined = 0;
+  let viewsRecreated = 0;
   let since: number | undefined;
   const due: Array<{ w: ErasureWarehouse; requestId: string }> = [];
   const hashes = new Set<string>();
@@ -303,15 +349,17 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     }
   }
   if (due.length === 0) {
-    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0 } };
+    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: 0, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} } };
   }
   const matchHash = (bytes: Uint8Array): boolean => recordHasSuppressedSubject(bytes, hashes, paths);
   for (const w of new Set(due.map((d) => d.w))) {
     const sql = erasureSql(w.dialect, w.schema, paths);
-    viewRows += await w.clearStreamingViews(hashes, paths);
+    const views = await w.clearStreamingViews();
+    viewsRecreated += views.recreated;
+    viewRows = viewRows === undefined || views.rowsRemoved === undefined ? undefined : viewRows + views.rowsRemoved;
     eventsDeleted += await w.change(sql.deleteSuppressedEvents());
-    const rejects = (await w.rows(sql.selectRejects())).filter((r) => rejectHasSubject(r, matchHash));
-    for (const r of rejects) await w.change(sql.deleteReject(rejectKey(r)));
+    const rejects = await findRejects(w, sql, 'suppressed', matchHash);
+    for (const r of rejects) await w.change(sql.deleteReject(r));
     rejectsDeleted += rejects.length;
   }
   const archive = await sweepArchives(targets, matchHash, { dryRun: false, since, say: deps.onProgress ?? (() => undefined) });
@@ -322,7 +370,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     );
     finished.push({ requestId, warehouse: w.name });
   }
-  return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewRowsDeleted: viewRows, archive };
+  return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: viewsRecreated, streamingViewRowsDeleted: viewRows, archive };
 }
 
 /** The DELETE that stands in for recreating a Postgres stand-in MV: its rows of suppressed subjects. */

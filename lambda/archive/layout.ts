@@ -17,6 +17,11 @@ export function firehoseDataPrefix(streamPrefix: string): string {
   return `${streamPrefix}/!{timestamp:yyyy/MM/dd/HH}/`;
 }
 
+/** The prefix under which Firehose writes the records the transformation failed on (`processing-failed` documents). */
+export function processingFailedPrefix(streamPrefix: string): string {
+  return `errors/${streamPrefix}/processing-failed`;
+}
+
 /** The Firehose `ErrorOutputPrefix` expression of a stream. */
 export function firehoseErrorPrefix(streamPrefix: string): string {
   return `errors/${streamPrefix}/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd/HH}/`;

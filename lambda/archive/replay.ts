@@ -18,7 +18,8 @@ import {
   ShardIteratorType,
 } from '@aws-sdk/client-kinesis';
 import { ArchiveRecord, recordId } from './format';
-import { hourPrefixesForWindow } from './layout';
+import { hourPrefixesForWindow, processingFailedPrefix } from './layout';
+import { processingFailedRecords } from './processing-failed';
 import {
   advanceProgress,
   entryBytes,
@@ -32,7 +33,7 @@ import {
   sameRequest,
   WriteBudget,
 } from './replay-plan';
-import { ArchiveStore, decodeArchiveObject } from './store';
+import { ArchiveStore, archiveObjectText, decodeArchiveObject } from './store';
 
 /** Where the window's records come from. */
 export interface ReplaySource {
@@ -229,9 +230,15 @@ function backoffDelay(attempt: number, bounds: { min: number; max: number }, ran
 // ---------------------------------------------------------------------------------------------------------------
 // Adapters
 
-/** Reads a window from a Region's archive bucket: the hourly prefixes around it, filtered to the stream. */
+/**
+ * Reads a window from a Region's archive bucket: the hourly prefixes around it, filtered to the stream, and the
+ * records the transformation failed on, which Firehose wrote as `processing-failed` documents under the error prefix
+ * (./processing-failed.ts: their bytes are exact, their partition key and position are not in the document).
+ */
 export class ArchiveReplaySource implements ReplaySource {
   readonly description: string;
+  /** Records read from processing-failed documents so far. */
+  processingFailed = 0;
 
   constructor(
     private readonly store: ArchiveStore,
@@ -240,17 +247,31 @@ export class ArchiveReplaySource implements ReplaySource {
     private readonly streamPrefix: string,
     private readonly physicalStreamName: string,
     private readonly lagHours = 1,
+    /** The archive bucket's Region (the `region` of records read from error documents). @default '' */
+    private readonly region = '',
   ) {
-    this.description = `archive s3://${bucket}/${streamPrefix}/`;
+    this.description = `archive s3://${bucket}/${streamPrefix}/ (and errors/${streamPrefix}/processing-failed/)`;
   }
 
   async read(fromMs: number, toMs: number): Promise<ArchiveRecord[]> {
     const out: ArchiveRecord[] = [];
-    for (const prefix of hourPrefixesForWindow(this.streamPrefix, fromMs, Math.max(fromMs, toMs - 1), this.lagHours)) {
+    const last = Math.max(fromMs, toMs - 1);
+    for (const prefix of hourPrefixesForWindow(this.streamPrefix, fromMs, last, this.lagHours)) {
       for (const key of await this.store.listKeys(this.bucket, prefix)) {
         const records = await decodeArchiveObject((await this.store.get(this.bucket, key)).body, `s3://${this.bucket}/${key}`);
         for (const r of records) {
           if (r.stream === this.physicalStreamName && r.approximateArrivalTimestampMs >= fromMs && r.approximateArrivalTimestampMs < toMs) out.push(r);
+        }
+      }
+    }
+    for (const prefix of hourPrefixesForWindow(processingFailedPrefix(this.streamPrefix), fromMs, last, this.lagHours)) {
+      for (const key of await this.store.listKeys(this.bucket, prefix)) {
+        const text = await archiveObjectText((await this.store.get(this.bucket, key)).body);
+        for (const r of processingFailedRecords(text, { stream: this.physicalStreamName, region: this.region, where: `s3://${this.bucket}/${key}` })) {
+          if (r.approximateArrivalTimestampMs >= fromMs && r.approximateArrivalTimestampMs < toMs) {
+            out.push(r);
+            this.processingFailed++;
+          }
         }
       }
     }

@@ -12,6 +12,7 @@ import {
   ListObjectVersionsCommand,
   PutObjectCommand,
   S3Client,
+  StorageClass,
 } from '@aws-sdk/client-s3';
 import { ArchiveRecord, parseArchiveText, toArchiveLine } from './format';
 
@@ -28,10 +29,10 @@ export interface ObjectVersion {
 export interface ArchiveStore {
   /** Keys under a prefix, in S3's order (every page). */
   listKeys(bucket: string, prefix: string): Promise<string[]>;
-  /** The object's current bytes and version id. */
-  get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined }>;
-  /** Writes a new version; returns its version id. */
-  put(bucket: string, key: string, body: Buffer, contentType: string): Promise<string | undefined>;
+  /** The object's current bytes, version id and storage class (`STANDARD` when S3 does not say). */
+  get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined; storageClass?: string }>;
+  /** Writes a new version (in `storageClass`, default STANDARD); returns its version id. */
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string): Promise<string | undefined>;
   /** Every version and delete marker of exactly this key, newest first. */
   listVersions(bucket: string, key: string): Promise<ObjectVersion[]>;
   /** Removes one version for good. */
@@ -52,14 +53,17 @@ export class S3ArchiveStore implements ArchiveStore {
     return keys;
   }
 
-  async get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined }> {
+  async get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined; storageClass: string }> {
     const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!out.Body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
-    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId };
+    // S3 sends x-amz-storage-class for every class but STANDARD.
+    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId, storageClass: out.StorageClass ?? 'STANDARD' };
   }
 
-  async put(bucket: string, key: string, body: Buffer, contentType: string): Promise<string | undefined> {
-    const out = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string): Promise<string | undefined> {
+    const out = await this.client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(storageClass && storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}) }),
+    );
     return out.VersionId;
   }
 

@@ -42,7 +42,9 @@ export const REDSHIFT_FUNCTIONS: readonly RedshiftFunction[] = [
   { name: 'OCTET_LENGTH', doc: `${DG}r_OCTET_LENGTH.html` },
   { name: 'ROW_NUMBER', doc: `${DG}r_WF_ROW_NUMBER.html` },
   { name: 'SHA2', doc: `${DG}SHA2.html`, note: 'the merge\'s erasure step (sql/072) hashes subject values; the hex case must match JavaScript\'s lower-case digest (first-deploy check: SELECT SHA2(\'a\', 256))' },
+  { name: 'SUBSTRING', doc: `${DG}r_SUBSTRING.html`, note: 'on VARBYTE too (varbyte-functions.html): erase reads large rejects in chunks under the Data API row limit' },
   { name: 'SUM', doc: `${DG}r_SUM.html` },
+  { name: 'TO_HEX', doc: `${DG}r_TO_HEX.html`, note: 'VARBYTE to hex text: the chunks erase reads' },
   { name: 'TRIM', doc: `${DG}r_TRIM.html` },
   { name: 'TRY_CAST', doc: `${DG}r_TRY_CAST.html` },
 ];

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { subjectHashIn } from '../../lambda/archive/erase-sql';
+import { compactStatement, StreamingViewDefinition } from '../../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../../lambda/archive/subject';
 
 export type SqlDialect = 'redshift' | 'postgres';
@@ -196,6 +197,21 @@ function fileDialect(file: string): SqlDialect | 'both' {
   if (file.endsWith('.redshift.sql')) return 'redshift';
   if (file.endsWith('.postgres.sql')) return 'postgres';
   return 'both';
+}
+
+/**
+ * The streaming views' CREATE statements exactly as {@link renderSql} renders them for Redshift, compacted: what the
+ * erasure's scheduled step runs to recreate a view (lambda/archive/streaming-views.ts). They name no role (the
+ * external schema does), so no role ARN is needed here.
+ */
+export function renderStreamingViews(params: Omit<WarehouseSqlParams, 'streamingRoleArn'>): StreamingViewDefinition[] {
+  const unused = 'arn:aws:iam::000000000000:role/not-in-the-view-statements';
+  return renderSql({ ...params, streamingRoleArn: unused }, { dialect: 'redshift' })
+    .filter((s) => s.kind === 'materialized-view')
+    .map((s) => {
+      if (s.sql.includes(unused)) throw new SqlRenderError(`${s.id} names the streaming role: it cannot be recreated from this statement`);
+      return { schema: s.schemaName!, name: s.objectName!, sql: compactStatement(s.sql) };
+    });
 }
 
 /** Name of the streaming MV (or its Postgres stand-in table) of a logical stream, e.g. `stream_events`. */

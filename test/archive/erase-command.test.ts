@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { S3Client } from '@aws-sdk/client-s3';
 import { runCli } from '../../lambda/ops/cli';
-import { EraseFactories, runErase } from '../../lambda/ops/commands/erase';
+import { EraseFactories, runErase, storageClassLines } from '../../lambda/ops/commands/erase';
 import { S3ArchiveStore, encodeArchiveObject, decodeArchiveObject } from '../../lambda/archive/store';
 import { subjectHash } from '../../lambda/archive/subject';
 import { setupPostgresWarehouse } from '../../lib/sql/postgres';
@@ -91,4 +91,12 @@ test.each([
   const code = await runCli(argv, { ...deps([], err), env: { REDSTREAM_ARCHIVE_BUCKET_US_EAST_1: 'a', REDSTREAM_ARCHIVE_BUCKET_US_WEST_2: 'b' } });
   expect(err.join('\n')).toMatch(message);
   expect(code).toBe(2);
+});
+
+test('the erasure output counts objects per storage class and says what a rewrite in cold storage costs', () => {
+  expect(storageClassLines({}, false)).toEqual([]);
+  expect(storageClassLines({ STANDARD: 3 }, false)).toEqual(['  objects rewritten or deleted by storage class: STANDARD 3']);
+  const cold = storageClassLines({ STANDARD: 3, GLACIER_IR: 2 }, true);
+  expect(cold[0]).toBe('  objects to rewrite by storage class: GLACIER_IR 2, STANDARD 3');
+  expect(cold[1]).toMatch(/^ {2}2 in GLACIER_IR: minimum storage duration charges apply .*at least 90 days.*the days it had left/);
 });

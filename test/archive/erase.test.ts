@@ -111,10 +111,12 @@ test('a dry run counts and changes nothing; the erasure removes the subject from
   const rejectsBefore = (await db.query<{ n: number }>('SELECT COUNT(*)::int AS n FROM wh.rejects')).rows[0].n;
   expect(rejectsBefore).toBe(4);
   const clock = () => T0 + HOUR;
+  // b.gz has reached the lifecycle's cold storage (coldStorageAfterDays): its rewrite is counted apart.
+  s3.transition(BUCKET, 'events/2026/12/01/10/b.gz', 'GLACIER_IR');
 
   const dry = await erase({ subject: SUBJECT, paths: DEFAULT_SUBJECT_PATHS, dryRun: true }, targets(clock), { clock });
   expect(dry.warehouses).toEqual([{ name: 'us-east-1', eventsDeleted: 2, rejectsDeleted: 2 }]);
-  expect(dry.archive).toMatchObject({ recordsRemoved: 5, objectsRewritten: 0, versionsDeleted: 0 });
+  expect(dry.archive).toMatchObject({ recordsRemoved: 5, objectsRewritten: 0, versionsDeleted: 0, byStorageClass: { STANDARD: 2, GLACIER_IR: 1 } });
   expect(await ids()).toEqual(['a1', 'a2', 'b1', 'b2']);
   expect(s3.stats(BUCKET).versions).toBe(5);
 
@@ -122,7 +124,10 @@ test('a dry run counts and changes nothing; the erasure removes the subject from
   expect(report.subjectHash).toBe(subjectHash(SUBJECT));
   expect(report.warehouses).toEqual([{ name: 'us-east-1', eventsDeleted: 2, rejectsDeleted: 2 }]);
   // a1, a2 (a.gz); the malformed and the payload reject (b.gz); the error document.
-  expect(report.archive).toMatchObject({ recordsRemoved: 5, objectsRewritten: 2, objectsDeleted: 1, versionsDeleted: 4 });
+  expect(report.archive).toMatchObject({ recordsRemoved: 5, objectsRewritten: 2, objectsDeleted: 1, versionsDeleted: 4, byStorageClass: { STANDARD: 2, GLACIER_IR: 1 } });
+  // The rewrite stays in the class the object was in (not back in STANDARD for another coldStorageAfterDays).
+  expect((await store.get(BUCKET, 'events/2026/12/01/10/b.gz')).storageClass).toBe('GLACIER_IR');
+  expect((await store.get(BUCKET, 'events/2026/12/01/10/a.gz')).storageClass).toBe('STANDARD');
   expect(report.pending.map((p) => p.clearAt)).toEqual(['2026-12-02T11:00:00.000Z', '2026-12-02T11:00:00.000Z', '2026-12-01T11:20:00.000Z']);
 
   expect(await ids()).toEqual(['b1', 'b2']);

@@ -136,4 +136,16 @@ describe('local S3 with the real @aws-sdk/client-s3', () => {
     }
     expect(new Set(seen).size).toBe(5);
   });
+
+  test('storage class: STANDARD by default and not sent back, PutObject and a lifecycle transition set it, an unknown class is refused', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'classes' }));
+    await client.send(new PutObjectCommand({ Bucket: 'classes', Key: 'a', Body: 'a' }));
+    expect((await client.send(new GetObjectCommand({ Bucket: 'classes', Key: 'a' }))).StorageClass).toBeUndefined();
+    s3.transition('classes', 'a', 'GLACIER_IR');
+    expect((await client.send(new HeadObjectCommand({ Bucket: 'classes', Key: 'a' }))).StorageClass).toBe('GLACIER_IR');
+    expect((await client.send(new ListObjectsV2Command({ Bucket: 'classes' }))).Contents?.[0].StorageClass).toBe('GLACIER_IR');
+    await client.send(new PutObjectCommand({ Bucket: 'classes', Key: 'b', Body: 'b', StorageClass: 'GLACIER_IR' }));
+    expect((await client.send(new GetObjectCommand({ Bucket: 'classes', Key: 'b' }))).StorageClass).toBe('GLACIER_IR');
+    expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'classes', Key: 'c', Body: 'c', StorageClass: 'COLD' as never })))).toBe('InvalidStorageClass');
+  });
 });

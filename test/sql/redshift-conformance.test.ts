@@ -4,6 +4,7 @@
  * public AWS example), RAISE takes simple variables only, and no other PL/pgSQL or Postgres-only construct Redshift
  * lacks is used. What only a real workgroup can confirm is in sql/README.md's first-deploy checklist.
  */
+import { erasureSql } from '../../lambda/archive/erase-sql';
 import { renderSql, WarehouseSqlParams } from '../../lib/sql/render';
 import { checkProcedureBody, checkRedshiftSql, functionCalls } from '../../lib/sql/redshift-conformance';
 import { REDSHIFT_FUNCTIONS } from '../../lib/sql/redshift-functions';
@@ -19,8 +20,25 @@ const PARAMS: WarehouseSqlParams = {
   dedupKeyPath: 'context.messageId',
 };
 
+/** What `ops erase` and the scheduled erasure step send through the Data API besides the deployed SQL. */
+function erasureStatements(): Array<{ id: string; sql: string }> {
+  const sql = erasureSql('redshift', 'redstream', ['userId', 'context.traits.email']);
+  const hash = 'a'.repeat(64);
+  const key = { stream_name: 'events', shard_id: 'shardId-000000000000', sequence_number: '1', reason: 'invalid_json' };
+  return [
+    { id: 'erase:suppress', sql: sql.suppress(hash, '00000000-0000-0000-0000-000000000000', '2026-12-01T00:00:00Z') },
+    { id: 'erase:count-events', sql: sql.countEvents([hash]) },
+    { id: 'erase:delete-events', sql: sql.deleteEvents([hash]) },
+    { id: 'erase:delete-suppressed-events', sql: sql.deleteSuppressedEvents() },
+    { id: 'erase:rejects-by-payload', sql: sql.rejectKeysByPayload([hash]) },
+    { id: 'erase:rejects-to-search', sql: sql.rejectsToSearch(0) },
+    { id: 'erase:reject-chunk', sql: sql.rejectChunk(key, 1, 100) },
+    { id: 'erase:delete-reject', sql: sql.deleteReject(key) },
+  ];
+}
+
 describe('the deployed Redshift SQL', () => {
-  const statements = renderSql(PARAMS, { dialect: 'redshift' });
+  const statements = [...renderSql(PARAMS, { dialect: 'redshift' }), ...erasureStatements()];
 
   test('conforms: documented functions only, RAISE with simple variables, no PL/pgSQL or Postgres construct Redshift lacks', () => {
     expect(checkRedshiftSql(statements)).toEqual([]);

@@ -4,13 +4,14 @@
  * at once and when it will be. `erase --finish` is the scheduled step that completes due erasures (no subject needed).
  * See lambda/archive/erase.ts and the README, "Erasure".
  */
-import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { erase, ErasureReport, ErasureTargets, ErasureWarehouse, finishErasures, FinishReport } from '../../archive/erase';
 import { S3ArchiveStore } from '../../archive/store';
 import { DEFAULT_SUBJECT_PATHS, SubjectError } from '../../archive/subject';
-import { fieldText, waitForStatement } from '../../sql-runner/data-api';
+import { DataApiErasureWarehouse } from '../../archive/data-api-warehouse';
 import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../../../lib/config';
 import { warehouseName } from '../../../lib/names';
+import { renderStreamingViews } from '../../../lib/sql/render';
 import { EXIT_OK, OptionValues, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
 import { archiveBucketFor, s3ClientFor } from './replay';
@@ -29,7 +30,9 @@ export const USAGE = `erase --subject ID [options] | erase --finish [options]
   --subject ID                the subject to erase (its value at a subject path)
   --subject-paths A,B         JSON paths that name the subject (default userId,anonymousId; the merge's subjectPaths)
   --dry-run                   count what would be removed; change nothing
-  --finish                    the scheduled step: complete the erasures whose streams have expired (daily)
+  --finish                    the scheduled step (deployed in every warehouse Region, warehouse.erasureFinishIntervalHours):
+                              complete the erasures whose streams have expired; recreates the streaming views
+                              (pass the admin --secret-arn: the views' owner must drop and create them)
   --secret-arn ARN            Data API secret of the warehouses (default: your IAM identity)
   --schema NAME               warehouse schema (default redstream)
   Archive buckets: REDSTREAM_ARCHIVE_BUCKET_<REGION> for every Region (the region stacks' ArchiveBucketName output).
@@ -94,10 +97,35 @@ export function formatErasure(r: ErasureReport): string {
     `  archive: ${r.archive.recordsRemoved} record(s) ${verb} from ${r.archive.objectsScanned} object(s) scanned; ` +
       `${r.archive.objectsRewritten} rewritten, ${r.archive.objectsDeleted} deleted, ${r.archive.versionsDeleted} old version(s) deleted`,
   );
+  lines.push(...storageClassLines(r.archive.byStorageClass, r.dryRun));
   lines.push('  not erased yet:');
   for (const p of r.pending) lines.push(`    ${p.place}: gone by ${p.clearAt} (${p.how})`);
-  if (!r.dryRun) lines.push('  the subject is suppressed: a replay or a re-send of its records is dropped by the merge. Run `npm run ops -- erase --finish` daily.');
+  if (!r.dryRun) {
+    lines.push(
+      '  the subject is suppressed: a replay or a re-send of its records is dropped by the merge. The scheduled step of each warehouse Region ' +
+        'finishes the erasure when it is due (by hand: `npm run ops -- erase --finish`).',
+    );
+  }
   return lines.join('\n');
+}
+
+/**
+ * Objects per storage class, and what a rewrite costs outside STANDARD. S3 Glacier Instant Retrieval (the archive's
+ * class after `coldStorageAfterDays`) bills every object at least 90 days: the rewritten object is billed 90 days from
+ * the rewrite, and deleting the old version before its 90 days bills the days it had left.
+ */
+export function storageClassLines(byClass: Readonly<Record<string, number>>, dryRun: boolean): string[] {
+  const classes = Object.entries(byClass).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (classes.length === 0) return [];
+  const lines = [`  objects ${dryRun ? 'to rewrite' : 'rewritten or deleted'} by storage class: ${classes.map(([c, n]) => `${c} ${n}`).join(', ')}`];
+  const cold = classes.filter(([c]) => c !== 'STANDARD');
+  if (cold.length > 0) {
+    lines.push(
+      `  ${cold.map(([c, n]) => `${n} in ${c}`).join(', ')}: minimum storage duration charges apply (S3 Glacier Instant Retrieval: the rewritten object is ` +
+        'billed at least 90 days, and each old version deleted before its 90 days is billed the days it had left). See the README, "Erasure".',
+    );
+  }
+  return lines;
 }
 
 export function formatFinish(r: FinishReport): string {
@@ -105,8 +133,10 @@ export function formatFinish(r: FinishReport): string {
   for (const w of r.waiting) lines.push(`  ${w.requestId} (${w.warehouse}): due ${w.dueAt}`);
   if (r.finished.length > 0) {
     lines.push(
-      `  removed ${r.eventsDeleted} event(s), ${r.rejectsDeleted} reject(s), ${r.archive.recordsRemoved} late archive record(s), ${r.streamingViewRowsDeleted} streaming-view row(s)`,
+      `  removed ${r.eventsDeleted} event(s), ${r.rejectsDeleted} reject(s), ${r.archive.recordsRemoved} late archive record(s); ` +
+        `${r.streamingViewsRecreated} streaming view(s) recreated${r.streamingViewRowsDeleted === undefined ? '' : ` (${r.streamingViewRowsDeleted} row(s) gone with them)`}`,
     );
+    lines.push(...storageClassLines(r.archive.byStorageClass, false));
   }
   return lines.join('\n');
 }
@@ -115,7 +145,13 @@ export function formatFinish(r: FinishReport): string {
 export function awsFactories(secretArn: string | undefined, deps: CliDeps): EraseFactories {
   return {
     warehouses: (config, schema) =>
-      warehouseRegions(config).map((region) => new DataApiErasureWarehouse(new RedshiftDataClient({ region }), region, { workgroupName: warehouseName(config.name), database: config.warehouse.databaseName, secretArn }, schema)),
+      warehouseRegions(config).map(
+        (region) =>
+          new DataApiErasureWarehouse(new RedshiftDataClient({ region }), region, { workgroupName: warehouseName(config.name), database: config.warehouse.databaseName, secretArn }, schema, {
+            // The same statements the SQL bootstrap of the warehouse stack creates the views with.
+            streamingViews: renderStreamingViews({ region, schema, streams: config.streams.map((s) => ({ name: s.name, physicalName: physicalStreamName(config.name, s.name) })) }),
+          }),
+      ),
     archives: (config) => {
       const regions = allRegions(config);
       const clients = regions.map((region) => s3ClientFor(region, deps.env));
@@ -150,8 +186,8 @@ class RegionRoutedStore extends S3ArchiveStore {
   override get(bucket: string, key: string) {
     return this.of(bucket).get(bucket, key);
   }
-  override put(bucket: string, key: string, body: Buffer, contentType: string) {
-    return this.of(bucket).put(bucket, key, body, contentType);
+  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string) {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass);
   }
   override listVersions(bucket: string, key: string) {
     return this.of(bucket).listVersions(bucket, key);
@@ -161,59 +197,4 @@ class RegionRoutedStore extends S3ArchiveStore {
   }
 }
 
-/**
- * A warehouse through the Data API, in one session that first turns on case-sensitive identifiers (the subject
- * paths are quoted, mixed-case SUPER attributes). Streaming views are not recreated here: see clearStreamingViews.
- */
-export class DataApiErasureWarehouse implements ErasureWarehouse {
-  readonly dialect = 'redshift' as const;
-  private sessionId: string | undefined;
-
-  constructor(
-    private readonly client: RedshiftDataClient,
-    readonly name: string,
-    private readonly target: { workgroupName: string; database: string; secretArn?: string },
-    readonly schema: string,
-  ) {}
-
-  private async run(sql: string): Promise<string> {
-    if (this.sessionId === undefined) {
-      const setup = await this.client.send(
-        new ExecuteStatementCommand({ WorkgroupName: this.target.workgroupName, Database: this.target.database, SecretArn: this.target.secretArn, Sql: 'SET enable_case_sensitive_identifier TO true', SessionKeepAliveSeconds: 900 }),
-      );
-      await waitForStatement(this.client, setup.Id!, 'erase-session', { pollIntervalMs: 250, remainingMs: () => Number.POSITIVE_INFINITY });
-      this.sessionId = setup.SessionId;
-    }
-    const out = await this.client.send(new ExecuteStatementCommand({ SessionId: this.sessionId, Sql: sql, StatementName: 'redstream-erase' }));
-    await waitForStatement(this.client, out.Id!, 'erase', { pollIntervalMs: 250, remainingMs: () => Number.POSITIVE_INFINITY });
-    return out.Id!;
-  }
-
-  async rows(sql: string): Promise<Array<Record<string, string | null>>> {
-    const id = await this.run(sql);
-    const rows: Array<Record<string, string | null>> = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(new GetStatementResultCommand({ Id: id, NextToken: nextToken }));
-      const names = (page.ColumnMetadata ?? []).map((c) => c.name ?? '');
-      for (const record of page.Records ?? []) rows.push(Object.fromEntries(record.map((f, i) => [names[i], fieldText(f)])));
-      nextToken = page.NextToken;
-    } while (nextToken);
-    return rows;
-  }
-
-  async change(sql: string): Promise<number> {
-    const id = await this.run(sql);
-    const d = await this.client.send(new DescribeStatementCommand({ Id: id }));
-    return Number(d.ResultRows ?? 0);
-  }
-
-  /**
-   * Recreating a Redshift streaming MV needs its full definition and the streaming role; the SQL bootstrap owns both.
-   * Not done here: the finish step reports it, and the runbook's statement drops the view so the next deployment's
-   * bootstrap creates it again (README, "Erasure").
-   */
-  async clearStreamingViews(): Promise<number> {
-    return 0;
-  }
-}
+export { DataApiErasureWarehouse };

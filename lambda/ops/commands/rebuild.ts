@@ -15,7 +15,7 @@ import { EnvironmentConfig, physicalStreamName, warehouseRegions } from '../../.
 import { warehouseName } from '../../../lib/names';
 import { EXIT_FAILED, EXIT_OK, OptionValues, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
-import { DataApiErasureWarehouse } from './erase';
+import { DataApiErasureWarehouse } from '../../archive/data-api-warehouse';
 import { archiveBucketFor, parseTime, s3ClientFor } from './replay';
 
 export const REBUILD_OPTIONS = {
@@ -88,7 +88,7 @@ export const rebuildCommand = defineCommand({
           return runReplay(
             { request, budget: writeBudget(await countOpenShards(kinesis(item.activeRegion), stream.physicalName), share) },
             {
-              source: new ArchiveReplaySource(new S3ArchiveStore(s3), archiveBucketFor(region, undefined, deps.env), stream.name, stream.physicalName),
+              source: new ArchiveReplaySource(new S3ArchiveStore(s3), archiveBucketFor(region, undefined, deps.env), stream.name, stream.physicalName, 1, region),
               target: new KinesisReplayTarget(kinesis(item.activeRegion), stream.physicalName, item.activeRegion),
               progress: new FileProgressStore(defaultProgressFile(path.join('.redstream', 'replays'), request)),
               clock: deps.clock ?? Date.now,

@@ -149,7 +149,7 @@ export const replayCommand = defineCommand({
     let s3: S3Client | undefined;
     if (sourceKind === 'archive') {
       s3 = s3ClientFor(sourceRegion, deps.env);
-      source = new ArchiveReplaySource(new S3ArchiveStore(s3), archiveBucketFor(sourceRegion, args['archive-bucket'], deps.env), logical.name, stream, lagHours);
+      source = new ArchiveReplaySource(new S3ArchiveStore(s3), archiveBucketFor(sourceRegion, args['archive-bucket'], deps.env), logical.name, stream, lagHours, sourceRegion);
     } else {
       source = new StreamReplaySource(kinesis(sourceRegion), stream, sourceRegion);
     }

@@ -1,0 +1,43 @@
+/**
+ * The erasure's scheduled step in one warehouse Region (lib/erasure-finish.ts runs it every
+ * `warehouse.erasureFinishIntervalHours`): finishErasures (lambda/archive/erase.ts) against this Region's warehouse,
+ * through the Data API, and this Region's archive bucket. It works from the audit table's hashes only, never a
+ * subject. A failure throws, so the function's Errors metric (and its alarm) shows it; the next run retries (every
+ * step is idempotent).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { DataApiErasureWarehouse } from '../archive/data-api-warehouse';
+import { finishErasures, FinishReport } from '../archive/erase';
+import { S3ArchiveStore } from '../archive/store';
+import { parseErasureFinishEnv } from './env';
+
+const env = parseErasureFinishEnv(process.env);
+const logger = new Logger({ serviceName: 'redstream-erasure-finish' });
+const warehouse = new DataApiErasureWarehouse(
+  new RedshiftDataClient({}),
+  env.region,
+  { workgroupName: env.workgroupName, database: env.database, secretArn: env.secretArn },
+  env.schema,
+  { streamingViews: env.streamingViews, pollIntervalMs: env.pollIntervalMs },
+);
+const store = new S3ArchiveStore(new S3Client({}));
+
+export const handler = async (_event: unknown, context: Context): Promise<FinishReport> => {
+  logger.addContext(context);
+  const report = await finishErasures(
+    {
+      warehouses: [warehouse],
+      archives: [{ region: env.region, bucket: env.archiveBucket, prefixes: env.archivePrefixes }],
+      store,
+      streams: env.streams,
+      archiveDelayMs: env.archiveDelayMs,
+    },
+    env.subjectPaths,
+    { clock: Date.now, onProgress: (line) => logger.info(line) },
+  );
+  logger.info('erasure step finished', { ...report, waiting: report.waiting.length });
+  return report;
+};

@@ -1,0 +1,237 @@
+/**
+ * The erasure's scheduled step, deployed: a function (lambda/erasure-finish) that EventBridge Scheduler runs every
+ * `interval` in a warehouse Region. It finishes the erasures whose streams' retention has passed (README, "Erasure"):
+ * recreates the streaming views from the bootstrap's statements, deletes what the suppression list still finds in
+ * events and rejects, sweeps this Region's archive for objects Firehose delivered after the request, and marks the
+ * request finished in the audit table. An alarm notifies when a run fails.
+ *
+ * Least privilege: the Data API on this workgroup only (session statements and statement follow-ups by the caller's
+ * own id), the admin secret the other warehouse functions use, the archive bucket's objects under the streams' and
+ * the error prefixes only (read, write a new version, delete a version), and the archive key by its alias through S3.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import { Construct } from 'constructs';
+import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
+import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
+
+export interface ErasureFinishStream {
+  /** Logical name: the archive prefix `<name>/`. */
+  readonly name: string;
+  /** Physical stream name. */
+  readonly physicalName: string;
+  /** The stream's retention: its records expire after it. Valid range: 24–8760. */
+  readonly retentionHours: number;
+}
+
+export interface ErasureFinishProps {
+  /** The workgroup the Data API runs statements in. */
+  readonly workgroup: redshiftserverless.CfnWorkgroup;
+  /** Database name. */
+  readonly databaseName: string;
+  /** The admin secret the warehouse's functions use (they own the views). @default - the function's IAM identity (GetCredentials) */
+  readonly adminSecretArn?: string;
+  /** The key of the admin secret, decrypted through Secrets Manager only. @default - none */
+  readonly adminSecretKey?: kms.IKey;
+  /** Redstream's schema. @default 'redstream' */
+  readonly schemaName?: string;
+  /** The streams of this Region. At least one. */
+  readonly streams: readonly ErasureFinishStream[];
+  /** The streaming views to recreate: lib/sql/render.ts renderStreamingViews, the bootstrap's own statements. */
+  readonly streamingViews: readonly StreamingViewDefinition[];
+  /** The JSON paths that name a subject (the merge's). @default ['userId', 'anonymousId'] */
+  readonly subjectPaths?: readonly string[];
+  /** This Region's archive bucket name (may be a deploy-time token). */
+  readonly archiveBucketName: string;
+  /** Alias of the archive bucket's key (the grant is by alias: the key lives in the Region stack). */
+  readonly archiveKeyAlias: string;
+  /** How late Firehose can deliver a record read before an erasure (buffering plus retries). */
+  readonly archiveDelay: Duration;
+  /** Time between runs, whole hours. Valid range: 1–168 hours. @default Duration.hours(24) */
+  readonly interval?: Duration;
+  /** Actions of the alarm on a failed run (e.g. the Region's alarm topic). @default - none */
+  readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
+  /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Lambda's limit on all of a function's environment variables together (Lambda quotas). */
+export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
+
+export class ErasureFinish extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly schedule: scheduler.Schedule;
+  public readonly schedulerRole: iam.Role;
+  /** A run failed (the next one retries): erasures wait, and the view recreation or the late sweep did not happen. */
+  public readonly failureAlarm: cloudwatch.Alarm;
+  /** The prefixes of the archive the step may rewrite: each stream's `<name>/` and `errors/`. */
+  public readonly archivePrefixes: readonly string[];
+  /** How cdk-nag names the bucket in its findings (`<CfnParameter logical id>` for a deploy-time parameter). */
+  public readonly archiveBucketFindingName: string;
+
+  constructor(scope: Construct, id: string, props: ErasureFinishProps) {
+    super(scope, id);
+    const interval = props.interval ?? Duration.hours(24);
+    if (!Token.isUnresolved(interval.toSeconds())) {
+      const hours = interval.toSeconds() / 3600;
+      if (!Number.isInteger(hours) || hours < 1 || hours > 168) throw new Error(`interval must be a whole number of hours between 1 and 168 (got ${interval.toHumanString()})`);
+    }
+    if (props.streams.length === 0) throw new Error('streams must list at least one stream (got 0)');
+    if (props.streamingViews.length !== props.streams.length) {
+      throw new Error(`streamingViews must hold one view per stream (got ${props.streamingViews.length} for ${props.streams.length} streams)`);
+    }
+    const stack = Stack.of(this);
+    const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
+    const prefixes = [...props.streams.map((s) => `${s.name}/`), 'errors/'];
+    this.archivePrefixes = prefixes;
+    const resolvedBucket = stack.resolve(props.archiveBucketName) as unknown;
+    this.archiveBucketFindingName =
+      typeof resolvedBucket === 'string' ? resolvedBucket : `<${(resolvedBucket as { Ref?: string }).Ref ?? JSON.stringify(resolvedBucket)}>`;
+
+    const environment: Record<string, string> = {
+      WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
+      DATABASE_NAME: props.databaseName,
+      ...(props.adminSecretArn ? { SECRET_ARN: props.adminSecretArn } : {}),
+      POLL_INTERVAL_MS: '1000',
+      SCHEMA: props.schemaName ?? 'redstream',
+      SUBJECT_PATHS: (props.subjectPaths ?? DEFAULT_SUBJECT_PATHS).join(','),
+      STREAMS: JSON.stringify(props.streams.map((s) => ({ name: s.physicalName, retentionHours: s.retentionHours }))),
+      STREAMING_VIEWS: JSON.stringify(props.streamingViews),
+      ARCHIVE_BUCKET: props.archiveBucketName,
+      ARCHIVE_PREFIXES: JSON.stringify(prefixes),
+      ARCHIVE_DELAY_MS: String(props.archiveDelay.toMilliseconds()),
+      POWERTOOLS_SERVICE_NAME: 'redstream-erasure-finish',
+    };
+    // The view statements travel in the environment; tokens resolve to short values, the rest is counted as is.
+    const size = Object.entries(environment).reduce((n, [k, v]) => n + k.length + (Token.isUnresolved(v) ? 128 : Buffer.byteLength(v)), 0);
+    if (size > LAMBDA_ENVIRONMENT_MAX_BYTES) {
+      throw new Error(
+        `the erasure step's environment would be about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_MAX_BYTES} (${props.streams.length} streaming view definitions); ` +
+          'fix: set warehouse.erasureFinishIntervalHours to 0 and run npm run ops -- erase --finish on a schedule of your own',
+      );
+    }
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Redstream erasure scheduled step: Data API on the workgroup, the archive bucket under the stream and error prefixes',
+    });
+    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RunStatements', actions: ['redshift-data:ExecuteStatement'], resources: [workgroupArn] }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunSessionStatements',
+        // Every statement after the first is sent with only a SessionId: authorized against "*" with the session
+        // owner's id, not against the workgroup ARN.
+        actions: ['redshift-data:ExecuteStatement'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FollowOwnStatements',
+        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+      }),
+    );
+    if (props.adminSecretArn) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAdminSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecretArn] }));
+      if (props.adminSecretKey) {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'DecryptAdminSecret',
+            actions: ['kms:Decrypt'],
+            resources: [props.adminSecretKey.keyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+          }),
+        );
+      }
+    } else {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'GetCredentials', actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }));
+    }
+    const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: props.archiveBucketName });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListArchive',
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+        resources: [bucketArn],
+        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RewriteArchiveObjects',
+        // Read an object, write its rewrite (a new version), delete the versions that still hold erased records.
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObjectVersion'],
+        resources: prefixes.map((p) => `${bucketArn}/${p}*`),
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ArchiveKeyThroughS3',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
+        conditions: {
+          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.archiveKeyAlias },
+          StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
+        },
+      }),
+    );
+
+    const logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    logGroup.grantWrite(this.role);
+    const root = path.resolve(__dirname, '..');
+    this.function = new nodejs.NodejsFunction(this, 'Resource', {
+      description: 'Redstream: finishes due erasures (recreates the streaming views, sweeps late archive objects)',
+      entry: path.join(root, 'lambda', 'erasure-finish', 'index.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      // Archive objects are decoded and re-encoded whole (buffered objects of up to 128 MiB): memory, and CPU with it.
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      role: this.role,
+      logGroup,
+      environment,
+      // A scheduled run is not retried: the next run repeats every idempotent step.
+      retryAttempts: 0,
+      bundling: { minify: true, sourceMap: false, forceDockerBundling: false },
+    });
+    // One run at a time: two would race on the same archive objects.
+    (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;
+
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': stack.account } } }),
+      description: 'Redstream: EventBridge Scheduler invokes the erasure scheduled step',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: `Redstream: finish due erasures every ${interval.toHumanString()}`,
+      schedule: scheduler.ScheduleExpression.rate(interval),
+      target: new targets.LambdaInvoke(this.function, { role: this.schedulerRole, retryAttempts: 0, maxEventAge: Duration.hours(1) }),
+    });
+
+    this.failureAlarm = this.function.metricErrors({ statistic: 'Sum', period: Duration.hours(1) }).createAlarm(this, 'FailureAlarm', {
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        `Redstream: the erasure scheduled step in ${stack.region} failed. Due erasures stay unfinished (streaming views not recreated, late archive objects not swept) ` +
+        'until a run succeeds; the next scheduled run retries. Read the function\'s logs, fix the cause, or run npm run ops -- erase --finish.',
+    });
+    for (const action of props.alarmActions ?? []) {
+      this.failureAlarm.addAlarmAction(action);
+      this.failureAlarm.addOkAction(action);
+    }
+  }
+}

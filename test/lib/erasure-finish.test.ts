@@ -1,0 +1,131 @@
+/**
+ * The erasure's scheduled step as deployed (lib/erasure-finish.ts in every Warehouse stack): a schedule, a function
+ * that recreates the streaming views from the bootstrap's own statements, least-privilege IAM, an alarm on failure,
+ * and the config field that sets (or turns off) the schedule.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import { parseErasureFinishEnv } from '../../lambda/erasure-finish/env';
+import { ConfigError } from '../../lib/config';
+import { ErasureFinish } from '../../lib/erasure-finish';
+import { archiveBucketParameterName, archiveKeyAlias } from '../../lib/names';
+import { renderStreamingViews } from '../../lib/sql/render';
+import { BuiltEnvironment, buildEnvironment, environmentFrom, newApp } from '../helpers/cdk-app';
+
+type Json = Record<string, unknown>;
+
+function custom(raw: Json = {}): BuiltEnvironment {
+  const app = newApp();
+  app.node.setContext('aws:cdk:bundling-stacks', []);
+  return buildEnvironment(
+    environmentFrom({
+      account: '123456789012',
+      primaryRegion: 'us-east-1',
+      standbyRegions: ['us-west-2'],
+      streams: [{ name: 'events', retentionHours: 48 }],
+      warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2', 'use1-az4'] }, ...((raw.warehouse as Json | undefined) ?? {}) },
+      ...Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'warehouse')),
+    }),
+  );
+}
+
+const built = custom();
+const warehouse = built.warehouses.get('us-east-1')!;
+const template = Template.fromStack(warehouse);
+const finish = warehouse.erasureFinish!;
+const finishLogicalId = warehouse.getLogicalId(finish.function.node.defaultChild as never);
+
+function functionEnv(): Record<string, unknown> {
+  const fn = template.toJSON().Resources[finishLogicalId] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+  return fn.Properties.Environment.Variables;
+}
+
+test('a daily schedule runs the step; one run at a time, not retried; an alarm notifies the Region\'s topic when a run fails', () => {
+  template.hasResourceProperties('AWS::Scheduler::Schedule', {
+    ScheduleExpression: 'rate(1 day)',
+    Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [finishLogicalId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 3600 } }),
+  });
+  template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('finishes due erasures'), ReservedConcurrentExecutions: 1, Timeout: 900 });
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: 'Errors',
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: finishLogicalId } }],
+    Threshold: 1,
+    AlarmActions: ['arn:aws:sns:us-east-1:123456789012:redstream-test-alarms'],
+    AlarmDescription: Match.stringLikeRegexp('erasure scheduled step in us-east-1 failed'),
+  });
+});
+
+test('the function recreates the views from the very statements the SQL bootstrap creates them with', () => {
+  const env = functionEnv();
+  const views = JSON.parse(env.STREAMING_VIEWS as string) as Array<{ schema: string; name: string; sql: string }>;
+  expect(views).toEqual(renderStreamingViews({ region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-test-events' }] }));
+  const bootstrap = warehouse.sql.statements.find((s) => s.kind === 'materialized-view')!;
+  expect(bootstrap.sql.replace(/--[^\n]*\n/g, ' ').replace(/\s+/g, ' ').trim()).toBe(`${views[0].sql};`);
+  expect(JSON.parse(env.STREAMS as string)).toEqual([{ name: 'redstream-test-events', retentionHours: 48 }]);
+  expect(JSON.parse(env.ARCHIVE_PREFIXES as string)).toEqual(['events/', 'errors/']);
+  // The bucket comes from the Region stack's parameter, resolved at deploy time (no export).
+  expect((env.ARCHIVE_BUCKET as { Ref: string }).Ref).toMatch(/^SsmParameterValue/);
+  const param = Object.entries(template.toJSON().Parameters as Record<string, { Type: string; Default: string }>).find(([k]) => k === (env.ARCHIVE_BUCKET as { Ref: string }).Ref)![1];
+  expect(param).toEqual({ Type: 'AWS::SSM::Parameter::Value<String>', Default: archiveBucketParameterName('test') });
+  Template.fromStack(built.regions.get('us-east-1')!).hasResourceProperties('AWS::SSM::Parameter', { Name: archiveBucketParameterName('test'), Value: { Ref: Match.anyValue() } });
+  Template.fromStack(built.regions.get('us-east-1')!).hasResourceProperties('AWS::KMS::Alias', { AliasName: archiveKeyAlias('test') });
+  // The rest of the environment parses as the handler parses it at cold start.
+  const parsed = parseErasureFinishEnv({ ...(env as Record<string, string>), WORKGROUP_NAME: 'w', ARCHIVE_BUCKET: 'b', SECRET_ARN: undefined, AWS_REGION: 'us-east-1' });
+  expect(parsed).toMatchObject({ schema: 'redstream', subjectPaths: ['userId', 'anonymousId'], archiveDelayMs: (300 + 900) * 1000 });
+});
+
+test('IAM: the Data API on this workgroup and own statements, the archive under the stream and error prefixes, its key by alias through S3', () => {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const roleId = warehouse.getLogicalId(finish.role.node.defaultChild as never);
+  const [, policy] = Object.entries(policies).find(([, p]) => JSON.stringify((p as { Properties: Json }).Properties.Roles).includes(roleId))!;
+  const statements = (policy as { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument.Statement;
+  const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
+  expect(bySid.get('RunStatements')).toMatchObject({ Action: 'redshift-data:ExecuteStatement', Resource: { 'Fn::GetAtt': [warehouse.getLogicalId(warehouse.workgroup), 'Workgroup.WorkgroupArn'] } });
+  expect(bySid.get('RunSessionStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } } });
+  expect(bySid.get('FollowOwnStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } } });
+  expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
+  const rewrite = bySid.get('RewriteArchiveObjects')!;
+  expect(rewrite.Action).toEqual(['s3:DeleteObjectVersion', 's3:GetObject', 's3:PutObject']);
+  const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
+  expect(rewrite.Resource).toEqual(['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] })));
+  expect(bySid.get('ArchiveKeyThroughS3')).toMatchObject({
+    Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': archiveKeyAlias('test') }, StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
+  });
+  // Nothing else: no s3:* or kms:*, no DeleteObject without a version (a delete marker would leave the old bytes).
+  const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[]);
+  expect(actions.filter((a) => a.endsWith('*'))).toEqual([]);
+  expect(actions).not.toContain('s3:DeleteObject');
+});
+
+test('warehouse.erasureFinishIntervalHours sets the schedule; 0 deploys no step; out of range names the field and the fix', () => {
+  const weekly = custom({ warehouse: { erasureFinishIntervalHours: 168 } }).warehouses.get('us-east-1')!;
+  Template.fromStack(weekly).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)', Description: Match.stringLikeRegexp('erasures') });
+  const off = custom({ warehouse: { erasureFinishIntervalHours: 0 } }).warehouses.get('us-east-1')!;
+  expect(off.erasureFinish).toBeUndefined();
+  expect(JSON.stringify(Template.fromStack(off).toJSON())).not.toContain('finishes due erasures');
+  for (const bad of [169, -1, 1.5, '24']) {
+    expect(() => custom({ warehouse: { erasureFinishIntervalHours: bad } })).toThrow(ConfigError);
+    expect(() => custom({ warehouse: { erasureFinishIntervalHours: bad } })).toThrow(
+      /test\.warehouse\.erasureFinishIntervalHours: must be a whole number of hours between 0 and 168 .*fix: 24 runs .* daily, 0 turns it off/,
+    );
+  }
+});
+
+test('the construct validates before creating anything: interval, one view per stream, and the environment size Lambda allows', () => {
+  const props = () => {
+    const stack = new Stack(newApp(), 'S', { env: { account: '123456789012', region: 'us-east-1' } });
+    const workgroup = new redshiftserverless.CfnWorkgroup(stack, 'W', { workgroupName: 'w' });
+    const streams = Array.from({ length: 2 }, (_, i) => ({ name: `s${i}`, physicalName: `redstream-test-s${i}`, retentionHours: 24 }));
+    const streamingViews = renderStreamingViews({ region: 'us-east-1', streams });
+    return { stack, base: { workgroup, databaseName: 'redstream', streams, streamingViews, archiveBucketName: 'b', archiveKeyAlias: 'alias/a', archiveDelay: Duration.minutes(20) } };
+  };
+  const a = props();
+  expect(() => new ErasureFinish(a.stack, 'E1', { ...a.base, interval: Duration.minutes(90) })).toThrow('interval must be a whole number of hours between 1 and 168 (got 1 hour 30 minutes)');
+  expect(() => new ErasureFinish(a.stack, 'E2', { ...a.base, streamingViews: a.base.streamingViews.slice(1) })).toThrow(/one view per stream \(got 1 for 2 streams\)/);
+  const many = Array.from({ length: 8 }, (_, i) => ({ name: `stream${i}`, physicalName: `redstream-test-stream${i}`, retentionHours: 24 }));
+  expect(() => new ErasureFinish(a.stack, 'E3', { ...a.base, streams: many, streamingViews: renderStreamingViews({ region: 'us-east-1', streams: many }) })).toThrow(
+    /over Lambda's 4096 .*fix: set warehouse\.erasureFinishIntervalHours to 0/,
+  );
+});
