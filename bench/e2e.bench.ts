@@ -1,7 +1,7 @@
 /**
  * Replication benchmark of the local stand-ins, with and without the deployed topology's latencies (not part of
  * npm test): `npm run bench:e2e [-- --shards N --seconds S --events N --cross-region-ms MS --dynamodb-write-ms MS
- * --dynamodb-read-ms MS --rate N --pipeline]`.
+ * --dynamodb-read-ms MS --rate N --users N --latency-model add|floor --checkpoint-interval-ms MS --pipeline]`.
  *
  * For each of {uninjected, injected} × {naive forwarder, replicator}, a fresh topology (bench/topology.ts) and, on it:
  * 1. Replication lag at `--rate` events/s per shard (default 1 000) for `--seconds`: per-record lag (arrival in the standby minus arrival
@@ -18,6 +18,9 @@
  * per shard, 2 events/s per user); strict order needs as many PutRecords rounds as a batch's busiest key has records.
  * `--latency-model add|floor`: the injected round trip comes on top of kinesalite's own time (`add`, default), or
  * holds it, as the published figure holds Kinesis's service time (`floor`, bench/latency-proxy.ts).
+ *
+ * `--checkpoint-interval-ms MS` sets `replicator.checkpointIntervalMs` (default: the dev config's, 0: a checkpoint write
+ * per invocation); the table reports checkpoint writes/s either way.
  *
  * `--pipeline` adds the earlier sustained-throughput figure of the whole local pipeline (replication and warehouse)
  * against ingest only. Every figure is local; compare ratios, not absolute numbers.
@@ -75,7 +78,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const cdk = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 const base = resolveEnvironments(cdk.context[ENVIRONMENTS_CONTEXT_KEY], 'dev')[0];
-const config: EnvironmentConfig = { ...base, streams: [{ ...base.streams[0], mode: 'PROVISIONED', shards: SHARDS }] };
+const CHECKPOINT_INTERVAL_MS = arg('checkpoint-interval-ms', base.replicator.checkpointIntervalMs, true);
+if (!Number.isInteger(CHECKPOINT_INTERVAL_MS) || CHECKPOINT_INTERVAL_MS > 60_000) {
+  process.stderr.write(`bench:e2e: --checkpoint-interval-ms must be a whole number between 0 and 60000 (got ${CHECKPOINT_INTERVAL_MS})\n`);
+  process.exit(2);
+}
+const config: EnvironmentConfig = {
+  ...base,
+  streams: [{ ...base.streams[0], mode: 'PROVISIONED', shards: SHARDS }],
+  replicator: { ...base.replicator, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS },
+};
 const STREAM = physicalStreamName(config.name, config.streams[0].name);
 const WINDOW_MS = config.replicator.maxBatchingWindowSeconds * 1000;
 

@@ -70,14 +70,18 @@ export interface ReplicatorConfig {
   /** How long the active-Region item is cached, in seconds. Must stay below the failover wait. Valid range: 0–60. @default 5 */
   readonly activeRegionCacheTtlSeconds: number;
   /**
-   * Checkpoint interval in milliseconds: while a shard's batches arrive full, its checkpoint (a replicated
+   * Checkpoint interval in milliseconds, opt-in: while a shard's batches arrive full, its checkpoint (a replicated
    * global-table write, paid in every Region) is written at most once per interval. It is always written when a batch
    * stops (the function returns a failure or throws), when a batch is not full (the shard has caught up), for a
-   * shard's first checkpoint and the first of a tenure. A checkpoint that lags only errs early: after a failover,
-   * producers re-send up to interval × the shard's rate more records (duplicates the merge removes; more for a shard
-   * that went idle right after a full batch, whose checkpoint stays behind until its next record: README, configuration
-   * reference). 0 writes on every invocation. Valid range: 0–60000, and at most half of `failover.failbackMaxLagSeconds`.
-   * @default 1000
+   * shard's first checkpoint and the first of a tenure. Off by default: with a batch size of 1000 or more and a 1 s
+   * window a shard (≤ 1000 records/s, 1 MiB/s) fills at most one batch a second, so a write per invocation is already at
+   * most one per second per shard; the interval is for smaller batch sizes. Residuals: a shard idle after a deferred
+   * full batch keeps its checkpoint up to an interval behind until its next record, and a closed parent shard (a split
+   * or merge; automatic on on-demand streams) whose last batch was deferred keeps it for good: earlier resume
+   * timestamps, and a failback guard that refuses naming the shard until its records leave retention (README,
+   * configuration reference). 0 writes on every invocation. Valid range: 0–60000, and at most half of
+   * `failover.failbackMaxLagSeconds`.
+   * @default 0
    */
   readonly checkpointIntervalMs: number;
 }
@@ -196,7 +200,7 @@ export const ENVIRONMENT_DEFAULTS = {
     timeoutSeconds: 120,
     memorySizeMiB: 512,
     activeRegionCacheTtlSeconds: 5,
-    checkpointIntervalMs: 1000,
+    checkpointIntervalMs: 0,
   } satisfies ReplicatorConfig,
   warehouse: {
     regions: 'primary',

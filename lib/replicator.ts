@@ -82,12 +82,13 @@ export interface StreamReplicatorProps {
    */
   readonly activeRegionCacheTtl?: Duration;
   /**
-   * Checkpoint interval: while a shard's batches arrive full, its checkpoint (a replicated global-table write) is
-   * written at most once per interval; always when a batch stops (a failure is returned or thrown), when a batch is not
-   * full, for a shard's first checkpoint and the first of a tenure. After a failover, producers re-send up to interval ×
-   * the shard's rate more records (more for a shard that went idle right after a full batch: its checkpoint stays
-   * behind until its next record). `Duration.millis(0)` writes on every invocation. Valid range: 0–60 seconds.
-   * @default Duration.seconds(1)
+   * Checkpoint interval, opt-in: while a shard's batches arrive full, its checkpoint (a replicated global-table write)
+   * is written at most once per interval; always when a batch stops (a failure is returned or thrown), when a batch is
+   * not full, for a shard's first checkpoint and the first of a tenure. After a failover, producers re-send up to
+   * interval × the shard's rate more records; a shard that went idle right after a deferred full batch keeps its
+   * checkpoint behind until its next record, and a closed parent shard in that state keeps it for good (README,
+   * configuration reference). `Duration.millis(0)` writes on every invocation. Valid range: 0–60 seconds.
+   * @default Duration.millis(0)
    */
   readonly checkpointInterval?: Duration;
   /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
@@ -107,7 +108,7 @@ export const STREAM_REPLICATOR_DEFAULTS = {
   timeout: Duration.minutes(2),
   memorySize: 512,
   activeRegionCacheTtl: Duration.seconds(5),
-  checkpointInterval: Duration.seconds(1),
+  checkpointInterval: Duration.millis(0),
   logRetention: logs.RetentionDays.ONE_MONTH,
   startingPosition: lambda.StartingPosition.TRIM_HORIZON,
   iteratorAgeAlarmThreshold: Duration.hours(1),

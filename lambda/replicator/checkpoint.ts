@@ -13,7 +13,6 @@
  * batch does not send them again. `not-forwarded` records never move the checkpoint:
  * the checkpoint means "replicated up to here", and failover derives the producers' resume point from it.
  */
-import type { CheckpointItem } from '../shared/state-tables';
 import type { SourceRecord } from './records';
 
 export type RecordOutcome = 'below-checkpoint' | 'not-forwarded' | 'replicated' | 'pending';
@@ -120,7 +119,7 @@ export interface CheckpointWriteInput {
   readonly records: number;
   /** The event source mapping's batch size; undefined: unknown, so no batch counts as full. */
   readonly batchSize: number | undefined;
-  /** The checkpoint as stored in the table (not one this execution environment deferred). */
+  /** The checkpoint as stored in the table, read at the start of the invocation. */
   readonly stored: { readonly updatedAt: number; readonly approximateArrivalTimestamp: number } | undefined;
   /** Activation time of this Region's tenure, epoch milliseconds. */
   readonly activatedAtMs: number;
@@ -130,12 +129,12 @@ export interface CheckpointWriteInput {
 /**
  * Whether to write the checkpoint now (pure). Defers only a complete, full batch of a tenure that already has a
  * checkpoint, within `intervalMs` of the stored checkpoint's write. The stored item's own `updatedAt` times the
- * interval, not a timer of the execution environment: a shard whose batches move between environments (or reach a
- * fresh one) is still written once per interval, never less. A deferred checkpoint is never needed for correctness:
- * every reader of the table treats a checkpoint that lags as "less replicated" (earlier resume timestamp, more
- * re-sends, a failback guard that waits), never as more. Residual: when the last batch before a shard goes idle is a
- * deferred full one, nothing invokes the function again until a record arrives, so the table stays that far behind
- * meanwhile (the README's configuration reference says what that costs a failover and a failback).
+ * interval, not a timer of the execution environment, and a deferred checkpoint is not kept anywhere: a deferral only
+ * leaves the table behind what reached every target, never ahead, and the next write of the shard (its next batch, by
+ * its one current invocation) takes the table past it. A lagging checkpoint is never a correctness problem: every reader
+ * of the table treats it as "less replicated" (earlier resume timestamp, more re-sends, a failback guard that waits).
+ * Residuals (README, configuration reference): a shard idle after a deferred full batch keeps its checkpoint up to an
+ * interval behind until its next record; a closed parent shard whose last batch was deferred keeps it for good.
  */
 export function checkpointWriteDecision(input: CheckpointWriteInput): CheckpointWriteDecision {
   if (input.intervalMs <= 0) return { write: true, reason: 'every-invocation' };
@@ -147,49 +146,4 @@ export function checkpointWriteDecision(input: CheckpointWriteInput): Checkpoint
   // checkpoint: it counts as elapsed.
   if (Math.abs(input.now - input.stored.updatedAt) >= input.intervalMs) return { write: true, reason: 'interval-elapsed' };
   return { write: false, reason: 'deferred' };
-}
-
-/**
- * The last checkpoint this execution environment computed per shard, and whether it reached the table. A deferred
- * checkpoint is a fact (its records reached every target), so the next invocation of the shard in this environment
- * skips what it covers on redelivery and writes it before returning a failure. Bounded: the oldest shard is forgotten
- * beyond `maxShards` (forgetting only costs re-sends).
- */
-export class CheckpointMemory {
-  private readonly items = new Map<string, { readonly item: CheckpointItem; readonly written: boolean }>();
-
-  constructor(private readonly maxShards = 1000) {}
-
-  static key(streamName: string, shardSortKey: string): string {
-    return `${streamName}\u0000${shardSortKey}`;
-  }
-
-  get(key: string): { readonly item: CheckpointItem; readonly written: boolean } | undefined {
-    return this.items.get(key);
-  }
-
-  /** The checkpoints not written yet, with their keys. */
-  deferred(): Array<{ readonly key: string; readonly item: CheckpointItem }> {
-    return [...this.items].filter(([, v]) => !v.written).map(([key, v]) => ({ key, item: v.item }));
-  }
-
-  set(key: string, item: CheckpointItem, written: boolean): void {
-    const previous = this.items.get(key);
-    // Never remember an older position than one already known (a stale table read must not shrink it).
-    if (previous && BigInt(previous.item.sequenceNumber) > BigInt(item.sequenceNumber)) return;
-    this.items.delete(key);
-    this.items.set(key, { item, written });
-    if (this.items.size > this.maxShards) this.items.delete(this.items.keys().next().value as string);
-  }
-}
-
-/**
- * The checkpoint to work from: the newer of the table's and the one this environment remembers (by sequence number;
- * on a tie, the table's, whose `replicatedAfter` may hold more). Both are facts, so the newer one skips more
- * redelivered records without skipping one that did not reach every target.
- */
-export function newerCheckpoint(table: CheckpointItem | undefined, remembered: CheckpointItem | undefined): CheckpointItem | undefined {
-  if (table === undefined) return remembered;
-  if (remembered === undefined) return table;
-  return BigInt(remembered.sequenceNumber) > BigInt(table.sequenceNumber) ? remembered : table;
 }

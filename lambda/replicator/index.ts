@@ -21,7 +21,6 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { kinesisClientsFor, KinesisRecordWriter } from './adapters/kinesis';
 import { CachedActiveRegionSource, DynamoActiveRegionSource, DynamoCheckpointStore } from './adapters/state';
-import { CheckpointMemory } from './checkpoint';
 import { parseReplicatorEnv } from './env';
 import { METRICS_NAMESPACE, shardMetrics } from './metrics';
 import { replicateEvent, ReplicationFailedError, type ReplicatorDeps, type ShardResult } from './replicate';
@@ -53,8 +52,6 @@ const deps: ReplicatorDeps = {
   now,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: Math.random,
-  // Module scope: one per execution environment, like the clients.
-  checkpointMemory: new CheckpointMemory(),
 };
 
 function publish(results: readonly ShardResult[]): void {

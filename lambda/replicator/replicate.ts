@@ -9,10 +9,8 @@ import { checkpointSortKey, padSequenceNumber, type ActiveRegionItem, type Check
 import {
   advancesCheckpoint,
   batchProgress,
-  CheckpointMemory,
   checkpointWriteDecision,
   isAtOrBelow,
-  newerCheckpoint,
   nextReplicatedAfter,
   sameReplicatedAfter,
   type CheckpointWriteReason,
@@ -111,11 +109,6 @@ export interface ReplicatorDeps {
   readonly sleep: (ms: number) => Promise<void>;
   /** Uniform in [0, 1), for backoff jitter. */
   readonly random: () => number;
-  /**
-   * Checkpoints this execution environment computed per shard, deferred or written (module scope in the handler).
-   * @default - none: nothing is remembered between invocations, and a deferred checkpoint waits for a later write
-   */
-  readonly checkpointMemory?: CheckpointMemory;
 }
 
 /** Why a shard batch stopped before every record was replicated. */
@@ -155,12 +148,12 @@ export interface ShardResult {
   /** Now minus the arrival time of the last replicated record, when one was replicated. */
   readonly lagMs?: number;
   /**
-   * `written` (or `stale`: a newer one was there), `deferred` (the checkpoint interval: remembered by this execution
-   * environment, written by a later invocation), or `unchanged`.
+   * `written` (or `stale`: a newer one was there), `deferred` (the checkpoint interval: not written; the table stays
+   * behind until a later invocation of the shard writes past it), or `unchanged`.
    */
   readonly checkpoint: 'written' | 'stale' | 'deferred' | 'unchanged';
   /** Why the checkpoint was written or deferred, when it moved. */
-  readonly checkpointReason?: CheckpointWriteReason | 'deferred' | 'flush';
+  readonly checkpointReason?: CheckpointWriteReason | 'deferred';
   readonly checkpointSequenceNumber?: string;
   /** The first record not replicated, returned to Lambda as the batch item failure. */
   readonly firstPendingSequenceNumber?: string;
@@ -205,68 +198,11 @@ export async function replicateEvent(
     results.push(result);
     if (result.firstPendingSequenceNumber !== undefined) batchItemFailures.push({ itemIdentifier: result.firstPendingSequenceNumber });
   }
-  await flushOtherShards(new Set(results.map((r) => CheckpointMemory.key(r.streamName, checkpointSortKey(r.sourceRegion, r.shardId)))), deps);
   return { batchItemFailures, results };
 }
 
-/**
- * Writes the checkpoints this execution environment deferred for other shards, once an interval old: Lambda may never
- * invoke a shard that went idle right after a deferred full batch again, but it reuses environments across shards, so
- * the next invocation here (of any shard) writes what that shard's table item lacks. Best effort: the deferred
- * checkpoint is only ever an improvement on the table's, so a failure is logged, not returned.
- */
-async function flushOtherShards(current: ReadonlySet<string>, deps: ReplicatorDeps): Promise<void> {
-  const memory = deps.checkpointMemory;
-  const intervalMs = deps.settings.checkpointIntervalMs ?? 0;
-  if (!memory || intervalMs <= 0) return;
-  for (const { key, item } of memory.deferred()) {
-    if (current.has(key) || deps.now() - item.updatedAt < intervalMs) continue;
-    try {
-      await deps.checkpoints.advance({ ...item, updatedAt: deps.now() });
-      memory.set(key, item, true);
-    } catch (err) {
-      deps.log.warn('a deferred checkpoint of another shard could not be written; it stays behind until that shard is invoked again', {
-        stream: item.streamName,
-        shard: item.shardId,
-        sequenceNumber: item.sequenceNumber,
-        error: err instanceof Error ? err.message : String(err),
-      });
-    }
-  }
-}
-
-/**
- * Replicates one shard's records; see the module comment of checkpoint.ts for the outcome of each record. Whatever
- * ends the invocation early (a held or skipped batch, a stop, an error), a checkpoint this execution environment
- * deferred (checkpoint interval) is written first, so a failure never leaves the table behind what is known.
- */
+/** Replicates one shard's records; see the module comment of checkpoint.ts for the outcome of each record. */
 export async function replicateShardBatch(batch: ShardBatch, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
-  let result: ShardResult;
-  try {
-    result = await replicateShardBatchOnce(batch, deadline, deps);
-  } catch (err) {
-    // Best effort: the original error is what Lambda and the alarm must see.
-    await flushDeferredCheckpoint(batch, deps).catch(() => undefined);
-    throw err;
-  }
-  if (result.checkpoint === 'deferred') return result;
-  const flushed = await flushDeferredCheckpoint(batch, deps);
-  return flushed === undefined || result.checkpoint !== 'unchanged' ? result : { ...result, checkpoint: flushed, checkpointReason: 'flush' };
-}
-
-/** Writes the checkpoint this execution environment deferred for the batch's shard, if any; undefined when none. */
-async function flushDeferredCheckpoint(batch: ShardBatch, deps: ReplicatorDeps): Promise<'written' | 'stale' | undefined> {
-  const memory = deps.checkpointMemory;
-  if (!memory) return undefined;
-  const key = CheckpointMemory.key(batch.streamName, checkpointSortKey(batch.sourceRegion, batch.shardId));
-  const remembered = memory.get(key);
-  if (!remembered || remembered.written) return undefined;
-  const outcome = await deps.checkpoints.advance({ ...remembered.item, updatedAt: deps.now() });
-  memory.set(key, remembered.item, true);
-  return outcome;
-}
-
-async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, deps: ReplicatorDeps): Promise<ShardResult> {
   const { settings, log } = deps;
   const where = { stream: batch.streamName, sourceRegion: batch.sourceRegion, shard: batch.shardId };
   const range = {
@@ -277,17 +213,10 @@ async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, de
   if (decision.kind === 'hold') return holdBatch(batch, decision.reason, deadline, deps);
 
   const sortKey = checkpointSortKey(batch.sourceRegion, batch.shardId);
-  const memoryKey = CheckpointMemory.key(batch.streamName, sortKey);
-  // The table's checkpoint times the interval; the newer of it and the one this environment deferred decides what
-  // is skipped and where the checkpoint is anchored (both are facts: their records reached every target).
-  const table = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
-  const remembered = deps.checkpointMemory?.get(memoryKey);
-  if (remembered && !remembered.written && table && BigInt(table.sequenceNumber) >= BigInt(remembered.item.sequenceNumber)) {
-    // The table caught up (another environment wrote as far): nothing of ours is left to flush.
-    deps.checkpointMemory!.set(memoryKey, remembered.item, true);
-  }
-  const stored = decision.kind === 'forward' ? newerCheckpoint(table, remembered?.item) : undefined;
-  const tableBehind = stored !== undefined && stored !== table;
+  // The table's checkpoint, read once, decides what is skipped, anchors the next one and times the checkpoint
+  // interval. Nothing else does: a deferred checkpoint is not remembered anywhere, so the table may lag what reached
+  // every target but never leads it, and each shard has one writer at a time (its current invocation).
+  const stored = decision.kind === 'forward' ? await deps.checkpoints.get(batch.streamName, sortKey) : undefined;
   const outcomes: RecordOutcome[] = [];
   const toSend: SourceRecord[] = [];
   for (const r of batch.records) {
@@ -356,8 +285,8 @@ async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, de
         : undefined;
   const replicatedAfter = anchor ? nextReplicatedAfter(settings.targetRegions, BigInt(anchor.sequenceNumber), stored?.replicatedAfter, confirmedPerRegion) : {};
   const remembers = Object.keys(replicatedAfter).length > 0;
-  const changed = advances || tableBehind || !sameReplicatedAfter(stored?.replicatedAfter, replicatedAfter);
-  if (anchor && changed && (advances || stored || remembers)) {
+  const fatal = runs.filter((r) => r.fatal !== undefined).map((r) => `${r.region}: ${r.fatal}`);
+  if (anchor && (advances || !sameReplicatedAfter(stored?.replicatedAfter, replicatedAfter)) && (advances || stored || remembers)) {
     const item: CheckpointItem = {
       streamName: batch.streamName,
       shardId: sortKey,
@@ -371,20 +300,16 @@ async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, de
     };
     const write = checkpointWriteDecision({
       intervalMs: settings.checkpointIntervalMs ?? 0,
-      stopped: progress.firstPending !== undefined,
+      // A fatal error always leaves a pending record, but the throw alone must force the write, whatever the plan says.
+      stopped: progress.firstPending !== undefined || fatal.length > 0,
       records: batch.records.length,
       batchSize: settings.batchSize,
-      stored: table,
+      stored,
       activatedAtMs: decision.kind === 'forward' ? decision.activatedAtMs : Number.POSITIVE_INFINITY,
       now: item.updatedAt,
     });
     checkpointReason = write.reason;
-    if (write.write) {
-      checkpoint = await deps.checkpoints.advance(item);
-    } else {
-      checkpoint = 'deferred';
-    }
-    deps.checkpointMemory?.set(memoryKey, item, write.write);
+    checkpoint = write.write ? await deps.checkpoints.advance(item) : 'deferred';
   }
 
   const stopReason = runs.find((r) => r.stop === 'non-retryable-error')?.stop ?? runs.find((r) => r.stop)?.stop;
@@ -423,7 +348,6 @@ async function replicateShardBatchOnce(batch: ShardBatch, deadline: Deadline, de
     checkpointSequenceNumber: result.checkpointSequenceNumber,
     firstPendingSequenceNumber: result.firstPendingSequenceNumber,
   };
-  const fatal = runs.filter((r) => r.fatal !== undefined).map((r) => `${r.region}: ${r.fatal}`);
   if (fatal.length > 0) {
     log.error('replication failed with a non-retryable error; progress checkpointed', { ...summary, errors: fatal });
     throw new ReplicationFailedError(result, fatal);

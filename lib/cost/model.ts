@@ -497,10 +497,10 @@ export function estimateMonthlyCost(
     `A month is ${H} hours. GB = 2^30 bytes. List prices of ${prices.region}, used for every Region; no free tier, no discounts.`,
     `On-demand shards (not billed; they set invocations and checkpoint writes): ${assumptions.onDemandShards ?? `max(4, 2 × the shards the load needs)`}${loadedReplication?.mode === 'ON_DEMAND' ? ` = ${loadedReplication.shards} for ${loaded}` : ''}.`,
     `Replicator invocations per shard: a batch closes at ${env.replicator.batchSize} records (batchSize), at Lambda's 6 MB payload (${assumptions.lambdaEventBytesPerRecord} bytes of event JSON per record besides its base64 data) or at the ${env.replicator.maxBatchingWindowSeconds} s batching window${env.replicator.maxBatchingWindowSeconds === 0 ? ` (0 s: one push every ${assumptions.zeroWindowPushIntervalSeconds} s assumed)` : ''}, whichever comes first.`,
-    `One strongly consistent checkpoint read per replicating invocation; a checkpoint write (≤ 1 KB, 1 rWRU per Region) on every invocation whose batch is not full, and ` +
+    `One strongly consistent checkpoint read per replicating invocation; a checkpoint write (≤ 1 KB, 1 rWRU per Region) ` +
       (env.replicator.checkpointIntervalMs > 0
-        ? `while batches are full at most once per replicator.checkpointIntervalMs (${env.replicator.checkpointIntervalMs} ms) per shard`
-        : 'on every invocation (replicator.checkpointIntervalMs 0)') +
+        ? `on every invocation whose batch is not full, and while batches are full at most once per replicator.checkpointIntervalMs (${env.replicator.checkpointIntervalMs} ms) per shard`
+        : 'on every invocation (replicator.checkpointIntervalMs 0, the default)') +
       `; the active-Region item is read once per ${env.replicator.activeRegionCacheTtlSeconds} s cache lifetime per shard.`,
     `Invocation time = checkpoint read ${assumptions.dynamoDbReadMs} ms + ⌈n/500⌉ PutRecords rounds × ${assumptions.crossRegionPutRecordsMs} ms (targets in parallel; strict ordering costs more rounds when a key has more than ⌈n/500⌉ records in a batch) + checkpoint write ${assumptions.dynamoDbWriteMs} ms when written + ${assumptions.handlerOverheadMs} ms + ${assumptions.handlerMsPerRecord} ms/record; arm64 at ${env.replicator.memorySizeMiB} MiB.`,
     standbyReplicatorsRun

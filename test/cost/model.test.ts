@@ -146,24 +146,43 @@ describe('checkpoint interval: writes per second per shard at steady state', () 
     expect(checkpointWritesPerSecond({ recordsPerInvocation: records, invocationsPerSecond: perSecond }, batch, interval)).toBeCloseTo(writes, 9);
   });
 
-  test('dev at 1 000 events/s (batch 500 fills in 0.5 s): 2 invocations/s, 1 checkpoint write/s, billed in both Regions', () => {
+  test('dev at 1 000 events/s (batch 500 fills in 0.5 s), default interval 0: 2 invocations/s, 2 checkpoint writes/s, billed in both Regions', () => {
     const e = estimateMonthlyCost(env('dev'), { eventsPerSecond: 1000, bytesPerEvent: 200 });
+    expect(env('dev').replicator.checkpointIntervalMs).toBe(0);
     const events = e.replication.find((r) => r.stream === 'events')!;
     expect(events.invocationsPerSecondPerShard).toBe(2);
+    expect(events.checkpointWritesPerSecondPerShard).toBe(2);
+    expect(e.checkpointRwruPerSecond).toBe(4);
+    expect(line(e, 'Global tables', 'checkpoint writes')).toBeCloseTo(((4 * SECONDS) / 1e6) * 0.625, 6);
+    expect(line(e, 'Cross-Region transfer', 'checkpoint replication')).toBeCloseTo(((2 * 300 * SECONDS) / GB) * 0.02, 6);
+    // Every invocation writes: 5 ms read + 1 round × 80 ms + 8 ms + 5 ms + 500 × 0.01 ms = 103 ms.
+    expect(events.invocationMs).toBeCloseTo(103, 6);
+    expect(e.assumptions.join('\n')).toMatch(/on every invocation \(replicator\.checkpointIntervalMs 0, the default\)/);
+  });
+
+  test('the same load with checkpointIntervalMs 1000: 1 checkpoint write/s, half the checkpoint cost', () => {
+    const dev = env('dev');
+    const e = estimateMonthlyCost({ ...dev, replicator: { ...dev.replicator, checkpointIntervalMs: 1000 } }, { eventsPerSecond: 1000, bytesPerEvent: 200 });
+    const events = e.replication.find((r) => r.stream === 'events')!;
     expect(events.checkpointWritesPerSecondPerShard).toBe(1);
     expect(e.checkpointRwruPerSecond).toBe(2);
     expect(line(e, 'Global tables', 'checkpoint writes')).toBeCloseTo(((2 * SECONDS) / 1e6) * 0.625, 6);
-    expect(line(e, 'Cross-Region transfer', 'checkpoint replication')).toBeCloseTo(((1 * 300 * SECONDS) / GB) * 0.02, 6);
     // Half the invocations write: 5 ms read + 1 round × 80 ms + 8 ms × 0.5 + 5 ms + 500 × 0.01 ms = 99 ms.
     expect(events.invocationMs).toBeCloseTo(99, 6);
+    expect(e.assumptions.join('\n')).toMatch(/while batches are full at most once per replicator\.checkpointIntervalMs \(1000 ms\) per shard/);
   });
 
-  test('the same load with checkpointIntervalMs 0 writes on every invocation: twice the checkpoint cost', () => {
-    const dev = env('dev');
-    const every = estimateMonthlyCost({ ...dev, replicator: { ...dev.replicator, checkpointIntervalMs: 0 } }, { eventsPerSecond: 1000, bytesPerEvent: 200 });
-    expect(every.replication.find((r) => r.stream === 'events')!.checkpointWritesPerSecondPerShard).toBe(2);
-    expect(every.checkpointRwruPerSecond).toBe(4);
-    expect(every.assumptions.join('\n')).toMatch(/on every invocation \(replicator\.checkpointIntervalMs 0\)/);
+  test('prod at 5 000 events/s of 1 000 bytes: batches close on the 1 s window (500 of 2 000 records), 1 write/s per shard, the interval changes nothing', () => {
+    const prod = env('prod');
+    const at = (intervalMs: number) => estimateMonthlyCost({ ...prod, replicator: { ...prod.replicator, checkpointIntervalMs: intervalMs } }, { eventsPerSecond: 5000, bytesPerEvent: 1000 });
+    const e = estimateMonthlyCost(prod, { eventsPerSecond: 5000, bytesPerEvent: 1000 });
+    const events = e.replication.find((r) => r.stream === 'events')!;
+    // On-demand: 2 × the 5 shards the load needs (5 000 records/s, 5 MB/s) = 10 shards of 500 records/s.
+    expect(events.shards).toBe(10);
+    expect(events.invocationsPerSecondPerShard).toBe(1);
+    expect(events.checkpointWritesPerSecondPerShard).toBe(1);
+    expect(e.checkpointRwruPerSecond).toBe(10 * 2);
+    expect(at(1000).totalMonthlyUsd).toBeCloseTo(e.totalMonthlyUsd, 9);
   });
 });
 

@@ -73,8 +73,9 @@ describe('StreamReplicator', () => {
           RELAXED_ORDER_STREAMS: 'redstream-test-telemetry',
           ACTIVE_REGION_CACHE_TTL_MS: '5000',
           DEADLINE_SAFETY_MARGIN_MS: '5000',
-          // The default checkpoint interval, and the batch size that tells the handler which batches are full.
-          CHECKPOINT_INTERVAL_MS: '1000',
+          // The default checkpoint interval (0: a write per invocation), and the batch size that tells the handler which
+          // batches are full.
+          CHECKPOINT_INTERVAL_MS: '0',
           MAPPING_BATCH_SIZE: '2000',
           POWERTOOLS_SERVICE_NAME: 'redstream-replicator',
           POWERTOOLS_METRICS_NAMESPACE: 'Redstream',

@@ -2,7 +2,8 @@
  * The checkpoint interval against the local emulators (kinesalite per Region behind the Region router, DynamoDB
  * Local): the handler module is loaded as Lambda loads it, with `CHECKPOINT_INTERVAL_MS` long enough (60 s) that it
  * never elapses during a test, and `MAPPING_BATCH_SIZE` 10, so a 10-record batch is full and a shorter one is not.
- * What the table holds is read back after each invocation: a deferred checkpoint leaves it where it was.
+ * What the table holds is read back after each invocation: a deferred checkpoint leaves it where it was (nothing keeps
+ * it anywhere else), and the shard's next write takes the table past it.
  */
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type * as ReplicatorModule from '../../../lambda/replicator/index';
@@ -16,17 +17,20 @@ const WEST = 'us-west-2';
 const SHARD = 'shardId-000000000000';
 const BATCH = 10;
 let throttled = false;
+/** While set, the first PutRecords call to us-west-2 passes and every later one is throttled (nothing written). */
+let passOneCall = false;
+let passedCalls = 0;
 
 let world: ReplicatorWorld;
 const savedEnv = { ...process.env };
 let stdout: string[] = [];
 
-async function loadHandler(): Promise<Handler> {
+async function loadHandler(intervalMs = 60_000): Promise<Handler> {
   let handler: Handler | undefined;
-  const env = world.env(EAST, [WEST], { ACTIVE_REGION_CACHE_TTL_MS: '0', CHECKPOINT_INTERVAL_MS: '60000', MAPPING_BATCH_SIZE: String(BATCH) });
+  const env = world.env(EAST, [WEST], { ACTIVE_REGION_CACHE_TTL_MS: '0', CHECKPOINT_INTERVAL_MS: String(intervalMs), MAPPING_BATCH_SIZE: String(BATCH) });
   await withEnv(env, async () => {
     jest.isolateModules(() => {
-      // A fresh module instance: a fresh execution environment (its checkpoint memory starts empty).
+      // A fresh module instance: a fresh execution environment.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       handler = (require('../../../lambda/replicator/index') as typeof ReplicatorModule).handler;
     });
@@ -63,10 +67,13 @@ async function newStream(name: string, records: number): Promise<void> {
 beforeAll(async () => {
   world = await startReplicatorWorld([EAST, WEST], {
     // While set, every PutRecords to us-west-2 is throttled as a whole (nothing written), until the deadline stops the batch.
-    fault: (req) =>
-      throttled && req.action === 'PutRecords' && req.region === WEST
+    fault: (req) => {
+      if (req.action !== 'PutRecords' || req.region !== WEST) return { kind: 'pass' };
+      if (passOneCall && passedCalls++ === 0) return { kind: 'pass' };
+      return throttled || passOneCall
         ? { kind: 'error', status: 400, errorType: 'ProvisionedThroughputExceededException', message: 'injected: rate exceeded' }
-        : { kind: 'pass' },
+        : { kind: 'pass' };
+    },
   });
   const { AWS_REGION: _r, TARGET_REGIONS: _t, ...common } = world.env(EAST, [WEST]);
   Object.assign(process.env, common);
@@ -79,6 +86,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   throttled = false;
+  passOneCall = false;
+  passedCalls = 0;
   stdout = [];
   jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout.push(...String(chunk).split('\n').filter((l) => l.length > 0));
@@ -117,7 +126,7 @@ describe('checkpoint interval (local emulators)', () => {
     expect(await readStream(world.kinesis(WEST), stream)).toHaveLength(3 * BATCH + 4);
   });
 
-  test('returns a failure → the checkpoint is written, including what an earlier full batch deferred', async () => {
+  test('returns a failure → the checkpoint is written, from the table with what this batch replicated', async () => {
     const stream = 'redstream-test-interval-failure';
     await newStream(stream, 3 * BATCH);
     const handler = await loadHandler();
@@ -126,37 +135,40 @@ describe('checkpoint interval (local emulators)', () => {
     expect(await handler(b2, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
     expect((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber).toBe(lastSeq(b1)); // b2 deferred
 
-    // The target throttles every call until the deadline (3 s after the 5 s safety margin): nothing of batch 3 is
-    // replicated, the batch is reported from its start.
-    throttled = true;
+    // Batch 3 (4 keys, strict order: one record per key per call): the first call (its records 0–3) passes, then the
+    // target throttles every call until the deadline (3 s after the 5 s safety margin).
+    passOneCall = true;
     const response = await handler(b3, fullLambdaContext(8_000) as Context);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: b3.Records[4].kinesis.sequenceNumber }] });
+    // Written although the batch was full and the interval has not elapsed: the end of what batch 3 replicated.
+    expect(await world.checkpoint(stream, EAST, SHARD)).toMatchObject({ sequenceNumber: b3.Records[3].kinesis.sequenceNumber });
 
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: b3.Records[0].kinesis.sequenceNumber }] });
-    // The table now holds batch 2's end: the deferred checkpoint was written before the failure was returned.
-    expect(await world.checkpoint(stream, EAST, SHARD)).toMatchObject({ sequenceNumber: lastSeq(b2) });
+    // Redelivered from record 4 once the target accepts writes again: completes (a partial batch: written), nothing
+    // sent twice.
+    passOneCall = false;
+    expect(await handler({ Records: b3.Records.slice(4) }, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
+    expect(await world.checkpoint(stream, EAST, SHARD)).toMatchObject({ sequenceNumber: lastSeq(b3) });
+    const copied = (await readStream(world.kinesis(WEST), stream)).map((r) => r.data);
+    expect(copied).toHaveLength(3 * BATCH);
+    expect(new Set(copied).size).toBe(3 * BATCH);
+  });
 
-    // Redelivered once the target accepts writes again: completes, nothing sent twice.
+  test('a stop that replicated nothing leaves the table where it was (behind the deferred batch, never ahead)', async () => {
+    const stream = 'redstream-test-interval-nothing';
+    await newStream(stream, 3 * BATCH);
+    const handler = await loadHandler();
+    const [b1, b2, b3] = await batchesOf(stream);
+    await handler(b1, fullLambdaContext() as Context);
+    await handler(b2, fullLambdaContext() as Context); // deferred
+    throttled = true;
+    expect(await handler(b3, fullLambdaContext(8_000) as Context)).toEqual({ batchItemFailures: [{ itemIdentifier: b3.Records[0].kinesis.sequenceNumber }] });
+    expect((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber).toBe(lastSeq(b1));
     throttled = false;
     expect(await handler(b3, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
     expect(await readStream(world.kinesis(WEST), stream)).toHaveLength(3 * BATCH);
   });
 
-  test('a redelivered batch that a deferred checkpoint covers is skipped by the same execution environment', async () => {
-    const stream = 'redstream-test-interval-redelivery';
-    await newStream(stream, 2 * BATCH);
-    const handler = await loadHandler();
-    const [b1, b2] = await batchesOf(stream);
-    await handler(b1, fullLambdaContext() as Context);
-    await handler(b2, fullLambdaContext() as Context);
-    expect((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber).toBe(lastSeq(b1)); // b2 deferred
-
-    // Lambda delivers batch 2 again (at-least-once): this environment remembers it reached every target.
-    expect(await handler(b2, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
-    expect(await readStream(world.kinesis(WEST), stream)).toHaveLength(2 * BATCH);
-    expect(logged().filter((l) => l.message === 'batch done').pop()).toMatchObject({ belowCheckpoint: BATCH, replicated: 0 });
-  });
-
-  test('when forwarding stops (the stream drains away from this Region), the deferred checkpoint is written', async () => {
+  test('when forwarding stops (the stream drains away from this Region), a deferred checkpoint stays behind', async () => {
     const stream = 'redstream-test-interval-drain';
     await newStream(stream, 2 * BATCH);
     const handler = await loadHandler();
@@ -170,9 +182,9 @@ describe('checkpoint interval (local emulators)', () => {
     const [, , b3] = await batchesOf(stream);
 
     expect(await handler(b3, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
-    // Not forwarded, and the failover's low-water mark now starts from batch 2's end, not batch 1's.
+    // Not forwarded; the failover's low-water mark still starts from batch 1's end (early: more re-sends, no loss).
     expect(await readStream(world.kinesis(WEST), stream)).toHaveLength(2 * BATCH);
-    expect(await world.checkpoint(stream, EAST, SHARD)).toMatchObject({ sequenceNumber: lastSeq(b2) });
+    expect((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber).toBe(lastSeq(b1));
   });
 
   test('a fresh execution environment writes the first full batch it sees only when the stored checkpoint is an interval old', async () => {
@@ -186,5 +198,19 @@ describe('checkpoint interval (local emulators)', () => {
     await other(b2, fullLambdaContext() as Context);
     expect((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber).toBe(lastSeq(b1));
     expect(await readStream(world.kinesis(WEST), stream)).toHaveLength(2 * BATCH);
+  });
+
+  test('interval 0: every invocation writes, full batches included', async () => {
+    const stream = 'redstream-test-interval-off';
+    await newStream(stream, 3 * BATCH);
+    const handler = await loadHandler(0);
+    const seen: string[] = [];
+    for (const b of await batchesOf(stream)) {
+      expect(await handler(b, fullLambdaContext() as Context)).toEqual({ batchItemFailures: [] });
+      seen.push((await world.checkpoint(stream, EAST, SHARD))?.sequenceNumber ?? '-');
+    }
+    const batches = await batchesOf(stream);
+    expect(seen).toEqual(batches.map(lastSeq));
+    expect(logged().filter((l) => l.message === 'batch done').map((l) => l.checkpointReason)).toEqual(['every-invocation', 'every-invocation', 'every-invocation']);
   });
 });

@@ -1,17 +1,14 @@
 import {
   advancesCheckpoint,
   batchProgress,
-  CheckpointMemory,
   checkpointWriteDecision,
   isAtOrBelow,
-  newerCheckpoint,
   MAX_REPLICATED_AFTER,
   nextReplicatedAfter,
   sameReplicatedAfter,
   type CheckpointWriteInput,
   type RecordOutcome,
 } from '../../../lambda/replicator/checkpoint';
-import type { CheckpointItem } from '../../../lambda/shared/state-tables';
 import { toShardBatches } from '../../../lambda/replicator/records';
 import { kinesisEvent } from '../../helpers/kinesis-events';
 
@@ -139,49 +136,5 @@ describe('checkpointWriteDecision (checkpoint interval)', () => {
     }
     expect(writes).toHaveLength(60);
     expect(writes.slice(1).every((t, i) => t - writes[i] >= 1_000)).toBe(true);
-  });
-});
-
-describe('CheckpointMemory and newerCheckpoint', () => {
-  const item = (seq: string, extra: Partial<CheckpointItem> = {}): CheckpointItem => ({
-    streamName: 's',
-    shardId: 'us-east-1/shardId-000000000000',
-    sourceRegion: 'us-east-1',
-    sourceShardId: 'shardId-000000000000',
-    sequenceNumber: seq,
-    sequenceNumberPadded: seq.padStart(128, '0'),
-    approximateArrivalTimestamp: 1,
-    updatedAt: 1,
-    ...extra,
-  });
-
-  test.each<{ table?: string; remembered?: string; expected?: string; from?: 'table' | 'remembered' }>([
-    { expected: undefined },
-    { table: '100', expected: '100', from: 'table' },
-    { remembered: '100', expected: '100', from: 'remembered' },
-    // Numeric, not string, comparison: "99" < "100".
-    { table: '99', remembered: '100', expected: '100', from: 'remembered' },
-    { table: '100', remembered: '99', expected: '100', from: 'table' },
-    { table: '100', remembered: '100', expected: '100', from: 'table' },
-  ])('table $table, remembered $remembered → $expected from the $from', ({ table, remembered, expected, from }) => {
-    const t = table === undefined ? undefined : item(table, { updatedAt: 7 });
-    const r = remembered === undefined ? undefined : item(remembered, { updatedAt: 8 });
-    const got = newerCheckpoint(t, r);
-    expect(got?.sequenceNumber).toBe(expected);
-    if (from) expect(got).toBe(from === 'table' ? t : r);
-  });
-
-  test('never goes back to an older position, and forgets the oldest shard beyond its bound', () => {
-    const m = new CheckpointMemory(2);
-    m.set('a', item('100'), false);
-    m.set('a', item('99'), true);
-    expect(m.get('a')).toEqual({ item: item('100'), written: false });
-    m.set('a', item('100'), true);
-    expect(m.get('a')?.written).toBe(true);
-    m.set('b', item('1'), false);
-    m.set('c', item('1'), false);
-    expect(m.get('a')).toBeUndefined();
-    expect(m.get('b')).toBeDefined();
-    expect(m.get('c')).toBeDefined();
   });
 });

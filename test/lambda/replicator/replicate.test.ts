@@ -2,7 +2,6 @@
  * The core with in-memory collaborators: outcomes that are awkward to force through emulators deterministically
  * (our checkpoint write losing a race, the deadline before the first call, the deadline during backoff).
  */
-import { CheckpointMemory } from '../../../lambda/replicator/checkpoint';
 import { replicateEvent, type ReplicatorDeps, type PutRecordsRequest } from '../../../lambda/replicator/replicate';
 import type { EntryResult } from '../../../lambda/replicator/planner';
 import type { ActiveRegionItem, CheckpointItem } from '../../../lambda/shared/state-tables';
@@ -154,74 +153,127 @@ describe('hold rather than skip (issue 9, defect 2)', () => {
 });
 
 describe('checkpoint interval (in-memory collaborators)', () => {
-  // Batches of 3 records are full; the interval (60 s) never elapses on this clock.
-  function intervalDeps() {
-    const { d, calls, written } = deps();
-    let stored: CheckpointItem | undefined;
-    const memory = new CheckpointMemory();
+  /**
+   * Batches of 3 records are full; the interval (60 s) never elapses on this clock. The store is conditional like the
+   * DynamoDB adapter (`stale` when the stored checkpoint is beyond the item), per shard, and records every write.
+   */
+  function intervalDeps(over: Parameters<typeof deps>[0] = {}) {
+    const { d, calls } = deps(over);
+    const stored = new Map<string, CheckpointItem>();
+    const written: CheckpointItem[] = [];
     const withStore: ReplicatorDeps = {
       ...d,
       settings: { ...d.settings, checkpointIntervalMs: 60_000, batchSize: 3 },
-      checkpointMemory: memory,
       checkpoints: {
-        get: async () => stored,
+        get: async (_stream, sortKey) => stored.get(sortKey),
         advance: async (item) => {
+          const before = stored.get(item.shardId);
+          if (before && BigInt(before.sequenceNumber) > BigInt(item.sequenceNumber)) return 'stale';
           written.push(item);
-          stored = item;
+          stored.set(item.shardId, item);
           return 'written';
         },
       },
     };
-    return { d: withStore, calls, written };
+    const table = (shard = 'shardId-000000000000') => stored.get(`us-east-1/${shard}`);
+    return { d: withStore, calls, written, table };
   }
-  const batches = [0, 1, 2].map((b) =>
-    kinesisEvent(Array.from({ length: 9 }, (_, i) => ({ partitionKey: ['a', 'b', 'c'][i % 3] }))).Records.slice(3 * b, 3 * b + 3),
-  );
+  const records = kinesisEvent(Array.from({ length: 9 }, (_, i) => ({ partitionKey: ['a', 'b', 'c'][i % 3] }))).Records;
+  const batches = [0, 1, 2].map((b) => records.slice(3 * b, 3 * b + 3));
+  const seq = (i: number) => records[i].kinesis.sequenceNumber;
+  const sentTo = (calls: readonly PutRecordsRequest[]) => calls.flatMap((c) => c.entries.map((e) => Buffer.from(e.data).toString('base64')));
+  const dataOf = (i: number) => records[i].kinesis.data;
 
-  test('an invocation that throws writes the checkpoint it deferred before the error propagates', async () => {
-    const { d, written } = intervalDeps();
-    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), d);
-    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), d);
-    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber]);
+  test('a deferred checkpoint is kept nowhere: the table stays behind, never ahead, until the next write of the shard', async () => {
+    const { d, written, table } = intervalDeps();
+    const outcomes: Array<[string, string | undefined]> = [];
+    for (const b of batches.slice(0, 2)) {
+      const { results } = await replicateEvent({ Records: b }, lambdaContext(60_000), d);
+      outcomes.push([results[0].checkpoint, results[0].checkpointReason]);
+    }
+    expect(outcomes).toEqual([
+      ['written', 'first-checkpoint'],
+      ['deferred', 'deferred'],
+    ]);
+    expect(table()?.sequenceNumber).toBe(seq(2));
 
-    const missing: ReplicatorDeps = { ...d, activeRegions: { tableName: 'active', get: async () => undefined } };
-    await expect(replicateEvent({ Records: batches[2] }, lambdaContext(60_000), missing)).rejects.toThrow(/no active-Region item/);
-    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+    // The next batch is partial (the shard caught up): written, past everything the deferred batch replicated.
+    const { results } = await replicateEvent({ Records: batches[2].slice(0, 2) }, lambdaContext(60_000), d);
+    expect(results[0]).toMatchObject({ checkpoint: 'written', checkpointReason: 'partial-batch' });
+    expect(written.map((w) => w.sequenceNumber)).toEqual([seq(2), seq(7)]);
   });
 
-  test('a held batch (a failure returned) writes the deferred checkpoint', async () => {
-    const { d, written } = intervalDeps();
+  test('a held batch (a failure returned) after a deferred one writes nothing: the table stays behind', async () => {
+    const { d, written, table } = intervalDeps();
     await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), d);
     await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), d);
     const towardUs: ActiveRegionItem = { ...active, activeRegion: 'us-west-2', state: 'DRAINING', targetRegion: 'us-east-1', epoch: 2, switchId: 'sw' };
     const held = await replicateEvent({ Records: batches[2] }, lambdaContext(60_000), { ...d, activeRegions: { tableName: 'active', get: async () => towardUs } });
-    expect(held.batchItemFailures).toEqual([{ itemIdentifier: batches[2][0].kinesis.sequenceNumber }]);
-    expect(held.results[0]).toMatchObject({ checkpoint: 'written', checkpointReason: 'flush' });
-    expect(written.map((w) => w.sequenceNumber)).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+    expect(held.batchItemFailures).toEqual([{ itemIdentifier: seq(6) }]);
+    expect(held.results[0]).toMatchObject({ checkpoint: 'unchanged' });
+    expect(written).toHaveLength(1);
+    expect(table()?.sequenceNumber).toBe(seq(2));
   });
 
-  test("another shard's invocation in this environment writes a deferred checkpoint once it is an interval old", async () => {
-    const { d, written } = intervalDeps();
-    let now = 1_000_000;
-    const clocked: ReplicatorDeps = { ...d, now: () => now };
-    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), clocked);
-    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), clocked); // deferred: shard 0 then goes idle
+  test('a full batch that stops (failure returned) is written, with what reached the target beyond the stop', async () => {
+    // Defect 1 of the review: a second writer (another environment flushing a deferred checkpoint) could make this
+    // write come back stale or overwrite it without its replicatedAfter. Now the stopped batch is the shard's only
+    // writer: its replicatedAfter is stored and the redelivered batch skips what it names.
+    let throttleB = false;
+    const { d, calls, written, table } = intervalDeps({
+      answer: (r) => r.entries.map((e): EntryResult => (throttleB && e.partitionKey === 'b' ? { ok: false, errorCode: 'ProvisionedThroughputExceededException' } : { ok: true })),
+    });
+    await replicateEvent({ Records: batches[0] }, lambdaContext(60_000), d);
+    await replicateEvent({ Records: batches[1] }, lambdaContext(60_000), d); // deferred
+    expect(table()?.sequenceNumber).toBe(seq(2));
+
+    // Batch 3 (records 6 a, 7 b, 8 c): key b throttled until the deadline, so 6 and 8 reach the target, 7 does not.
+    throttleB = true;
+    const stopped = await replicateEvent({ Records: batches[2] }, lambdaContext(6_500), d);
+    expect(stopped.batchItemFailures).toEqual([{ itemIdentifier: seq(7) }]);
+    expect(stopped.results[0]).toMatchObject({ checkpoint: 'written', checkpointReason: 'stopped', stopReason: 'deadline' });
+    expect(table()).toMatchObject({ sequenceNumber: seq(6), replicatedAfter: { 'us-west-2': [seq(8)] } });
+
+    // Another shard's invocation meanwhile writes only its own checkpoint.
     const other = kinesisEvent([{ partitionKey: 'x' }], { shardId: 'shardId-000000000001' });
-    const ofShard = (shard: string) => written.filter((w) => w.sourceShardId === shard).map((w) => w.sequenceNumber);
+    await replicateEvent(other, lambdaContext(60_000), d);
+    expect(table()).toMatchObject({ sequenceNumber: seq(6), replicatedAfter: { 'us-west-2': [seq(8)] } });
 
-    now += 30_000; // half an interval: shard 0's deferred checkpoint stays deferred
-    await replicateEvent(other, lambdaContext(60_000), clocked);
-    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber]);
+    // Redelivered from record 7: only 7 is sent; 8 is skipped as already held by the target.
+    throttleB = false;
+    calls.length = 0;
+    const again = await replicateEvent({ Records: batches[2].slice(1) }, lambdaContext(60_000), d);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(sentTo(calls)).toEqual([dataOf(7)]);
+    expect(table()?.sequenceNumber).toBe(seq(8));
+    expect(table()?.replicatedAfter).toBeUndefined();
+    const ofShard0 = written.filter((w) => w.sourceShardId === 'shardId-000000000000');
+    expect(ofShard0.map((w) => w.sequenceNumber)).toEqual([seq(2), seq(6), seq(8)]);
+  });
 
-    now += 30_000; // an interval since it was deferred
-    await replicateEvent(other, lambdaContext(60_000), clocked);
-    expect(ofShard('shardId-000000000000')).toEqual([batches[0][2].kinesis.sequenceNumber, batches[1][2].kinesis.sequenceNumber]);
+  test('a non-retryable error on a full batch: progress is written before the error is thrown', async () => {
+    const same = kinesisEvent(Array.from({ length: 6 }, () => ({ partitionKey: 'a' }))).Records;
+    let n = 0;
+    const { d, table } = intervalDeps();
+    const failing: ReplicatorDeps = {
+      ...d,
+      writer: {
+        putRecords: async (r) => {
+          // Strict order: one record of key a per call. The 5th call (record 4) is refused for good.
+          if (++n === 5) throw Object.assign(new Error('no'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+          return r.entries.map(() => ({ ok: true }));
+        },
+      },
+    };
+    await replicateEvent({ Records: same.slice(0, 3) }, lambdaContext(60_000), failing);
+    await expect(replicateEvent({ Records: same.slice(3, 6) }, lambdaContext(60_000), failing)).rejects.toThrow(/AccessDeniedException/);
+    expect(table()?.sequenceNumber).toBe(same[3].kinesis.sequenceNumber);
   });
 
   test('without an interval every invocation writes, as before', async () => {
     const { d, written } = intervalDeps();
     const every: ReplicatorDeps = { ...d, settings: { ...d.settings, checkpointIntervalMs: 0 } };
     for (const b of batches) await replicateEvent({ Records: b }, lambdaContext(60_000), every);
-    expect(written).toHaveLength(3);
+    expect(written.map((w) => w.sequenceNumber)).toEqual([seq(2), seq(5), seq(8)]);
   });
 });
