@@ -183,14 +183,17 @@ class RegionRoutedStore extends S3ArchiveStore {
   override listKeys(bucket: string, prefix: string) {
     return this.of(bucket).listKeys(bucket, prefix);
   }
-  override get(bucket: string, key: string) {
-    return this.of(bucket).get(bucket, key);
+  override get(bucket: string, key: string, versionId?: string) {
+    return this.of(bucket).get(bucket, key, versionId);
   }
-  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string) {
-    return this.of(bucket).put(bucket, key, body, contentType, storageClass);
+  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string) {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
   }
   override listVersions(bucket: string, key: string) {
     return this.of(bucket).listVersions(bucket, key);
+  }
+  override listPrefixVersions(bucket: string, prefix: string) {
+    return this.of(bucket).listPrefixVersions(bucket, prefix);
   }
   override deleteVersion(bucket: string, key: string, versionId: string) {
     return this.of(bucket).deleteVersion(bucket, key, versionId);
