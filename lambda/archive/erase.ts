@@ -147,8 +147,10 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
       how: 'recreated by the scheduled step after the streams have expired the records (the merge watermark makes it safe); until then the merge drops the rows',
     },
     {
-      place: 'archive objects still in Firehose buffers',
-      clearAt: new Date(started + targets.archiveDelayMs).toISOString(),
+      place: 'archive objects Firehose delivers after the request',
+      // Firehose buffers up to 900 s, and from a Kinesis source keeps reading (and retrying) a record until the
+      // stream's retention ends: the step sweeps them with the views, once that has passed.
+      clearAt: new Date(streamsClearAt).toISOString(),
       how: lateSweepHow(targets),
     },
   ];
@@ -225,7 +227,9 @@ async function findRejects(
 function lateSweepHow(targets: ErasureTargets): string {
   const withStep = new Set(targets.warehouses.map((w) => w.name));
   const without = targets.archives.map((a) => a.region).filter((r) => !withStep.has(r));
-  const base = 'the scheduled step of each warehouse Region sweeps its archive for objects written since the request';
+  const base =
+    'the scheduled step of each warehouse Region sweeps its archive for objects written since the request, in its first run after that time ' +
+    '(matched by the hash of a subject path or the partition key: a malformed or binary record delivered late is not found; run this erase again for it)';
   return without.length === 0 ? base : `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: run this erase again after that time to sweep ${without.length === 1 ? 'its archive' : 'their archives'}`;
 }
 
