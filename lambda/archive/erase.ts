@@ -143,14 +143,14 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     },
     {
       place: 'streaming materialized views',
-      clearAt: new Date(streamsClearAt).toISOString(),
+      clearAt: new Date(streamsClearAt + MV_CLEAR_MARGIN_MS).toISOString(),
       how: 'recreated by the scheduled step after the streams have expired the records (the merge watermark makes it safe); until then the merge drops the rows',
     },
     {
       place: 'archive objects Firehose delivers after the request',
       // Firehose buffers up to 900 s, and from a Kinesis source keeps reading (and retrying) a record until the
       // stream's retention ends: the step sweeps them with the views, once that has passed.
-      clearAt: new Date(streamsClearAt).toISOString(),
+      clearAt: new Date(streamsClearAt + MV_CLEAR_MARGIN_MS).toISOString(),
       how: lateSweepHow(targets),
     },
   ];
@@ -283,6 +283,11 @@ export interface SweepUnit {
 /** Firehose retries delivery to S3 for up to 24 hours (Amazon Data Firehose Developer Guide, "Data delivery failure handling"). */
 const S3_DELIVERY_RETRY_MS = 24 * HOUR_MS;
 const DAY_MS = 24 * HOUR_MS;
+/**
+ * Margin after `mv_clear_at` before a request is due: Kinesis trims expired records in the background, so a record
+ * can still be read shortly after its retention; a view recreated a little later no longer holds it.
+ */
+const MV_CLEAR_MARGIN_MS = HOUR_MS;
 /** Attempts at one object's read-filter-write when other writers keep changing it. */
 const MAX_REWRITE_ATTEMPTS = 5;
 
@@ -530,7 +535,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
         `FROM ${w.schema}.erasure_requests WHERE status = 'erased' ORDER BY requested_at, request_id`,
     );
     for (const r of rows) {
-      const dueAt = parseTs(r.mv_clear_at);
+      const dueAt = parseTs(r.mv_clear_at) + MV_CLEAR_MARGIN_MS;
       if (dueAt > now) {
         waiting.push({ requestId: String(r.request_id), warehouse: w.name, dueAt: new Date(dueAt).toISOString() });
         continue;

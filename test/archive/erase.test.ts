@@ -129,7 +129,7 @@ test('a dry run counts and changes nothing; the erasure removes the subject from
   // The rewrite stays in the class the object was in (not back in STANDARD for another coldStorageAfterDays).
   expect((await store.get(BUCKET, 'events/2026/12/01/10/b.gz')).storageClass).toBe('GLACIER_IR');
   expect((await store.get(BUCKET, 'events/2026/12/01/10/a.gz')).storageClass).toBe('STANDARD');
-  expect(report.pending.map((p) => p.clearAt)).toEqual(['2026-12-02T11:00:00.000Z', '2026-12-02T11:00:00.000Z', '2026-12-02T11:00:00.000Z']);
+  expect(report.pending.map((p) => p.clearAt)).toEqual(['2026-12-02T11:00:00.000Z', '2026-12-02T12:00:00.000Z', '2026-12-02T12:00:00.000Z']);
 
   expect(await ids()).toEqual(['b1', 'b2']);
   const rejects = (await db.query<{ raw: Uint8Array | null; payload: unknown }>('SELECT raw, payload FROM wh.rejects')).rows;
