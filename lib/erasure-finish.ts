@@ -171,8 +171,9 @@ export class ErasureFinish extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'RewriteArchiveObjects',
-        // Read an object, write its rewrite (a new version), delete the versions that still hold erased records.
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObjectVersion'],
+        // Read an object (and its noncurrent versions), write its rewrite (a new version, conditional on the ETag read:
+        // S3 wants s3:GetObject for If-Match), delete the versions that still hold erased records.
+        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObjectVersion'],
         resources: prefixes.map((p) => `${bucketArn}/${p}*`),
       }),
     );

@@ -3,8 +3,9 @@
  * demo. Clients reach it through the SDK's standard endpoint override (`AWS_ENDPOINT_URL_S3`, or `endpoint`) with
  * `forcePathStyle: true`: requests are `/<bucket>/<key>`.
  *
- * Operations: CreateBucket, PutBucketVersioning / GetBucketVersioning, PutObject, GetObject, HeadObject (both with
- * `versionId`), DeleteObject (a delete marker on a versioned bucket; with `versionId`, removes that version for good),
+ * Operations: CreateBucket, PutBucketVersioning / GetBucketVersioning, PutObject (with `If-Match`: 412
+ * PreconditionFailed when the current version's ETag differs, 404 NoSuchKey when there is none, as S3's conditional
+ * writes), GetObject, HeadObject (both with `versionId`), DeleteObject (a delete marker on a versioned bucket; with `versionId`, removes that version for good),
  * ListObjectsV2 (prefix, delimiter, start-after, continuation, max-keys ≤ 1000, `encoding-type=url`) and
  * ListObjectVersions (prefix, key / version-id markers, max-keys ≤ 1000), DeleteObjects.
  *
@@ -115,9 +116,13 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-/** Starts a local S3 on 127.0.0.1 on a free port. */
-export async function startLocalS3(): Promise<LocalS3> {
+/**
+ * Starts a local S3 on 127.0.0.1 on a free port. `clock` sets the LastModified of what is written (a test can place
+ * writes in time); it is the only time the stand-in reports. @default Date.now
+ */
+export async function startLocalS3(options: { readonly clock?: () => number } = {}): Promise<LocalS3> {
   const buckets = new Map<string, Bucket>();
+  const now = (): Date => new Date((options.clock ?? Date.now)());
 
   const bucketOf = (name: string): Bucket => {
     const b = buckets.get(name);
@@ -270,7 +275,7 @@ export async function startLocalS3(): Promise<LocalS3> {
       b.keys.delete(key);
       return {};
     }
-    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: new Date(), contentType: undefined, contentEncoding: undefined, storageClass: 'STANDARD' });
+    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: now(), contentType: undefined, contentEncoding: undefined, storageClass: 'STANDARD' });
     return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': marker.versionId };
   }
 
@@ -360,13 +365,22 @@ export async function startLocalS3(): Promise<LocalS3> {
       }
       const storageClass = String(req.headers['x-amz-storage-class'] ?? 'STANDARD');
       if (!STORAGE_CLASSES.has(storageClass)) throw new S3Error(400, 'InvalidStorageClass', 'The storage class you specified is not valid', key);
+      const ifMatch = req.headers['if-match'];
+      if (typeof ifMatch === 'string') {
+        const current = latest(b, key);
+        if (!current || current.deleteMarker) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', key);
+        const unquote = (e: string): string => e.trim().replace(/^"|"$/g, '');
+        if (ifMatch.trim() !== '*' && unquote(ifMatch) !== unquote(current.etag)) {
+          throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', key);
+        }
+      }
       const storedEncoding = encoding.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ') || undefined;
       const v = putVersion(b, {
         key,
         deleteMarker: false,
         body,
         etag: `"${crypto.createHash('md5').update(body).digest('hex')}"`,
-        lastModified: new Date(),
+        lastModified: now(),
         contentType: req.headers['content-type'],
         contentEncoding: storedEncoding,
         storageClass,

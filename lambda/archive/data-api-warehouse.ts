@@ -30,16 +30,30 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
   ) {}
 
   private async run(sql: string): Promise<string> {
-    if (this.sessionId === undefined) {
-      const setup = await this.client.send(
-        new ExecuteStatementCommand({ WorkgroupName: this.target.workgroupName, Database: this.target.database, SecretArn: this.target.secretArn, Sql: 'SET enable_case_sensitive_identifier TO true', SessionKeepAliveSeconds: 900 }),
-      );
-      await waitForStatement(this.client, setup.Id!, 'erase-session', { pollIntervalMs: this.options.pollIntervalMs ?? 250, remainingMs: () => Number.POSITIVE_INFINITY });
-      this.sessionId = setup.SessionId;
+    const wait = { pollIntervalMs: this.options.pollIntervalMs ?? 250, remainingMs: () => Number.POSITIVE_INFINITY };
+    for (let attempt = 1; ; attempt++) {
+      if (this.sessionId === undefined) {
+        const setup = await this.client.send(
+          new ExecuteStatementCommand({ WorkgroupName: this.target.workgroupName, Database: this.target.database, SecretArn: this.target.secretArn, Sql: 'SET enable_case_sensitive_identifier TO true', SessionKeepAliveSeconds: 900 }),
+        );
+        await waitForStatement(this.client, setup.Id!, 'erase-session', wait);
+        this.sessionId = setup.SessionId;
+      }
+      let id: string;
+      try {
+        id = (await this.client.send(new ExecuteStatementCommand({ SessionId: this.sessionId, Sql: sql, StatementName: 'redstream-erase' }))).Id!;
+      } catch (err) {
+        // The session closed (idle past SessionKeepAliveSeconds, or ended by the service): the statement never ran, so
+        // a new session (with its setting) and one retry are safe.
+        if (attempt === 1 && isSessionGone(err)) {
+          this.sessionId = undefined;
+          continue;
+        }
+        throw err;
+      }
+      await waitForStatement(this.client, id, 'erase', wait);
+      return id;
     }
-    const out = await this.client.send(new ExecuteStatementCommand({ SessionId: this.sessionId, Sql: sql, StatementName: 'redstream-erase' }));
-    await waitForStatement(this.client, out.Id!, 'erase', { pollIntervalMs: this.options.pollIntervalMs ?? 250, remainingMs: () => Number.POSITIVE_INFINITY });
-    return out.Id!;
   }
 
   async rows(sql: string): Promise<Array<Record<string, string | null>>> {
@@ -73,4 +87,14 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
     }
     return { recreated, rowsRemoved: undefined };
   }
+}
+
+/**
+ * The Data API refuses a statement for a session that is closed (SessionData status CLOSED once
+ * SessionKeepAliveSeconds have passed idle) with a client error naming the session; the exact text is not documented,
+ * so any ValidationException or ResourceNotFoundException that mentions the session counts.
+ */
+export function isSessionGone(err: unknown): boolean {
+  const e = err as { name?: string; message?: string };
+  return (e.name === 'ValidationException' || e.name === 'ResourceNotFoundException') && /session/i.test(e.message ?? '');
 }

@@ -49,11 +49,16 @@ export function erasureSql(dialect: Dialect, schema: string, paths: readonly str
     deleteSuppressedEvents: (): string => `DELETE FROM ${schema}.events WHERE ${subjectHashIn(dialect, 'payload', paths, suppressed)}`,
     /**
      * Keys of the rejects whose parsed payload is a JSON object naming a subject of `hashSet` (a literal list or a
-     * subquery): matched in SQL, so only keys cross the Data API.
+     * subquery), or whose partition key is one (producers often key by the user): matched in SQL, so only keys cross
+     * the Data API.
      */
-    rejectKeysByPayload: (hashSet: readonly string[] | 'suppressed'): string =>
-      `SELECT stream_name, shard_id, sequence_number, reason FROM ${schema}.rejects WHERE payload IS NOT NULL AND ${objectTest(dialect)} AND (` +
-      `${subjectHashIn(dialect, 'payload', paths, hashSet === 'suppressed' ? suppressed : list(hashSet))})`,
+    rejectKeysByPayload: (hashSet: readonly string[] | 'suppressed'): string => {
+      const set = hashSet === 'suppressed' ? suppressed : list(hashSet);
+      return (
+        `SELECT stream_name, shard_id, sequence_number, reason FROM ${schema}.rejects WHERE (payload IS NOT NULL AND ${objectTest(dialect)} AND (` +
+        `${subjectHashIn(dialect, 'payload', paths, set)})) OR ${sha256Hex(dialect, 'partition_key')} IN (${set})`
+      );
+    },
     /**
      * A page of the rejects whose bytes must be searched in the runner (no parsed object to hash: raw bytes, or a
      * payload that is an array or a scalar): their keys, their length and their first {@link REJECT_CHUNK_BYTES}

@@ -19,7 +19,7 @@ import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
 import { Dialect, erasureSql, REJECT_CHUNK_BYTES, REJECT_PAGE_ROWS, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
-import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject } from './store';
+import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject, ObjectChangedError } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
 /** A warehouse, as the erasure needs it: statements with text results. */
@@ -95,6 +95,11 @@ export interface ErasureDeps {
   readonly clock: () => number;
   readonly newRequestId?: () => string;
   readonly onProgress?: (line: string) => void;
+  /**
+   * Time left before the caller must stop (the Lambda function's remaining time less a reserve): the scheduled step
+   * stops between objects when it reaches zero, with its progress saved. @default no deadline
+   */
+  readonly remainingMs?: () => number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -124,7 +129,8 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     warehouses.push({ name: w.name, eventsDeleted, rejectsDeleted: rejects.length });
   }
 
-  const archive = await sweepArchives(targets, (bytes) => recordHasSubject(bytes, request.subject, paths), { dryRun, since: undefined, say });
+  const matchSubject: RecordMatch = (bytes, partitionKey) => recordHasSubject(bytes, request.subject, paths) || partitionKey === request.subject;
+  const { counts: archive } = await sweepArchives(targets, sweepUnits(targets, undefined, started), matchSubject, { dryRun, since: undefined, say });
 
   const erasedAt = deps.clock();
   const retention = Math.max(0, ...targets.streams.map((s) => s.retentionHours));
@@ -137,12 +143,14 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     },
     {
       place: 'streaming materialized views',
-      clearAt: new Date(streamsClearAt).toISOString(),
+      clearAt: new Date(streamsClearAt + MV_CLEAR_MARGIN_MS).toISOString(),
       how: 'recreated by the scheduled step after the streams have expired the records (the merge watermark makes it safe); until then the merge drops the rows',
     },
     {
-      place: 'archive objects still in Firehose buffers',
-      clearAt: new Date(started + targets.archiveDelayMs).toISOString(),
+      place: 'archive objects Firehose delivers after the request',
+      // Firehose buffers up to 900 s, and from a Kinesis source keeps reading (and retrying) a record until the
+      // stream's retention ends: the step sweeps them with the views, once that has passed.
+      clearAt: new Date(streamsClearAt + MV_CLEAR_MARGIN_MS).toISOString(),
       how: lateSweepHow(targets),
     },
   ];
@@ -192,6 +200,7 @@ async function findRejects(
   match: (bytes: Uint8Array) => boolean,
 ): Promise<RejectKeyColumns[]> {
   const found = (await w.rows(sql.rejectKeysByPayload(hashes))).map(rejectKey);
+  const seen = new Set(found.map((k) => JSON.stringify(k)));
   // Pages in a stable order; a page shorter than a full one is the last. Deletions happen after the search.
   for (let page = 0; ; page++) {
     const rows = await w.rows(sql.rejectsToSearch(page));
@@ -203,7 +212,8 @@ async function findRejects(
         const [chunk] = await w.rows(sql.rejectChunk(key, offset, Math.min(REJECT_CHUNK_BYTES, total - offset + 1)));
         chunks.push(Buffer.from(chunk?.chunk ?? '', 'hex'));
       }
-      if (match(Buffer.concat(chunks))) found.push(key);
+      // A reject found by its partition key in SQL is not deleted twice.
+      if (!seen.has(JSON.stringify(key)) && match(Buffer.concat(chunks))) found.push(key);
     }
     if (rows.length < REJECT_PAGE_ROWS) break;
   }
@@ -217,7 +227,9 @@ async function findRejects(
 function lateSweepHow(targets: ErasureTargets): string {
   const withStep = new Set(targets.warehouses.map((w) => w.name));
   const without = targets.archives.map((a) => a.region).filter((r) => !withStep.has(r));
-  const base = 'the scheduled step of each warehouse Region sweeps its archive for objects written since the request';
+  const base =
+    'the scheduled step of each warehouse Region sweeps its archive for objects written since the request, in its first run after that time ' +
+    '(matched by the hash of a subject path or the partition key: a malformed or binary record delivered late is not found; run this erase again for it)';
   return without.length === 0 ? base : `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: run this erase again after that time to sweep ${without.length === 1 ? 'its archive' : 'their archives'}`;
 }
 
@@ -229,72 +241,234 @@ function auditInsert(w: ErasureWarehouse, requestId: string, hash: string, paths
 }
 
 /**
- * Rewrites every archive object holding a matching record without it, and deletes every older version of it. An
- * object left empty is deleted (all its versions). Error documents (Firehose's `rawData`) are searched too.
+ * Where the archive is listed, in a fixed order: one unit per (archive, prefix), or, for the scheduled step, per day
+ * of a stream prefix (`<stream>/yyyy/MM/dd/`) that can hold an object written since `since`. A unit is what the
+ * scheduled step's progress (`archive_swept_through`) counts in.
+ *
+ * The key's hour is when the object's OLDEST record reached Firehose, not when the object was written: Firehose
+ * buffers up to 900 s, and with a Kinesis source it keeps reading (and retrying) a record until the stream's
+ * retention ends, then retries delivery to S3 for up to 24 hours. So an object written at or after `since` has a key
+ * hour no earlier than `since` minus the retention, a day of S3 retries and the archive delay: days before that cannot
+ * hold one. Within the days listed, objects are selected by LastModified, never by the key's hour.
  */
-async function sweepArchives(
-  targets: ErasureTargets,
-  match: (bytes: Uint8Array) => boolean,
-  options: { dryRun: boolean; since: number | undefined; say: (line: string) => void },
-): Promise<ArchiveCounts> {
-  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} };
+export function sweepUnits(targets: Pick<ErasureTargets, 'archives' | 'streams' | 'archiveDelayMs'>, since: number | undefined, now: number): SweepUnit[] {
+  const units: SweepUnit[] = [];
+  const retentionMs = Math.max(0, ...targets.streams.map((s) => s.retentionHours)) * HOUR_MS;
   for (const a of targets.archives) {
     for (const prefix of a.prefixes) {
-      for (const key of await targets.store.listKeys(a.bucket, prefix)) {
-        if (options.since !== undefined && !objectMayBeNewerThan(key, options.since)) continue;
-        const { body, versionId, storageClass = 'STANDARD' } = await targets.store.get(a.bucket, key);
-        counts.objectsScanned++;
-        const rewritten = prefix.startsWith('errors/') ? await filterErrorDocuments(body, match) : await filterArchiveObject(body, match, key);
-        counts.recordsScanned += rewritten.scanned;
-        if (rewritten.removed === 0) continue;
-        counts.recordsRemoved += rewritten.removed;
-        counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
-        if (options.dryRun) continue;
-        let keep: string | undefined;
-        if (rewritten.body === undefined) counts.objectsDeleted++;
-        else {
-          // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays.
-          keep = await targets.store.put(a.bucket, key, rewritten.body, prefix.startsWith('errors/') ? 'application/octet-stream' : 'application/x-ndjson', storageClass);
-          counts.objectsRewritten++;
-        }
-        // Every other version still holds the records: delete them (including the one just read, `versionId`).
-        for (const v of await targets.store.listVersions(a.bucket, key)) {
-          if (v.versionId === keep) continue;
-          await targets.store.deleteVersion(a.bucket, key, v.versionId);
-          if (!v.deleteMarker) counts.versionsDeleted++;
-        }
-        void versionId;
+      const errors = prefix.startsWith('errors/');
+      if (since === undefined || errors || !prefix.endsWith('/')) {
+        units.push({ id: `${a.region}:${prefix}`, region: a.region, bucket: a.bucket, prefix, errors });
+        continue;
+      }
+      const first = Math.floor((since - retentionMs - S3_DELIVERY_RETRY_MS - targets.archiveDelayMs) / DAY_MS);
+      for (let day = first; day <= Math.floor(now / DAY_MS); day++) {
+        const d = new Date(day * DAY_MS);
+        const dayPrefix = `${prefix}${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/`;
+        units.push({ id: `${a.region}:${dayPrefix}`, region: a.region, bucket: a.bucket, prefix: dayPrefix, errors });
       }
     }
-    options.say(`archive ${a.region} (s3://${a.bucket}): ${counts.recordsRemoved} record(s) so far in ${counts.objectsRewritten + counts.objectsDeleted} object(s)`);
   }
-  return counts;
+  return units;
 }
 
-/** Keys carry the hour their oldest record reached Firehose (…/yyyy/MM/dd/HH/…): skip hours entirely before `since`. */
-function objectMayBeNewerThan(key: string, since: number): boolean {
-  const m = /\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\//.exec(key);
-  if (!m) return true;
-  const hourEnd = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4])) + HOUR_MS;
-  return hourEnd > since;
+export interface SweepUnit {
+  readonly id: string;
+  readonly region: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly errors: boolean;
 }
 
-async function filterArchiveObject(body: Buffer, match: (bytes: Uint8Array) => boolean, where: string): Promise<{ scanned: number; removed: number; body: Buffer | undefined }> {
-  const records: ArchiveRecord[] = await decodeArchiveObject(body, where);
-  const kept = records.filter((r) => !match(recordBytes(r)));
+/** Firehose retries delivery to S3 for up to 24 hours (Amazon Data Firehose Developer Guide, "Data delivery failure handling"). */
+const S3_DELIVERY_RETRY_MS = 24 * HOUR_MS;
+const DAY_MS = 24 * HOUR_MS;
+/**
+ * Margin after `mv_clear_at` before a request is due: Kinesis trims expired records in the background, so a record
+ * can still be read shortly after its retention; a view recreated a little later no longer holds it.
+ */
+const MV_CLEAR_MARGIN_MS = HOUR_MS;
+/** Attempts at one object's read-filter-write when other writers keep changing it. */
+const MAX_REWRITE_ATTEMPTS = 5;
+
+/** Where a sweep resumes: the first unit not done, and in it the last key done. */
+interface SweepPosition {
+  readonly unit: number;
+  readonly afterKey?: string;
+}
+
+interface SweepOptions {
+  readonly dryRun: boolean;
+  /** Only versions written (LastModified) at or after this time; undefined: every version. */
+  readonly since: number | undefined;
+  readonly say: (line: string) => void;
+  readonly from?: SweepPosition;
+  /** True when the sweep must stop (the caller's deadline); it stops between objects. */
+  readonly outOfTime?: () => boolean;
+  /** Called after each unit is done, and where the sweep stopped early. */
+  readonly onProgress?: (cursor: string, removedSinceLast: number) => Promise<void>;
+}
+
+/**
+ * Removes matching records from every archive object version: the current version of an object holding one is
+ * rewritten without it (a conditional write over the ETag read, retried when another writer changed the object
+ * meanwhile, so a concurrent erase cannot bring back what this one removed) and the version read is deleted for good;
+ * a noncurrent version holding one (an older rewrite, or a version the lifecycle expiration made noncurrent) is
+ * deleted (a version cannot be rewritten; its other records remain in the current object, if any). An object left
+ * with no record is replaced by an empty version the same way, then every version read and that one are deleted.
+ * Error documents (Firehose's `rawData`) are searched too.
+ */
+async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[], match: RecordMatch, options: SweepOptions): Promise<{ counts: ArchiveCounts; complete: boolean }> {
+  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} };
+  const from = options.from ?? { unit: 0 };
+  let reported = 0;
+  const progress = async (cursor: string): Promise<void> => {
+    await options.onProgress?.(cursor, counts.recordsRemoved - reported);
+    reported = counts.recordsRemoved;
+  };
+  for (let u = from.unit; u < units.length; u++) {
+    const unit = units[u];
+    const versions = await targets.store.listPrefixVersions(unit.bucket, unit.prefix);
+    const byKey = new Map<string, typeof versions>();
+    for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
+    let lastKey: string | undefined;
+    for (const [key, kv] of byKey) {
+      if (u === from.unit && from.afterKey !== undefined && key <= from.afterKey) continue;
+      if (options.outOfTime?.()) {
+        if (lastKey !== undefined) await progress(cursorOf(unit, lastKey));
+        return { counts, complete: false };
+      }
+      const selected = kv.filter((v) => !v.deleteMarker && (options.since === undefined || (v.lastModifiedMs ?? Number.POSITIVE_INFINITY) >= options.since));
+      const gone = new Set<string>();
+      if (selected.some((v) => v.isLatest)) {
+        for (const id of await sweepCurrent(targets, unit, key, match, options.dryRun, counts)) gone.add(id);
+      }
+      for (const v of selected) {
+        if (v.isLatest || gone.has(v.versionId)) continue;
+        await sweepNoncurrent(targets, unit, key, v.versionId, match, options.dryRun, counts);
+      }
+      lastKey = key;
+    }
+    await progress(unit.id);
+    options.say(`archive ${unit.region} (s3://${unit.bucket}/${unit.prefix}): ${counts.recordsRemoved} record(s) so far in ${counts.objectsRewritten + counts.objectsDeleted} object(s)`);
+  }
+  return { counts, complete: true };
+}
+
+/** A progress cursor: a unit done (`<unit id>`), or a unit done up to a key (`<unit id>@<key>`). */
+function cursorOf(unit: SweepUnit, key?: string): string {
+  return key === undefined ? unit.id : `${unit.id}@${key}`;
+}
+
+/** Where to resume after a cursor; the start when the cursor is absent or names a unit not in the list any more. */
+export function positionAfter(units: readonly SweepUnit[], cursor: string | null | undefined): SweepPosition {
+  if (!cursor) return { unit: 0 };
+  const done = units.findIndex((u) => u.id === cursor);
+  if (done >= 0) return { unit: done + 1 };
+  const partial = units.findIndex((u) => cursor.startsWith(`${u.id}@`));
+  return partial >= 0 ? { unit: partial, afterKey: cursor.slice(units[partial].id.length + 1) } : { unit: 0 };
+}
+
+const earlier = (a: SweepPosition, b: SweepPosition): SweepPosition =>
+  a.unit !== b.unit ? (a.unit < b.unit ? a : b) : a.afterKey === undefined ? a : b.afterKey === undefined ? b : a.afterKey <= b.afterKey ? a : b;
+
+/** Matches a record by its bytes and its partition key (undefined for error documents, which carry none). */
+type RecordMatch = (bytes: Uint8Array, partitionKey: string | undefined) => boolean;
+
+/** The current version: read, filter, conditional write; returns the version ids it deleted (or, dry, would delete). */
+async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts): Promise<string[]> {
+  const read: string[] = [];
+  let empty: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    let object: Awaited<ReturnType<ArchiveStore['get']>>;
+    try {
+      object = await targets.store.get(unit.bucket, key);
+    } catch (err) {
+      if (isNoSuchKey(err)) return read; // deleted meanwhile (by a concurrent erase): nothing left to rewrite
+      throw err;
+    }
+    const storageClass = object.storageClass ?? 'STANDARD';
+    counts.objectsScanned++;
+    const rewritten = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
+    counts.recordsScanned += rewritten.scanned;
+    if (rewritten.removed === 0) {
+      if (read.length === 0) return read;
+      // A concurrent erase already removed them from the version that replaced ours: only ours is left to delete.
+      break;
+    }
+    if (object.versionId !== undefined) read.push(object.versionId);
+    if (dryRun) {
+      counts.recordsRemoved += rewritten.removed;
+      counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
+      counts.versionsDeleted += read.length;
+      if (rewritten.body === undefined) counts.objectsDeleted++;
+      else counts.objectsRewritten++;
+      return read;
+    }
+    try {
+      // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays. An
+      // object left empty gets an empty version the same way, so a concurrent writer's If-Match fails too.
+      const written = await targets.store.put(unit.bucket, key, rewritten.body ?? Buffer.alloc(0), unit.errors ? 'application/octet-stream' : 'application/x-ndjson', storageClass, object.etag);
+      counts.recordsRemoved += rewritten.removed;
+      counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
+      if (rewritten.body === undefined) {
+        counts.objectsDeleted++;
+        empty = written;
+      } else counts.objectsRewritten++;
+      break;
+    } catch (err) {
+      if (!(err instanceof ObjectChangedError) || attempt >= MAX_REWRITE_ATTEMPTS) throw err;
+    }
+  }
+  // The versions read still hold the records (and an emptied object's empty version is no object at all): delete them.
+  for (const id of read) {
+    await targets.store.deleteVersion(unit.bucket, key, id);
+    counts.versionsDeleted++;
+  }
+  if (empty !== undefined) await targets.store.deleteVersion(unit.bucket, key, empty);
+  return read;
+}
+
+/** A noncurrent version: deleted if it holds a matching record (S3 cannot rewrite a version). */
+async function sweepNoncurrent(targets: ErasureTargets, unit: SweepUnit, key: string, versionId: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts): Promise<void> {
+  let object: Awaited<ReturnType<ArchiveStore['get']>>;
+  try {
+    object = await targets.store.get(unit.bucket, key, versionId);
+  } catch (err) {
+    if (isNoSuchKey(err)) return; // deleted meanwhile
+    throw err;
+  }
+  counts.objectsScanned++;
+  const filtered = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
+  counts.recordsScanned += filtered.scanned;
+  if (filtered.removed === 0) return;
+  if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
+  counts.versionsDeleted++;
+}
+
+function isNoSuchKey(err: unknown): boolean {
+  const name = (err as { name?: string }).name;
+  return name === 'NoSuchKey' || name === 'NoSuchVersion';
+}
+
+async function filterArchiveObject(body: Buffer, match: RecordMatch, where: string): Promise<{ scanned: number; removed: number; body: Buffer | undefined }> {
+  const records: ArchiveRecord[] = body.length === 0 ? [] : await decodeArchiveObject(body, where);
+  const kept = records.filter((r) => !match(recordBytes(r), r.partitionKey));
   const removed = records.length - kept.length;
   return { scanned: records.length, removed, body: removed === 0 || kept.length === 0 ? undefined : await encodeArchiveObject(kept) };
 }
 
-async function filterErrorDocuments(body: Buffer, match: (bytes: Uint8Array) => boolean): Promise<{ scanned: number; removed: number; body: Buffer | undefined }> {
+/** Firehose's error documents, one JSON object a line; a line that does not parse stops the erasure (as replay does). */
+async function filterErrorDocuments(body: Buffer, match: RecordMatch, where: string): Promise<{ scanned: number; removed: number; body: Buffer | undefined }> {
   const lines = (await archiveObjectText(body)).split('\n').filter((l) => l.trim() !== '');
-  const kept = lines.filter((l) => {
+  const kept = lines.filter((l, i) => {
+    let doc: { rawData?: unknown };
     try {
-      const doc = JSON.parse(l) as { rawData?: unknown };
-      return !(typeof doc.rawData === 'string' && match(Buffer.from(doc.rawData, 'base64')));
-    } catch {
-      return true;
+      doc = JSON.parse(l) as { rawData?: unknown };
+    } catch (err) {
+      throw new Error(`${where}: line ${i + 1} is not a Firehose error document (${err instanceof Error ? err.message : String(err)}); erasure stopped so that no record is missed`);
     }
+    return !(typeof doc.rawData === 'string' && match(Buffer.from(doc.rawData, 'base64'), undefined));
   });
   const removed = lines.length - kept.length;
   return { scanned: lines.length, removed, body: removed === 0 || kept.length === 0 ? undefined : gzipSync(`${kept.join('\n')}\n`) };
@@ -303,74 +477,162 @@ async function filterErrorDocuments(body: Buffer, match: (bytes: Uint8Array) => 
 export interface FinishReport {
   readonly finished: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string }>;
   readonly waiting: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string; readonly dueAt: string }>;
+  /** False when the run stopped before its deadline with its progress saved: the next run resumes there. */
+  readonly complete: boolean;
   readonly eventsDeleted: number;
   readonly rejectsDeleted: number;
-  /** Streaming views recreated (none when no erasure was due). */
+  /** Streaming views recreated by this run (none when no erasure became due since the last recreation). */
   readonly streamingViewsRecreated: number;
   /** Rows the recreated views no longer hold, where known (the local stand-in); undefined on Redshift. */
   readonly streamingViewRowsDeleted: number | undefined;
   readonly archive: ArchiveCounts;
 }
 
+interface DueRequest {
+  readonly w: ErasureWarehouse;
+  readonly requestId: string;
+  readonly hash: string;
+  readonly requestedAt: number;
+  readonly viewsRecreated: boolean;
+  readonly archiveSwept: boolean;
+  readonly sweptThrough: string | null;
+}
+
+const parseTs = (v: string | null | undefined): number => Date.parse(`${String(v).replace(' ', 'T')}Z`);
+
 /**
  * The scheduled step (deployed on a schedule in every warehouse Region, lambda/erasure-finish; by hand
  * `npm run ops -- erase --finish`): for every erasure whose streams and streaming views are due (`mv_clear_at`
- * passed), recreates the streaming views, sweeps
- * events and rejects again by hash, and the archive objects written since the request (late Firehose deliveries),
- * then marks the request finished. Works from hashes only: it never needs the subject.
+ * passed), in phases recorded in the audit row so that a run stopped by its deadline (or killed) resumes where it
+ * stopped and repeats no expensive step:
+ *
+ * 1. recreates the streaming views once for the requests due since the last recreation (`views_recreated_at`);
+ * 2. sweeps the archive objects written since the request (late Firehose deliveries), selected by LastModified
+ *    (`archive_swept_through` is the last unit done, `archive_swept_at` when all are);
+ * 3. sweeps events and rejects again by hash, and marks the request finished.
+ *
+ * With `remainingMs`, it stops between objects once that reaches zero, with its progress saved. Works from hashes
+ * only: it never needs the subject.
  */
 export async function finishErasures(targets: ErasureTargets, paths: readonly string[], deps: ErasureDeps): Promise<FinishReport> {
   checkSubjectPaths(paths);
   const now = deps.clock();
+  const say = deps.onProgress ?? (() => undefined);
+  const outOfTime = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() <= 0;
+  const nowLiteral = (): string => `TIMESTAMP '${timestampLiteral(new Date(deps.clock()).toISOString())}'`;
+  const emptyCounts = (): ArchiveCounts => ({ objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} });
   const finished: Array<{ requestId: string; warehouse: string }> = [];
   const waiting: Array<{ requestId: string; warehouse: string; dueAt: string }> = [];
   let eventsDeleted = 0;
   let rejectsDeleted = 0;
   let viewRows: number | undefined = 0;
   let viewsRecreated = 0;
-  let since: number | undefined;
-  const due: Array<{ w: ErasureWarehouse; requestId: string }> = [];
-  const hashes = new Set<string>();
+  const due: DueRequest[] = [];
   for (const w of targets.warehouses) {
     const rows = await w.rows(
-      `SELECT request_id, subject_hash, CAST(requested_at AS VARCHAR(32)) AS requested_at, CAST(mv_clear_at AS VARCHAR(32)) AS mv_clear_at ` +
-        `FROM ${w.schema}.erasure_requests WHERE status = 'erased'`,
+      `SELECT request_id, subject_hash, CAST(requested_at AS VARCHAR(32)) AS requested_at, CAST(mv_clear_at AS VARCHAR(32)) AS mv_clear_at, ` +
+        `CAST(views_recreated_at AS VARCHAR(32)) AS views_recreated_at, CAST(archive_swept_at AS VARCHAR(32)) AS archive_swept_at, archive_swept_through ` +
+        `FROM ${w.schema}.erasure_requests WHERE status = 'erased' ORDER BY requested_at, request_id`,
     );
     for (const r of rows) {
-      const dueAt = Date.parse(`${String(r.mv_clear_at).replace(' ', 'T')}Z`);
+      const dueAt = parseTs(r.mv_clear_at) + MV_CLEAR_MARGIN_MS;
       if (dueAt > now) {
         waiting.push({ requestId: String(r.request_id), warehouse: w.name, dueAt: new Date(dueAt).toISOString() });
         continue;
       }
-      due.push({ w, requestId: String(r.request_id) });
-      hashes.add(String(r.subject_hash));
-      const requested = Date.parse(`${String(r.requested_at).replace(' ', 'T')}Z`);
-      since = since === undefined ? requested : Math.min(since, requested);
+      due.push({
+        w,
+        requestId: requestIdLiteral(String(r.request_id)),
+        hash: checkHash(String(r.subject_hash)),
+        requestedAt: parseTs(r.requested_at),
+        viewsRecreated: r.views_recreated_at !== null,
+        archiveSwept: r.archive_swept_at !== null,
+        sweptThrough: r.archive_swept_through,
+      });
     }
   }
-  if (due.length === 0) {
-    return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: 0, streamingViewRowsDeleted: 0, archive: { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} } };
-  }
-  const matchHash = (bytes: Uint8Array): boolean => recordHasSuppressedSubject(bytes, hashes, paths);
-  for (const w of new Set(due.map((d) => d.w))) {
-    const sql = erasureSql(w.dialect, w.schema, paths);
+  const report = (complete: boolean, archive: ArchiveCounts): FinishReport => ({
+    finished,
+    waiting,
+    complete,
+    eventsDeleted,
+    rejectsDeleted,
+    streamingViewsRecreated: viewsRecreated,
+    streamingViewRowsDeleted: viewRows,
+    archive,
+  });
+  if (due.length === 0) return report(true, emptyCounts());
+  const ids = (rs: readonly DueRequest[]): string => rs.map((d) => `'${d.requestId}'`).join(', ');
+  const byWarehouse = (rs: readonly DueRequest[]): Map<ErasureWarehouse, DueRequest[]> => {
+    const m = new Map<ErasureWarehouse, DueRequest[]>();
+    for (const d of rs) m.set(d.w, [...(m.get(d.w) ?? []), d]);
+    return m;
+  };
+
+  // 1. The views, once per batch of requests that became due since the last recreation.
+  for (const [w, rs] of byWarehouse(due.filter((d) => !d.viewsRecreated))) {
+    if (outOfTime()) return report(false, emptyCounts());
     const views = await w.clearStreamingViews();
     viewsRecreated += views.recreated;
     viewRows = viewRows === undefined || views.rowsRemoved === undefined ? undefined : viewRows + views.rowsRemoved;
-    eventsDeleted += await w.change(sql.deleteSuppressedEvents());
-    const rejects = await findRejects(w, sql, 'suppressed', matchHash);
+    await w.change(`UPDATE ${w.schema}.erasure_requests SET views_recreated_at = ${nowLiteral()} WHERE request_id IN (${ids(rs)})`);
+    say(`${w.name}: ${views.recreated} streaming view(s) recreated for ${rs.length} erasure(s)`);
+  }
+
+  // 2. The archive: objects written since the earliest request of the batch (less the archive delay).
+  const hashes = new Set(due.map((d) => d.hash));
+  const matchHash: RecordMatch = (bytes, partitionKey) => recordHasSuppressedSubject(bytes, hashes, paths) || (partitionKey !== undefined && partitionKey !== '' && hashes.has(subjectHash(partitionKey)));
+  const toSweep = due.filter((d) => !d.archiveSwept);
+  let archive = emptyCounts();
+  if (toSweep.length > 0) {
+    const since = Math.min(...toSweep.map((d) => d.requestedAt)) - targets.archiveDelayMs;
+    const units = sweepUnits(targets, since, now);
+    const from = toSweep.map((d) => positionAfter(units, d.sweptThrough)).reduce(earlier);
+    const sweep = await sweepArchives(targets, units, matchHash, {
+      dryRun: false,
+      since,
+      say,
+      from,
+      outOfTime,
+      onProgress: async (cursor, removed) => {
+        for (const [w, rs] of byWarehouse(toSweep)) {
+          await w.change(
+            `UPDATE ${w.schema}.erasure_requests SET archive_swept_through = '${cursorLiteral(cursor)}', ` +
+              `finish_archive_removed = COALESCE(finish_archive_removed, 0) + ${removed} WHERE request_id IN (${ids(rs)})`,
+          );
+        }
+      },
+    });
+    archive = sweep.counts;
+    if (!sweep.complete) {
+      say(`stopped before the deadline; the next run resumes the archive sweep where this one stopped`);
+      return report(false, archive);
+    }
+    for (const [w, rs] of byWarehouse(toSweep)) await w.change(`UPDATE ${w.schema}.erasure_requests SET archive_swept_at = ${nowLiteral()} WHERE request_id IN (${ids(rs)})`);
+  }
+
+  // 3. Events and rejects by hash (cheap next to the above, and idempotent), then finished.
+  for (const [w, rs] of byWarehouse(due)) {
+    if (outOfTime()) return report(false, archive);
+    const sql = erasureSql(w.dialect, w.schema, paths);
+    const events = await w.change(sql.deleteSuppressedEvents());
+    const rejects = await findRejects(w, sql, 'suppressed', (bytes) => recordHasSuppressedSubject(bytes, hashes, paths));
     for (const r of rejects) await w.change(sql.deleteReject(r));
+    eventsDeleted += events;
     rejectsDeleted += rejects.length;
-  }
-  const archive = await sweepArchives(targets, matchHash, { dryRun: false, since, say: deps.onProgress ?? (() => undefined) });
-  for (const { w, requestId } of due) {
     await w.change(
-      `UPDATE ${w.schema}.erasure_requests SET status = 'finished', finished_at = TIMESTAMP '${timestampLiteral(new Date(deps.clock()).toISOString())}', ` +
-        `finish_events_deleted = ${eventsDeleted}, finish_rejects_deleted = ${rejectsDeleted}, finish_archive_removed = ${archive.recordsRemoved} WHERE request_id = '${requestIdLiteral(requestId)}'`,
+      `UPDATE ${w.schema}.erasure_requests SET status = 'finished', finished_at = ${nowLiteral()}, ` +
+        `finish_events_deleted = ${events}, finish_rejects_deleted = ${rejects.length} WHERE request_id IN (${ids(rs)})`,
     );
-    finished.push({ requestId, warehouse: w.name });
+    for (const d of rs) finished.push({ requestId: d.requestId, warehouse: w.name });
   }
-  return { finished, waiting, eventsDeleted, rejectsDeleted, streamingViewsRecreated: viewsRecreated, streamingViewRowsDeleted: viewRows, archive };
+  return report(true, archive);
+}
+
+/** A progress cursor inlined in SQL: a Region, a prefix and an archive key (Firehose's characters only). */
+function cursorLiteral(cursor: string): string {
+  if (!/^[A-Za-z0-9_.:/@=+-]{1,1024}$/.test(cursor)) throw new Error(`unexpected archive cursor ${JSON.stringify(cursor)}`);
+  return cursor;
 }
 
 /** The DELETE that stands in for recreating a Postgres stand-in MV: its rows of suppressed subjects. */

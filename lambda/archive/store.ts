@@ -24,17 +24,38 @@ export interface ObjectVersion {
   readonly versionId: string;
   readonly isLatest: boolean;
   readonly deleteMarker: boolean;
+  /** When S3 stored this version (ListObjectVersions' LastModified), epoch ms; undefined when S3 did not say. */
+  readonly lastModifiedMs?: number;
+}
+
+/**
+ * A conditional write lost a race: the object changed (or went) since it was read (S3 412 PreconditionFailed, 404
+ * NoSuchKey for an If-Match on a key that is gone, or 409 ConditionalRequestConflict). Read it again and retry.
+ */
+export class ObjectChangedError extends Error {
+  constructor(readonly bucket: string, readonly key: string) {
+    super(`s3://${bucket}/${key} changed since it was read`);
+    this.name = 'ObjectChangedError';
+  }
 }
 
 export interface ArchiveStore {
   /** Keys under a prefix, in S3's order (every page). */
   listKeys(bucket: string, prefix: string): Promise<string[]>;
-  /** The object's current bytes, version id and storage class (`STANDARD` when S3 does not say). */
-  get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined; storageClass?: string }>;
-  /** Writes a new version (in `storageClass`, default STANDARD); returns its version id. */
-  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string): Promise<string | undefined>;
+  /**
+   * The bytes, version id, ETag and storage class (`STANDARD` when S3 does not say) of the current version, or of
+   * `versionId` (a noncurrent one).
+   */
+  get(bucket: string, key: string, versionId?: string): Promise<{ body: Buffer; versionId: string | undefined; etag?: string; storageClass?: string }>;
+  /**
+   * Writes a new version (in `storageClass`, default STANDARD); returns its version id. With `ifMatch` (an ETag) the
+   * write happens only if the current version still has that ETag, else it throws {@link ObjectChangedError}.
+   */
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined>;
   /** Every version and delete marker of exactly this key, newest first. */
   listVersions(bucket: string, key: string): Promise<ObjectVersion[]>;
+  /** Every version and delete marker under a prefix (ListObjectVersions, every page), in S3's order: by key, newest first. */
+  listPrefixVersions(bucket: string, prefix: string): Promise<ObjectVersion[]>;
   /** Removes one version for good. */
   deleteVersion(bucket: string, key: string, versionId: string): Promise<void>;
 }
@@ -53,18 +74,57 @@ export class S3ArchiveStore implements ArchiveStore {
     return keys;
   }
 
-  async get(bucket: string, key: string): Promise<{ body: Buffer; versionId: string | undefined; storageClass: string }> {
-    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  async get(bucket: string, key: string, versionId?: string): Promise<{ body: Buffer; versionId: string | undefined; etag: string | undefined; storageClass: string }> {
+    const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
     if (!out.Body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
     // S3 sends x-amz-storage-class for every class but STANDARD.
-    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId, storageClass: out.StorageClass ?? 'STANDARD' };
+    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId, etag: out.ETag, storageClass: out.StorageClass ?? 'STANDARD' };
   }
 
-  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string): Promise<string | undefined> {
-    const out = await this.client.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ...(storageClass && storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}) }),
-    );
-    return out.VersionId;
+  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(storageClass && storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}),
+          ...(ifMatch !== undefined ? { IfMatch: ifMatch } : {}),
+        }),
+      );
+      return out.VersionId;
+    } catch (err) {
+      // S3 conditional writes (User Guide, "How to prevent object overwrites with conditional writes"): 412 when the
+      // ETag no longer matches, 409 ConditionalRequestConflict on a concurrent write, 404 when the key is gone.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (ifMatch !== undefined && (status === 412 || status === 409 || status === 404)) throw new ObjectChangedError(bucket, key);
+      throw err;
+    }
+  }
+
+  async listPrefixVersions(bucket: string, prefix: string): Promise<ObjectVersion[]> {
+    const out: ObjectVersion[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    for (;;) {
+      const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      const entries: Array<ObjectVersion & { order: number }> = [];
+      let order = 0;
+      // Versions and delete markers come in two lists; each is in S3's order (key, then newest first) and so is their merge by key and time.
+      for (const v of page.Versions ?? []) {
+        if (v.Key && v.VersionId) entries.push({ key: v.Key, versionId: v.VersionId, isLatest: v.IsLatest === true, deleteMarker: false, lastModifiedMs: v.LastModified?.getTime(), order: order++ });
+      }
+      for (const m of page.DeleteMarkers ?? []) {
+        if (m.Key && m.VersionId) entries.push({ key: m.Key, versionId: m.VersionId, isLatest: m.IsLatest === true, deleteMarker: true, lastModifiedMs: m.LastModified?.getTime(), order: order++ });
+      }
+      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.isLatest !== b.isLatest ? (a.isLatest ? -1 : 1) : (b.lastModifiedMs ?? 0) - (a.lastModifiedMs ?? 0) || a.order - b.order));
+      for (const { order: _order, ...v } of entries) out.push(v);
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      versionMarker = page.NextVersionIdMarker;
+    }
+    return out;
   }
 
   async listVersions(bucket: string, key: string): Promise<ObjectVersion[]> {

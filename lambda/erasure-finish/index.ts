@@ -3,7 +3,8 @@
  * `warehouse.erasureFinishIntervalHours`): finishErasures (lambda/archive/erase.ts) against this Region's warehouse,
  * through the Data API, and this Region's archive bucket. It works from the audit table's hashes only, never a
  * subject. A failure throws, so the function's Errors metric (and its alarm) shows it; the next run retries (every
- * step is idempotent).
+ * step is idempotent). A run stops two minutes before its timeout with its progress in the audit table (phases per
+ * request), and the next run resumes there.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
@@ -16,17 +17,24 @@ import { parseErasureFinishEnv } from './env';
 
 const env = parseErasureFinishEnv(process.env);
 const logger = new Logger({ serviceName: 'redstream-erasure-finish' });
-const warehouse = new DataApiErasureWarehouse(
-  new RedshiftDataClient({}),
-  env.region,
-  { workgroupName: env.workgroupName, database: env.database, secretArn: env.secretArn },
-  env.schema,
-  { streamingViews: env.streamingViews, pollIntervalMs: env.pollIntervalMs },
-);
+const redshiftData = new RedshiftDataClient({});
 const store = new S3ArchiveStore(new S3Client({}));
+/**
+ * Time kept back from the function's timeout: the object being rewritten when the deadline comes (up to 128 MiB
+ * decoded and re-encoded) and the statements that save the progress.
+ */
+const RESERVE_MS = 120_000;
 
 export const handler = async (_event: unknown, context: Context): Promise<FinishReport> => {
   logger.addContext(context);
+  // Per invocation: a Data API session outlives neither its SessionKeepAliveSeconds nor a warm container's idle time.
+  const warehouse = new DataApiErasureWarehouse(
+    redshiftData,
+    env.region,
+    { workgroupName: env.workgroupName, database: env.database, secretArn: env.secretArn },
+    env.schema,
+    { streamingViews: env.streamingViews, pollIntervalMs: env.pollIntervalMs },
+  );
   const report = await finishErasures(
     {
       warehouses: [warehouse],
@@ -36,8 +44,9 @@ export const handler = async (_event: unknown, context: Context): Promise<Finish
       archiveDelayMs: env.archiveDelayMs,
     },
     env.subjectPaths,
-    { clock: Date.now, onProgress: (line) => logger.info(line) },
+    { clock: Date.now, onProgress: (line) => logger.info(line), remainingMs: () => context.getRemainingTimeInMillis() - RESERVE_MS },
   );
+  if (!report.complete) logger.warn('erasure step stopped before its deadline with its progress saved; the next run resumes', { finished: report.finished.length });
   logger.info('erasure step finished', { ...report, waiting: report.waiting.length });
   return report;
 };

@@ -40,3 +40,33 @@ test('without view definitions (ops rebuild) nothing is recreated', async () => 
   expect(await wh.clearStreamingViews()).toEqual({ recreated: 0, rowsRemoved: undefined });
   expect(dataApi.commandCalls(ExecuteStatementCommand)).toHaveLength(0);
 });
+
+test('a statement refused because the session closed (a warm container, idle past SessionKeepAliveSeconds) starts a new session once and runs again', async () => {
+  let n = 0;
+  let refused = 0;
+  dataApi.on(ExecuteStatementCommand).callsFake((input: { SessionId?: string }) => {
+    if (input.SessionId === 'session-1' && refused++ === 0) {
+      throw Object.assign(new Error('Session session-1 is not available: it is closed'), { name: 'ValidationException' });
+    }
+    return { Id: `s${++n}`, SessionId: n === 1 ? 'session-1' : input.SessionId ?? 'session-2' };
+  });
+  const wh = new DataApiErasureWarehouse(new RedshiftDataClient({ region: 'us-east-1' }), 'us-east-1', { workgroupName: 'w', database: 'd' }, 'redstream', { pollIntervalMs: 1 });
+  expect(await wh.change('DELETE FROM redstream.events WHERE false')).toBe(0);
+  const sent = dataApi.commandCalls(ExecuteStatementCommand).map((c) => c.args[0].input);
+  expect(sent.map((i) => [i.SessionId, i.Sql])).toEqual([
+    [undefined, 'SET enable_case_sensitive_identifier TO true'],
+    ['session-1', 'DELETE FROM redstream.events WHERE false'],
+    [undefined, 'SET enable_case_sensitive_identifier TO true'],
+    ['session-2', 'DELETE FROM redstream.events WHERE false'],
+  ]);
+});
+
+test('any other refusal is not retried', async () => {
+  dataApi.on(ExecuteStatementCommand).callsFake((input: { SessionId?: string }) => {
+    if (input.SessionId !== undefined) throw Object.assign(new Error('syntax error'), { name: 'ValidationException' });
+    return { Id: 's1', SessionId: 'session-1' };
+  });
+  const wh = new DataApiErasureWarehouse(new RedshiftDataClient({ region: 'us-east-1' }), 'us-east-1', { workgroupName: 'w', database: 'd' }, 'redstream', { pollIntervalMs: 1 });
+  await expect(wh.change('DELETE')).rejects.toThrow('syntax error');
+  expect(dataApi.commandCalls(ExecuteStatementCommand)).toHaveLength(2);
+});

@@ -48,6 +48,7 @@ const noStore: ArchiveStore = {
   },
   put: async () => undefined,
   listVersions: async () => [],
+  listPrefixVersions: async () => [],
   deleteVersion: async () => undefined,
 };
 

@@ -86,7 +86,7 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
   expect(bySid.get('FollowOwnStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } } });
   expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   const rewrite = bySid.get('RewriteArchiveObjects')!;
-  expect(rewrite.Action).toEqual(['s3:DeleteObjectVersion', 's3:GetObject', 's3:PutObject']);
+  expect(rewrite.Action).toEqual(['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
   const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
   expect(rewrite.Resource).toEqual(['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] })));
   expect(bySid.get('ArchiveKeyThroughS3')).toMatchObject({

@@ -148,4 +148,33 @@ describe('local S3 with the real @aws-sdk/client-s3', () => {
     expect((await client.send(new GetObjectCommand({ Bucket: 'classes', Key: 'b' }))).StorageClass).toBe('GLACIER_IR');
     expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'classes', Key: 'c', Body: 'c', StorageClass: 'COLD' as never })))).toBe('InvalidStorageClass');
   });
+  test('conditional PutObject with If-Match: written only over the ETag read; 412 PreconditionFailed after another write, 404 NoSuchKey when the key is gone', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'conditional' }));
+    await client.send(new PutBucketVersioningCommand({ Bucket: 'conditional', VersioningConfiguration: { Status: 'Enabled' } }));
+    const first = await client.send(new PutObjectCommand({ Bucket: 'conditional', Key: 'k', Body: 'v1' }));
+    // Two writers read v1; the first conditional write wins, the second is refused and v2 stays.
+    await client.send(new PutObjectCommand({ Bucket: 'conditional', Key: 'k', Body: 'v2', IfMatch: first.ETag }));
+    expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'conditional', Key: 'k', Body: 'v3', IfMatch: first.ETag })))).toBe('PreconditionFailed');
+    expect(await text('conditional', 'k')).toBe('v2');
+    expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'conditional', Key: 'gone', Body: 'x', IfMatch: first.ETag })))).toBe('NoSuchKey');
+  });
+
+  test('LastModified is the time of the write by the stand-in clock, in ListObjectsV2, ListObjectVersions and GetObject', async () => {
+    let at = Date.parse('2026-12-01T10:00:00Z');
+    const timed = await startLocalS3({ clock: () => at });
+    const c = new S3Client({ region: 'us-east-1', endpoint: timed.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+    try {
+      await c.send(new CreateBucketCommand({ Bucket: 'timed' }));
+      await c.send(new PutBucketVersioningCommand({ Bucket: 'timed', VersioningConfiguration: { Status: 'Enabled' } }));
+      await c.send(new PutObjectCommand({ Bucket: 'timed', Key: 'k', Body: 'v1' }));
+      at += 3_600_000;
+      await c.send(new PutObjectCommand({ Bucket: 'timed', Key: 'k', Body: 'v2' }));
+      expect((await c.send(new ListObjectsV2Command({ Bucket: 'timed' }))).Contents?.map((o) => o.LastModified?.toISOString())).toEqual(['2026-12-01T11:00:00.000Z']);
+      expect((await c.send(new ListObjectVersionsCommand({ Bucket: 'timed' }))).Versions?.map((v) => v.LastModified?.toISOString())).toEqual(['2026-12-01T11:00:00.000Z', '2026-12-01T10:00:00.000Z']);
+      expect((await c.send(new GetObjectCommand({ Bucket: 'timed', Key: 'k' }))).LastModified?.toISOString()).toBe('2026-12-01T11:00:00.000Z');
+    } finally {
+      c.destroy();
+      await timed.stop();
+    }
+  });
 });

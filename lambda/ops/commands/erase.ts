@@ -33,9 +33,11 @@ export const USAGE = `erase --subject ID [options] | erase --finish [options]
   --finish                    the scheduled step (deployed in every warehouse Region, warehouse.erasureFinishIntervalHours):
                               complete the erasures whose streams have expired; recreates the streaming views
                               (pass the admin --secret-arn: the views' owner must drop and create them)
-  --secret-arn ARN            Data API secret of the warehouses (default: your IAM identity)
+  --secret-arn ARN            Data API secret of the warehouses (default: your IAM identity; --finish needs the admin secret)
   --schema NAME               warehouse schema (default redstream)
   Archive buckets: REDSTREAM_ARCHIVE_BUCKET_<REGION> for every Region (the region stacks' ArchiveBucketName output).
+  Your identity needs on each: s3:ListBucket, s3:ListBucketVersions, s3:GetObject, s3:GetObjectVersion, s3:PutObject,
+  s3:DeleteObjectVersion, and kms:Decrypt and kms:GenerateDataKey on the archive key.
   The subject is never written anywhere: statements and the audit carry its SHA-256 only.`;
 
 /** Where the erasure reaches: built from the config for AWS, or given by a test or the local demo. */
@@ -57,7 +59,8 @@ export async function runErase(args: OptionValues<typeof ERASE_OPTIONS>, deps: C
     warehouses: factories.warehouses(config, schema),
     ...archives,
     streams: config.streams.map((s) => ({ name: physicalStreamName(config.name, s.name), retentionHours: s.retentionHours })),
-    // Firehose delivers within its buffering interval (at most 900 s); a quarter of an hour more for retries.
+    // The margin before the request from which the scheduled step selects archive objects by LastModified: Firehose's
+    // buffering interval (at most 900 s) and a quarter of an hour more.
     archiveDelayMs: (config.archive.bufferingIntervalSeconds + 900) * 1000,
   };
   const clock = deps.clock ?? Date.now;
@@ -183,14 +186,17 @@ class RegionRoutedStore extends S3ArchiveStore {
   override listKeys(bucket: string, prefix: string) {
     return this.of(bucket).listKeys(bucket, prefix);
   }
-  override get(bucket: string, key: string) {
-    return this.of(bucket).get(bucket, key);
+  override get(bucket: string, key: string, versionId?: string) {
+    return this.of(bucket).get(bucket, key, versionId);
   }
-  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string) {
-    return this.of(bucket).put(bucket, key, body, contentType, storageClass);
+  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string) {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
   }
   override listVersions(bucket: string, key: string) {
     return this.of(bucket).listVersions(bucket, key);
+  }
+  override listPrefixVersions(bucket: string, prefix: string) {
+    return this.of(bucket).listPrefixVersions(bucket, prefix);
   }
   override deleteVersion(bucket: string, key: string, versionId: string) {
     return this.of(bucket).deleteVersion(bucket, key, versionId);

@@ -1,0 +1,198 @@
+/**
+ * The erasure's scheduled step and the archive sweep against the local stand-ins (PGlite warehouse, local S3 with a
+ * clock, so that objects can be written at chosen times): a run stopped by its deadline resumes without recreating
+ * the streaming views again; late objects are selected by LastModified, not by the hour in their key; noncurrent
+ * versions are searched; a concurrent rewrite cannot bring erased records back.
+ */
+import { PGlite } from '@electric-sql/pglite';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ArchiveRecord, recordBytes } from '../../lambda/archive/format';
+import { erase, ErasureTargets, ErasureWarehouse, finishErasures } from '../../lambda/archive/erase';
+import { ArchiveStore, S3ArchiveStore, decodeArchiveObject, encodeArchiveObject } from '../../lambda/archive/store';
+import { DEFAULT_SUBJECT_PATHS } from '../../lambda/archive/subject';
+import { PostgresWarehouse, setupPostgresWarehouse } from '../../lib/sql/postgres';
+import { createArchiveBucket } from '../../local/archive';
+import { LOCAL_CREDENTIALS } from '../../local/emulators';
+import { localErasureWarehouse } from '../../local/erase';
+import { LocalS3, startLocalS3 } from '../../local/s3';
+
+const HOUR = 3_600_000;
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+const STREAM = 'redstream-test-events';
+
+let db: PGlite;
+let wh: PostgresWarehouse;
+let s3: LocalS3;
+let s3Now = T0;
+let client: S3Client;
+let store: S3ArchiveStore;
+let seq = 0;
+let bucketNo = 0;
+
+const rec = (o: Record<string, unknown>, partitionKey = 'p'): ArchiveRecord => ({
+  stream: STREAM,
+  region: 'us-east-1',
+  shardId: 'shardId-000000000000',
+  sequenceNumber: String(10n ** 30n + BigInt(++seq)),
+  subsequenceNumber: 0,
+  partitionKey,
+  approximateArrivalTimestampMs: T0,
+  data: Buffer.from(JSON.stringify(o)).toString('base64'),
+});
+
+/** Counts the streaming views' recreations. */
+let recreations = 0;
+function warehouse(now: number): ErasureWarehouse {
+  const inner = localErasureWarehouse({ name: 'us-east-1', db, schema: 'wh', streamingViews: [wh.mvTable('events')], retentionMs: 24 * HOUR, clock: () => now });
+  return {
+    ...inner,
+    async clearStreamingViews() {
+      recreations++;
+      return inner.clearStreamingViews();
+    },
+  };
+}
+
+function targets(now: number, bucket: string, s = store as ArchiveStore): ErasureTargets {
+  return {
+    warehouses: [warehouse(now)],
+    archives: [{ region: 'us-east-1', bucket, prefixes: ['events/', 'errors/'] }],
+    store: s,
+    streams: [{ name: STREAM, retentionHours: 24 }],
+    archiveDelayMs: 20 * 60_000,
+  };
+}
+
+async function newBucket(): Promise<string> {
+  const bucket = `erase-finish-${++bucketNo}`;
+  await createArchiveBucket(client, bucket);
+  await db.exec(`DELETE FROM wh.erasure_requests; DELETE FROM wh.suppressed_subjects;`);
+  return bucket;
+}
+
+/** Every version of every object in a bucket, decoded: what is still stored anywhere. */
+async function everyVersionText(bucket: string): Promise<string> {
+  let out = '';
+  for (const v of await store.listPrefixVersions(bucket, '')) {
+    if (v.deleteMarker) continue;
+    const { body } = await store.get(bucket, v.key, v.versionId);
+    for (const r of body.length === 0 ? [] : await decodeArchiveObject(body, v.key)) out += `${recordBytes(r).toString('utf8')} pk=${r.partitionKey}\n`;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  db = new PGlite();
+  await db.waitReady;
+  wh = await setupPostgresWarehouse(db, { schema: 'wh', region: 'us-east-1', streams: [{ name: 'events', physicalName: STREAM }] });
+  s3 = await startLocalS3({ clock: () => s3Now });
+  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  store = new S3ArchiveStore(client);
+});
+afterAll(async () => {
+  client.destroy();
+  await s3.stop();
+  await db.close();
+});
+
+test('a finish run stopped after recreating the views does not recreate them again; the next run resumes the archive sweep where it stopped', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - 2 * HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  // Two late deliveries after the request, in two keys.
+  s3Now = T0 + 10 * 60_000;
+  await store.put(bucket, 'events/2026/12/01/10/late-a.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+  await store.put(bucket, 'events/2026/12/01/10/late-b.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-3' })]), 'application/x-ndjson');
+
+  const later = T0 + 30 * HOUR;
+  recreations = 0;
+  // A deadline reached once the views are recreated and one object is read.
+  const reads: string[] = [];
+  const counting: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    get: async (b: string, k: string, v?: string) => {
+      reads.push(k);
+      return store.get(b, k, v);
+    },
+  });
+  const first = await finishErasures(targets(later, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => later, remainingMs: () => (recreations > 0 && reads.length > 0 ? 0 : 60_000) });
+  expect(first.complete).toBe(false);
+  expect(first.finished).toEqual([]);
+  expect(recreations).toBe(1);
+  const audit = (await db.query<{ status: string; views: Date | null; through: string | null }>('SELECT status, views_recreated_at AS views, archive_swept_through AS through FROM wh.erasure_requests')).rows;
+  expect(audit).toEqual([{ status: 'erased', views: expect.any(Date), through: 'us-east-1:events/2026/12/01/@events/2026/12/01/10/late-a.gz' }]);
+
+  const second = await finishErasures(targets(later + HOUR, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => later + HOUR });
+  expect(second.complete).toBe(true);
+  expect(second.finished).toHaveLength(1);
+  expect(second.streamingViewsRecreated).toBe(0);
+  expect(recreations).toBe(1);
+  // late-a.gz was swept by the first run: the second read only late-b.gz.
+  expect(reads.filter((k) => k.endsWith('late-a.gz'))).toHaveLength(1);
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect((await db.query<{ status: string; removed: string }>('SELECT status, finish_archive_removed::text AS removed FROM wh.erasure_requests')).rows).toEqual([{ status: 'finished', removed: '2' }]);
+});
+
+test('the scheduled step selects late objects by LastModified: an object keyed hours before the request but written after it is swept; objects written before are not read', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - 3 * HOUR;
+  await store.put(bucket, 'events/2026/12/01/07/before.gz', await encodeArchiveObject([rec({ userId: 'user-2' })]), 'application/x-ndjson');
+  s3Now = T0 - HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  // Its oldest record reached Firehose at 08:xx (a Kinesis backlog); delivered (written) at 10:40, after the request at 10:00.
+  s3Now = T0 + 40 * 60_000;
+  await store.put(bucket, 'events/2026/12/01/08/late.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+
+  const later = T0 + 30 * HOUR;
+  const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
+  expect(done.finished).toHaveLength(1);
+  expect(done.archive).toMatchObject({ objectsScanned: 1, recordsRemoved: 1, objectsRewritten: 1, versionsDeleted: 1 });
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+});
+
+test('noncurrent versions are searched: one the lifecycle expiration left behind is deleted, by the erasure and by the scheduled step; so is a record whose partition key is the subject', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - HOUR;
+  await store.put(bucket, 'events/2026/12/01/09/expired.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+  // Lifecycle expiration of a current version in a versioned bucket: a delete marker; the data stays a noncurrent version.
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'events/2026/12/01/09/expired.gz' }));
+  await store.put(bucket, 'events/2026/12/01/09/keyed.gz', await encodeArchiveObject([rec({ note: 'no subject field' }, 'user-1'), rec({ userId: 'user-2' }, 'user-2')]), 'application/x-ndjson');
+  const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  expect(report.archive).toMatchObject({ recordsRemoved: 1, objectsRewritten: 1, versionsDeleted: 2 });
+  expect(await everyVersionText(bucket)).not.toContain('user-1');
+
+  // A late object expired before the step runs: only a noncurrent version holds the subject.
+  s3Now = T0 + 10 * 60_000;
+  await store.put(bucket, 'events/2026/12/01/10/late.gz', await encodeArchiveObject([rec({ anonymousId: 'user-1' })]), 'application/x-ndjson');
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'events/2026/12/01/10/late.gz' }));
+  const later = T0 + 30 * HOUR;
+  const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
+  expect(done.archive).toMatchObject({ versionsDeleted: 1 });
+  expect(await everyVersionText(bucket)).not.toContain('user-1');
+});
+
+test('a concurrent rewrite of the same object (another erase between our read and our write) does not bring the erased records back', async () => {
+  const bucket = await newBucket();
+  const key = 'events/2026/12/01/10/shared.gz';
+  const other = rec({ userId: 'user-9' });
+  await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), other, rec({ userId: 'user-3' })]), 'application/x-ndjson');
+  // The other erase (of user-9) read the same version and writes its rewrite just before ours.
+  let raced = false;
+  const racing: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    put: async (b: string, k: string, body: Buffer, type: string, cls?: string, ifMatch?: string) => {
+      if (!raced) {
+        raced = true;
+        const current = await store.get(b, k);
+        const kept = (await decodeArchiveObject(current.body, k)).filter((r) => r.sequenceNumber !== other.sequenceNumber);
+        await store.put(b, k, await encodeArchiveObject(kept), type, cls, current.etag);
+      }
+      return store.put(b, k, body, type, cls, ifMatch);
+    },
+  });
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
+  expect(raced).toBe(true);
+  const current = (await decodeArchiveObject((await store.get(bucket, key)).body, key)).map((r) => recordBytes(r).toString('utf8'));
+  expect(current).toEqual([JSON.stringify({ userId: 'user-3' })]);
+  // Neither subject is left in any version: ours rewrote the other erase's version, and deleted both versions read.
+  const all = await everyVersionText(bucket);
+  expect(all).not.toContain('"user-1"');
+});
