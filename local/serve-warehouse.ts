@@ -55,6 +55,26 @@ export async function runWarehouseSql(db: LocalWarehouseQueries, request: Wareho
   return request.mode === 'rows' ? { rows: await rowsAsText(db, sql) } : { changed: await countChanged(db, sql) };
 }
 
+/**
+ * `POST /warehouse/sql` as the serve mode answers it: 400 for a request it refuses, 422 with Postgres's message for a
+ * statement that failed (a FAILED Data API statement), 200 with {@link WarehouseSqlResponse} otherwise.
+ */
+export async function answerWarehouseSql(db: LocalWarehouseQueries, rawBody: string): Promise<{ status: number; body: unknown }> {
+  let request: WarehouseSqlRequest;
+  try {
+    request = parseWarehouseSqlRequest(JSON.parse(rawBody) as unknown);
+  } catch (err) {
+    if (err instanceof SyntaxError) return { status: 400, body: { ok: false, message: 'the request body is not JSON' } };
+    if (err instanceof WarehouseSqlRequestError) return { status: 400, body: { ok: false, message: err.message } };
+    throw err;
+  }
+  try {
+    return { status: 200, body: await runWarehouseSql(db, request) };
+  } catch (err) {
+    return { status: 422, body: { ok: false, message: err instanceof Error ? err.message : String(err) } };
+  }
+}
+
 /** Where the serve mode's warehouse is: its Region and schema (the control endpoint's `GET /state`). */
 export interface ServedWarehouse {
   readonly region: string;

@@ -26,7 +26,7 @@ import { DEFAULT_SUBJECT_PATHS, recordHasSuppressedSubject } from '../lambda/arc
 import { classifyRecord } from './record-classifier';
 import { segmentEvents } from './segment-events';
 import { exportLines, formatStatusLine, ServeSnapshot, ServeState, servedEnvironment, serveVariables } from './serve-format';
-import { parseWarehouseSqlRequest, runWarehouseSql, WarehouseSqlRequest, WarehouseSqlRequestError } from './serve-warehouse';
+import { answerWarehouseSql } from './serve-warehouse';
 import { CtlRequest, KEYS_HELP, keyToRequest, ServeOptions, validateCtlRequest } from './serve-options';
 
 /** How often the producers look at the active-Region item (a producer fleet polling the table or `status --json`). */
@@ -196,10 +196,10 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
   }
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
+async function readBody(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function listen(server: http.Server): Promise<string> {
@@ -373,24 +373,13 @@ class ServedWorld {
       }
       if (req.method === 'POST' && req.url === '/warehouse/sql') {
         // `npm run ops -- erase` against this world (local/serve-warehouse.ts): one statement in the warehouse.
-        let request: WarehouseSqlRequest;
-        try {
-          request = parseWarehouseSqlRequest(await readJson(req));
-        } catch (err) {
-          if (err instanceof WarehouseSqlRequestError || err instanceof SyntaxError) return send(400, { ok: false, message: err.message });
-          throw err;
-        }
-        try {
-          return send(200, await runWarehouseSql(this.pipeline.db, request));
-        } catch (err) {
-          // The statement failed in the warehouse (as a FAILED Data API statement): the caller sees Postgres's error.
-          return send(422, { ok: false, message: err instanceof Error ? err.message : String(err) });
-        }
+        const answer = await answerWarehouseSql(this.pipeline.db, await readBody(req));
+        return send(answer.status, answer.body);
       }
       if (req.method === 'POST' && req.url === '/ctl') {
         let body: unknown;
         try {
-          body = await readJson(req);
+          body = JSON.parse(await readBody(req)) as unknown;
         } catch {
           return send(400, { ok: false, message: 'the request body is not JSON' });
         }
