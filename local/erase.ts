@@ -17,6 +17,27 @@ const asText = (v: unknown): string | null => {
   return String(v);
 };
 
+/** Runs a query and returns its rows with every value as text (as the Data API's GetStatementResult gives them). */
+export async function rowsAsText(db: LocalWarehouseQueries, sql: string): Promise<Array<Record<string, string | null>>> {
+  const { rows } = await db.query<Record<string, unknown>>(sql);
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asText(v)])));
+}
+
+/** Runs one INSERT, UPDATE or DELETE and returns how many rows it changed (the Data API's ResultRows). */
+export async function countChanged(db: LocalWarehouseQueries, sql: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(`WITH changed AS (${sql} RETURNING 1) SELECT COUNT(*)::text AS n FROM changed`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * The statement that stands in for recreating a streaming MV after the streams' retention: the MV then holds only
+ * records still in the stream, so its stand-in table loses the rows that arrived before `now - retention`.
+ */
+export function clearStreamingViewSql(table: string, nowMs: number, retentionMs: number): string {
+  const before = new Date(nowMs - retentionMs).toISOString().replace('T', ' ').replace('Z', '');
+  return `DELETE FROM ${table} WHERE approximate_arrival_timestamp < TIMESTAMP '${before}'`;
+}
+
 /**
  * The local warehouse as an erasure target. Recreating a streaming MV after the streams' retention leaves it holding
  * only records still in the stream; the stand-in does the same by deleting its rows that arrived before
@@ -36,24 +57,11 @@ export function localErasureWarehouse(options: {
     name: options.name,
     dialect: 'postgres',
     schema: options.schema,
-    async rows(sql) {
-      const { rows } = await db.query<Record<string, unknown>>(sql);
-      return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, asText(v)])));
-    },
-    async change(sql) {
-      const { rows } = await db.query<{ n: string }>(`WITH changed AS (${sql} RETURNING 1) SELECT COUNT(*)::text AS n FROM changed`);
-      return Number(rows[0]?.n ?? 0);
-    },
+    rows: (sql) => rowsAsText(db, sql),
+    change: (sql) => countChanged(db, sql),
     async clearStreamingViews() {
-      const before = new Date(options.clock() - options.retentionMs).toISOString();
       let n = 0;
-      for (const table of options.streamingViews) {
-        const { rows } = await db.query<{ n: string }>(
-          `WITH changed AS (DELETE FROM ${table} WHERE approximate_arrival_timestamp < ($1::timestamptz AT TIME ZONE 'UTC') RETURNING 1) SELECT COUNT(*)::text AS n FROM changed`,
-          [before],
-        );
-        n += Number(rows[0]?.n ?? 0);
-      }
+      for (const table of options.streamingViews) n += await countChanged(db, clearStreamingViewSql(table, options.clock(), options.retentionMs));
       return { recreated: options.streamingViews.length, rowsRemoved: n };
     },
   };

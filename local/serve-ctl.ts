@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { exportLines, parseServeState, ServeState, ServeStateError } from './serve-format';
 import type { CtlRequest } from './serve-options';
 import type { CtlResponse } from './serve';
+import type { ServedWarehouse } from './serve-warehouse';
 
 /** The state file of the serve mode in `dir`. */
 export function serveStateFile(dir: string): string {
@@ -31,6 +32,8 @@ export interface ControlState {
   /** The operator's clock skew, ms (ahead when positive). */
   readonly clockSkewMs: number;
   readonly faults: readonly string[];
+  /** The warehouse (PGlite in the serve process) that `POST /warehouse/sql` reaches. */
+  readonly warehouse: ServedWarehouse;
 }
 
 /** Asks the control endpoint for its state; a serve mode that does not answer is an error naming what to do. */
@@ -42,8 +45,10 @@ export async function controlState(control: string): Promise<ControlState> {
     throw new ServeStateError(`the local world's control endpoint ${control} does not answer (${(err as Error).message}): is \`npm run demo -- --serve\` still running?`);
   }
   const body = (await res.json()) as Partial<ControlState>;
-  if (!res.ok || typeof body.clockSkewMs !== 'number') throw new ServeStateError(`the local world's control endpoint ${control} answered ${res.status} without a state`);
-  return { environment: String(body.environment), clockSkewMs: body.clockSkewMs, faults: body.faults ?? [] };
+  if (!res.ok || typeof body.clockSkewMs !== 'number' || typeof body.warehouse?.region !== 'string' || typeof body.warehouse.schema !== 'string') {
+    throw new ServeStateError(`the local world's control endpoint ${control} answered ${res.status} without a state`);
+  }
+  return { environment: String(body.environment), clockSkewMs: body.clockSkewMs, faults: body.faults ?? [], warehouse: { region: body.warehouse.region, schema: body.warehouse.schema } };
 }
 
 /** Sends one request; resolves to the endpoint's answer (a refusal is `ok: false`, not an exception). */

@@ -17,6 +17,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { resolveEnvironments } from '../lib/config';
+import { DEFAULT_SUBJECT_PATHS, recordHasSuppressedSubject } from '../lambda/archive/subject';
 import type { ActiveRegionItem } from '../lambda/shared/state-tables';
 import { PipelineArchive, startPipelineArchive } from './archive';
 import { DemoUsageError } from './demo-options';
@@ -25,6 +26,7 @@ import { Producer, ProducerRecord } from './producer';
 import { classifyRecord } from './record-classifier';
 import { segmentEvents } from './segment-events';
 import { exportLines, formatStatusLine, ServeSnapshot, ServeState, servedEnvironment, serveVariables } from './serve-format';
+import { answerWarehouseSql } from './serve-warehouse';
 import { CtlRequest, KEYS_HELP, keyToRequest, ServeOptions, validateCtlRequest } from './serve-options';
 
 /** How often the producers look at the active-Region item (a producer fleet polling the table or `status --json`). */
@@ -194,6 +196,12 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
   }
 }
 
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 function listen(server: http.Server): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -345,7 +353,10 @@ class ServedWorld {
     void this.run(request).then((r) => this.out.line(`${r.ok ? '•' : '!'} ${r.message}`));
   }
 
-  /** The control endpoint: `GET /state` (the operator's clock skew), `POST /ctl` with a {@link CtlRequest}. */
+  /**
+   * The control endpoint: `GET /state` (the operator's clock skew, the warehouse), `POST /ctl` with a
+   * {@link CtlRequest}, `POST /warehouse/sql` (local/serve-warehouse.ts).
+   */
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const send = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' });
@@ -353,14 +364,22 @@ class ServedWorld {
     };
     try {
       if (req.method === 'GET' && req.url === '/state') {
-        return send(200, { environment: this.pipeline.config.name, clockSkewMs: this.clockSkewMs, faults: this.faults() });
+        return send(200, {
+          environment: this.pipeline.config.name,
+          clockSkewMs: this.clockSkewMs,
+          faults: this.faults(),
+          warehouse: { region: this.pipeline.warehouseRegion, schema: this.pipeline.warehouse.schema },
+        });
+      }
+      if (req.method === 'POST' && req.url === '/warehouse/sql') {
+        // `npm run ops -- erase` against this world (local/serve-warehouse.ts): one statement in the warehouse.
+        const answer = await answerWarehouseSql(this.pipeline.db, await readBody(req));
+        return send(answer.status, answer.body);
       }
       if (req.method === 'POST' && req.url === '/ctl') {
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
         let body: unknown;
         try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          body = JSON.parse(await readBody(req)) as unknown;
         } catch {
           return send(400, { ok: false, message: 'the request body is not JSON' });
         }
@@ -375,7 +394,7 @@ class ServedWorld {
         if (request.action !== 'status' && request.action !== 'env') this.out.line(`${result.ok ? '•' : '!'} ctl ${request.action}: ${result.message}`);
         return send(200, result);
       }
-      send(404, { ok: false, message: `no ${req.method} ${req.url} here (POST /ctl, GET /state)` });
+      send(404, { ok: false, message: `no ${req.method} ${req.url} here (POST /ctl, GET /state, POST /warehouse/sql)` });
     } catch (err) {
       send(500, { ok: false, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
     }
@@ -443,22 +462,29 @@ class ServedWorld {
       await p.loader.waitUntilCaughtUp(Date.now(), { timeoutMs: 60_000 });
       await p.loader.mergeNow();
       const classifier = { dedupKeyPath: p.config.warehouse.dedupKeyPath };
+      const schema = p.warehouse.schema;
+      // Subjects erased with `npm run ops -- erase`: their ids must be gone, and stay gone whatever was re-sent since.
+      const suppressed = new Set((await p.db.query<{ subject_hash: string }>(`SELECT subject_hash FROM ${schema}.suppressed_subjects`)).rows.map((r) => r.subject_hash));
       const written = new Set<string>();
+      const erased = new Set<string>();
       for (const w of this.producer.ledger.writes) {
         const c = classifyRecord(w.record.data, classifier);
-        if (c.kind === 'event') written.add(c.id);
+        if (c.kind !== 'event') continue;
+        if (suppressed.size > 0 && recordHasSuppressedSubject(w.record.data, suppressed, DEFAULT_SUBJECT_PATHS)) erased.add(c.id);
+        else written.add(c.id);
       }
-      const schema = p.warehouse.schema;
       const rows = (await p.db.query<{ event_id: string }>(`SELECT event_id FROM ${schema}.events WHERE stream_name = $1`, [p.streams[0].name])).rows;
       const rejects = (await p.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.rejects WHERE stream_name = $1`, [p.streams[0].name])).rows[0]?.n ?? '0';
       const inTable = new Set(rows.map((r) => r.event_id));
       const missing = [...written].filter((id) => !inTable.has(id));
       const unexpected = [...inTable].filter((id) => !this.producer.ledger.validIds.has(id));
+      const resurrected = [...erased].filter((id) => inTable.has(id));
       const duplicated = rows.length - inTable.size;
-      const ok = missing.length === 0 && unexpected.length === 0 && duplicated === 0 && p.discardedBatches.length === 0;
+      const ok = missing.length === 0 && unexpected.length === 0 && resurrected.length === 0 && duplicated === 0 && p.discardedBatches.length === 0;
+      const erasedNote = suppressed.size === 0 ? '' : `; ${erased.size} ids of ${suppressed.size} erased subject(s) written, ${resurrected.length} of them in events`;
       const counts =
         `${this.producer.ledger.writes.length} records written (${this.producer.ledger.replays} re-sent after switches); ` +
-        `events holds ${rows.length} rows for ${written.size} unique ids written: ${missing.length} missing, ${unexpected.length} unexpected, ${duplicated} duplicated; ${rejects} rejects; ` +
+        `events holds ${rows.length} rows for ${written.size} unique ids written: ${missing.length} missing, ${unexpected.length} unexpected, ${duplicated} duplicated${erasedNote}; ${rejects} rejects; ` +
         `${p.discardedBatches.length} replication batches discarded (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
       if (ok) return { ok, message: `OK: ${counts}` };
       const sample = missing.slice(0, 3).join(', ');

@@ -11,6 +11,7 @@ import { stateTablesFor } from '../../lib/ops/settings';
 import { RegionalClients, StateTables } from '../failover/adapters';
 import { Clock, Sleep, TrustedClock } from '../failover/ports';
 import { OptionSpec, OptionValues, UsageError } from './command-line';
+import type { EraseFactories } from './commands/erase';
 import type { PreflightProbes } from './preflight';
 import { ProgressOutput } from './progress';
 
@@ -51,6 +52,11 @@ export interface CliDeps {
   readonly sleep?: Sleep;
   /** @default crypto.randomUUID */
   readonly newSwitchId?: () => string;
+  /**
+   * Where `erase` reaches the warehouses and archives (the local world's: local/serve-warehouse.ts).
+   * @default - ./commands/erase.ts awsFactories: the Redshift Data API and S3, one client per Region
+   */
+  readonly eraseFactories?: EraseFactories;
 }
 
 /** One `ops` command. Register it in lambda/ops/cli.ts (see the comment there). */

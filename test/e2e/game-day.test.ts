@@ -75,8 +75,17 @@ const CHECKS: Readonly<Record<string, Check>> = {
   ready: { exit: 0, phrases: [/ACTIVE in us-west-2, epoch 3/, /failback to us-east-1: ready/] },
   failback: { exit: 0, phrases: [/failback to us-east-1 \(dev, switch [0-9a-f-]+\): OK/, /switched from us-west-2 to us-east-1 \(epoch 3 → 5\)/] },
   'producers-back': { exit: 0, phrases: [/active us-east-1 epoch 5/, /producer → us-east-1/] },
+  erase: {
+    exit: 0,
+    phrases: [
+      /erasure [0-9a-f-]+ \(subject sha256 [0-9a-f]{64}\): [\d.]+ s/,
+      /warehouse us-east-1: [1-9]\d* event\(s\), \d+ reject\(s\) removed/,
+      /archive: [1-9]\d* record\(s\) removed/,
+      /the subject is suppressed/,
+    ],
+  },
   replay: { exit: 0, phrases: [/from archive s3:\/\/redstream-dev-archive-us-east-1\/events\//, /: [1-9]\d* record\(s\) in the window; [1-9]\d* written/] },
-  verify: { exit: 0, phrases: [/^OK: .*events holds \d+ rows for \d+ unique ids written: 0 missing, 0 unexpected, 0 duplicated/m] },
+  verify: { exit: 0, phrases: [/^OK: .*events holds \d+ rows for \d+ unique ids written: 0 missing, 0 unexpected, 0 duplicated; [1-9]\d* ids of 1 erased subject\(s\) written, 0 of them in events/m] },
 };
 
 const steps = parseGameDay(README);

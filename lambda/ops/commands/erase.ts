@@ -89,7 +89,7 @@ export const eraseCommand = defineCommand({
   summary: 'erase a subject from events, rejects and archive; suppress and audit it (--finish: the scheduled step)',
   usage: USAGE,
   options: ERASE_OPTIONS,
-  run: (args, deps) => runErase(args, deps, awsFactories(args['secret-arn'], deps)),
+  run: (args, deps) => runErase(args, deps, deps.eraseFactories ?? awsFactories(args['secret-arn'], deps)),
 });
 
 export function formatErasure(r: ErasureReport): string {
