@@ -160,6 +160,8 @@ export const SQL_MANIFEST: readonly ManifestEntry[] = [
   { file: '060_merge_procedure.sql' },
   { file: '070_suppressed_subjects.sql' },
   { file: '071_erasure_requests.sql' },
+  { file: '073_erasure_requests_columns.sql' },
+  { file: '074_erasure_requests_migrate.sql' },
 ];
 /** The merge's erasure step (sql/072): drops new rows of suppressed subjects. */
 const SUPPRESS_FRAGMENT = '072_merge_suppress.fragment.sql';
@@ -384,6 +386,8 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
       scan_errors_table: 'sys_stream_scan_errors',
       scan_states_table: 'sys_stream_scan_states',
       subquery_fence: '',
+      // The documented Redshift view of the columns of local tables (sql/073 checks it before each ADD COLUMN).
+      columns_catalog: 'svv_columns',
     };
   }
   return {
@@ -400,6 +404,7 @@ function dialectValues(p: ResolvedWarehouseSqlParams, dialect: SqlDialect): Reco
     // Keeps Postgres from inlining the stage step's parsed event time into each of its three uses (pg_input_is_valid
     // and the cast would run three times per row: the merge cost 2.5 times as much CPU).
     subquery_fence: '\n      OFFSET 0',
+    columns_catalog: 'information_schema.columns',
   };
 }
 
