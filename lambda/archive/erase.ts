@@ -477,7 +477,10 @@ async function filterErrorDocuments(body: Buffer, match: RecordMatch, where: str
 export interface FinishReport {
   readonly finished: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string }>;
   readonly waiting: ReadonlyArray<{ readonly requestId: string; readonly warehouse: string; readonly dueAt: string }>;
-  /** False when the run stopped before its deadline with its progress saved: the next run resumes there. */
+  /**
+   * False when the run left work for the next one, its progress saved: it stopped before its deadline, or erasures
+   * became due while an archive sweep was in progress (they are swept as the next batch, by the next run).
+   */
   readonly complete: boolean;
   readonly eventsDeleted: number;
   readonly rejectsDeleted: number;
@@ -508,7 +511,8 @@ const parseTs = (v: string | null | undefined): number => Date.parse(`${String(v
  *
  * 1. recreates the streaming views once for the requests due since the last recreation (`views_recreated_at`);
  * 2. sweeps the archive objects written since the request (late Firehose deliveries), selected by LastModified
- *    (`archive_swept_through` is the last unit done, `archive_swept_at` when all are);
+ *    (`archive_swept_through` is the last unit done, `archive_swept_at` when all are), one batch of requests per
+ *    run: a batch in progress is finished before requests due since are started, so each finishes;
  * 3. sweeps events and rejects again by hash, and marks the request finished.
  *
  * With `remainingMs`, it stops between objects once that reaches zero, with its progress saved. Works from hashes
@@ -582,7 +586,14 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   // 2. The archive: objects written since the earliest request of the batch (less the archive delay).
   const hashes = new Set(due.map((d) => d.hash));
   const matchHash: RecordMatch = (bytes, partitionKey) => recordHasSuppressedSubject(bytes, hashes, paths) || (partitionKey !== undefined && partitionKey !== '' && hashes.has(subjectHash(partitionKey)));
-  const toSweep = due.filter((d) => !d.archiveSwept);
+  // One batch per run, and a batch never grows once started: while any request has a cursor, only the requests
+  // sharing it (the batch in progress) are swept, from that cursor; requests due since wait for the next run's batch.
+  // Otherwise a request becoming due every run, with a sweep longer than one run, would restart the sweep each time
+  // and none would finish. The batch done, its requests finish (step 3) in the same run.
+  const pending = due.filter((d) => !d.archiveSwept);
+  const started = pending.filter((d) => d.sweptThrough !== null);
+  const toSweep = started.length > 0 ? started : pending;
+  const swept = new Set(due.filter((d) => d.archiveSwept));
   let archive = emptyCounts();
   if (toSweep.length > 0) {
     const since = Math.min(...toSweep.map((d) => d.requestedAt)) - targets.archiveDelayMs;
@@ -609,10 +620,13 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
       return report(false, archive);
     }
     for (const [w, rs] of byWarehouse(toSweep)) await w.change(`UPDATE ${w.schema}.erasure_requests SET archive_swept_at = ${nowLiteral()} WHERE request_id IN (${ids(rs)})`);
+    for (const d of toSweep) swept.add(d);
   }
+  const next = pending.filter((d) => !swept.has(d));
+  if (next.length > 0) say(`${next.length} erasure(s) due since the archive sweep in progress started: the next run sweeps them`);
 
   // 3. Events and rejects by hash (cheap next to the above, and idempotent), then finished.
-  for (const [w, rs] of byWarehouse(due)) {
+  for (const [w, rs] of byWarehouse(due.filter((d) => swept.has(d)))) {
     if (outOfTime()) return report(false, archive);
     const sql = erasureSql(w.dialect, w.schema, paths);
     const events = await w.change(sql.deleteSuppressedEvents());
@@ -626,7 +640,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     );
     for (const d of rs) finished.push({ requestId: d.requestId, warehouse: w.name });
   }
-  return report(true, archive);
+  return report(next.length === 0, archive);
 }
 
 /** A progress cursor inlined in SQL: a Region, a prefix and an archive key (Firehose's characters only). */

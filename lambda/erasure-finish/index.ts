@@ -46,7 +46,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Finish
     env.subjectPaths,
     { clock: Date.now, onProgress: (line) => logger.info(line), remainingMs: () => context.getRemainingTimeInMillis() - RESERVE_MS },
   );
-  if (!report.complete) logger.warn('erasure step stopped before its deadline with its progress saved; the next run resumes', { finished: report.finished.length });
+  if (!report.complete) logger.warn('erasure step left work for the next run (its deadline, or erasures due since the archive sweep in progress started); progress saved, the next run resumes', { finished: report.finished.length });
   logger.info('erasure step finished', { ...report, waiting: report.waiting.length });
   return report;
 };

@@ -196,3 +196,56 @@ test('a concurrent rewrite of the same object (another erase between our read an
   const all = await everyVersionText(bucket);
   expect(all).not.toContain('"user-1"');
 });
+
+test('a request due while an archive sweep is in progress waits for the next batch: the sweep continues from its cursor, so each batch finishes', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - 2 * HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  s3Now = T0 + 10 * 60_000;
+  await store.put(bucket, 'events/2026/12/01/10/late-a.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-8' })]), 'application/x-ndjson');
+  await store.put(bucket, 'events/2026/12/01/10/late-b.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-8' })]), 'application/x-ndjson');
+  // A second erasure three hours later: due three hours after the first.
+  s3Now = T0 + 2 * HOUR;
+  await erase({ subject: 'user-2', paths: DEFAULT_SUBJECT_PATHS }, targets(T0 + 3 * HOUR, bucket), { clock: () => T0 + 3 * HOUR });
+  s3Now = T0 + 4 * HOUR;
+  await store.put(bucket, 'events/2026/12/01/14/late-c.gz', await encodeArchiveObject([rec({ userId: 'user-2' }), rec({ userId: 'user-8' })]), 'application/x-ndjson');
+
+  const reads: string[] = [];
+  const counting: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    get: async (b: string, k: string, v?: string) => {
+      reads.push(k);
+      return store.get(b, k, v);
+    },
+  });
+  const audit = async (): Promise<Array<{ status: string; through: string | null }>> =>
+    (await db.query<{ status: string; through: string | null }>('SELECT status, archive_swept_through AS through FROM wh.erasure_requests ORDER BY requested_at')).rows;
+
+  // Run 1: only the first is due; it stops after one object.
+  const run1 = T0 + 26 * HOUR;
+  const first = await finishErasures(targets(run1, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run1, remainingMs: () => (reads.length > 0 ? 0 : 60_000) });
+  expect(first.complete).toBe(false);
+  expect(await audit()).toEqual([
+    { status: 'erased', through: 'us-east-1:events/2026/12/01/@events/2026/12/01/10/late-a.gz' },
+    { status: 'erased', through: null },
+  ]);
+
+  // Run 2: both are due; the first's batch continues after late-a (not from the start), the second waits.
+  const run2 = T0 + 29 * HOUR;
+  const second = await finishErasures(targets(run2, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run2 });
+  expect(reads.filter((k) => k.endsWith('late-a.gz'))).toHaveLength(1);
+  expect(second.finished).toHaveLength(1);
+  expect(second.complete).toBe(false);
+  expect((await audit()).map((r) => r.status)).toEqual(['finished', 'erased']);
+  expect((await audit())[1].through).toBeNull();
+
+  // Run 3: the second, as a batch of its own.
+  const run3 = T0 + 30 * HOUR;
+  const third = await finishErasures(targets(run3, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run3 });
+  expect(third.complete).toBe(true);
+  expect(third.finished).toHaveLength(1);
+  expect((await audit()).map((r) => r.status)).toEqual(['finished', 'finished']);
+  const left = await everyVersionText(bucket);
+  expect(left).not.toContain('"user-1"');
+  expect(left).not.toContain('"user-2"');
+  expect(left).toContain('"user-8"');
+});
