@@ -339,12 +339,14 @@ async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[
         return { counts, complete: false };
       }
       const selected = kv.filter((v) => !v.deleteMarker && (options.since === undefined || (v.lastModifiedMs ?? Number.POSITIVE_INFINITY) >= options.since));
-      const gone = new Set<string>();
+      // Skipped below: only the versions sweepCurrent read. The listing's latest may have been replaced since (a
+      // concurrent rewrite): sweepCurrent then read the newer one, and the listed one is searched as noncurrent.
+      const handled = new Set<string>();
       if (selected.some((v) => v.isLatest)) {
-        for (const id of await sweepCurrent(targets, unit, key, match, options.dryRun, counts)) gone.add(id);
+        for (const id of await sweepCurrent(targets, unit, key, match, options.dryRun, counts)) handled.add(id);
       }
       for (const v of selected) {
-        if (v.isLatest || gone.has(v.versionId)) continue;
+        if (handled.has(v.versionId)) continue;
         await sweepNoncurrent(targets, unit, key, v.versionId, match, options.dryRun, counts);
       }
       lastKey = key;
@@ -375,24 +377,33 @@ const earlier = (a: SweepPosition, b: SweepPosition): SweepPosition =>
 /** Matches a record by its bytes and its partition key (undefined for error documents, which carry none). */
 type RecordMatch = (bytes: Uint8Array, partitionKey: string | undefined) => boolean;
 
-/** The current version: read, filter, conditional write; returns the version ids it deleted (or, dry, would delete). */
+/**
+ * The current version: read, filter, conditional write. Returns the ids of every version it read (each either held
+ * no matching record or is deleted, or, dry, would be), which the noncurrent search then skips.
+ */
 async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts): Promise<string[]> {
   const read: string[] = [];
+  const seen: string[] = [];
   let empty: string | undefined;
   for (let attempt = 1; ; attempt++) {
     let object: Awaited<ReturnType<ArchiveStore['get']>>;
     try {
       object = await targets.store.get(unit.bucket, key);
     } catch (err) {
-      if (isNoSuchKey(err)) return read; // deleted meanwhile (by a concurrent erase): nothing left to rewrite
-      throw err;
+      if (!isNoSuchKey(err)) throw err;
+      // Deleted meanwhile (a delete marker): nothing left to rewrite, but a version read on an earlier attempt still
+      // holds the records, now as a noncurrent version: delete it below.
+      if (read.length === 0) return seen;
+      break;
     }
+    // An unversioned object's version id is "null" in a listing.
+    seen.push(object.versionId ?? 'null');
     const storageClass = object.storageClass ?? 'STANDARD';
     counts.objectsScanned++;
     const rewritten = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
     counts.recordsScanned += rewritten.scanned;
     if (rewritten.removed === 0) {
-      if (read.length === 0) return read;
+      if (read.length === 0) return seen;
       // A concurrent erase already removed them from the version that replaced ours: only ours is left to delete.
       break;
     }
@@ -403,7 +414,7 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
       counts.versionsDeleted += read.length;
       if (rewritten.body === undefined) counts.objectsDeleted++;
       else counts.objectsRewritten++;
-      return read;
+      return seen;
     }
     try {
       // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays. An
@@ -426,7 +437,7 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
     counts.versionsDeleted++;
   }
   if (empty !== undefined) await targets.store.deleteVersion(unit.bucket, key, empty);
-  return read;
+  return seen;
 }
 
 /** A noncurrent version: deleted if it holds a matching record (S3 cannot rewrite a version). */

@@ -2,7 +2,8 @@
  * The erasure's scheduled step and the archive sweep against the local stand-ins (PGlite warehouse, local S3 with a
  * clock, so that objects can be written at chosen times): a run stopped by its deadline resumes without recreating
  * the streaming views again; late objects are selected by LastModified, not by the hour in their key; noncurrent
- * versions are searched; a concurrent rewrite cannot bring erased records back.
+ * versions are searched (also a listed latest replaced before it is read, and a version read before its object was
+ * deleted); a concurrent rewrite cannot bring erased records back; a request due mid-sweep waits for the next batch.
  */
 import { PGlite } from '@electric-sql/pglite';
 import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -248,4 +249,48 @@ test('a request due while an archive sweep is in progress waits for the next bat
   expect(left).not.toContain('"user-1"');
   expect(left).not.toContain('"user-2"');
   expect(left).toContain('"user-8"');
+});
+
+test('an object deleted between our read and our conditional write: the version read, which holds the records, is deleted all the same', async () => {
+  const bucket = await newBucket();
+  const key = 'events/2026/12/01/10/deleted.gz';
+  await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-3' })]), 'application/x-ndjson');
+  // Someone deletes the object (a delete marker: the version we read becomes noncurrent) just before our If-Match write.
+  let deleted = false;
+  const racing: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    put: async (b: string, k: string, body: Buffer, type: string, cls?: string, ifMatch?: string) => {
+      if (!deleted && ifMatch !== undefined) {
+        deleted = true;
+        await client.send(new DeleteObjectCommand({ Bucket: b, Key: k }));
+      }
+      return store.put(b, k, body, type, cls, ifMatch);
+    },
+  });
+  const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
+  expect(deleted).toBe(true);
+  expect(report.archive).toMatchObject({ versionsDeleted: 1 });
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+});
+
+test('a latest version in the listing replaced before it is read is searched as a noncurrent version, not skipped', async () => {
+  const bucket = await newBucket();
+  const key = 'events/2026/12/01/10/replaced.gz';
+  await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-3' })]), 'application/x-ndjson');
+  // A new version (without the subject) written after the listing: the listed "latest" is noncurrent when read.
+  let replaced = false;
+  const racing: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    listPrefixVersions: async (b: string, p: string) => {
+      const listed = await store.listPrefixVersions(b, p);
+      if (!replaced && listed.some((v) => v.key === key)) {
+        replaced = true;
+        await store.put(b, key, await encodeArchiveObject([rec({ userId: 'user-3' })]), 'application/x-ndjson');
+      }
+      return listed;
+    },
+  });
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
+  expect(replaced).toBe(true);
+  const all = await everyVersionText(bucket);
+  expect(all).not.toContain('"user-1"');
+  expect(all).toContain('"user-3"');
 });
