@@ -148,9 +148,9 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
     },
     {
       place: 'archive objects Firehose delivers after the request',
-      // Firehose buffers up to 900 s, and from a Kinesis source keeps reading (and retrying) a record until the
-      // stream's retention ends: the step sweeps them with the views, once that has passed.
-      clearAt: new Date(streamsClearAt + MV_CLEAR_MARGIN_MS).toISOString(),
+      // From a Kinesis source Firehose keeps reading a record until the stream's retention ends, buffers it, then
+      // retries the S3 delivery for up to 24 h: the step sweeps them once all of that has passed.
+      clearAt: new Date(archiveDueAt(streamsClearAt, targets.archiveDelayMs)).toISOString(),
       how: lateSweepHow(targets),
     },
   ];
@@ -282,6 +282,16 @@ export interface SweepUnit {
 
 /** Firehose retries delivery to S3 for up to 24 hours (Amazon Data Firehose Developer Guide, "Data delivery failure handling"). */
 const S3_DELIVERY_RETRY_MS = 24 * HOUR_MS;
+
+/**
+ * When the archive can hold no more late deliveries of records read before the erasure: a record can stay in the
+ * stream (and be read by Firehose) until the streams' retention has passed, Firehose buffers it (the archive delay)
+ * and retries its S3 delivery for up to a day. The archive sweep of the scheduled step waits for this, the views'
+ * recreation does not (it needs only the streams' retention).
+ */
+export function archiveDueAt(streamsClearAt: number, archiveDelayMs: number): number {
+  return streamsClearAt + S3_DELIVERY_RETRY_MS + archiveDelayMs;
+}
 const DAY_MS = 24 * HOUR_MS;
 /**
  * Margin after `mv_clear_at` before a request is due: Kinesis trims expired records in the background, so a record
@@ -508,6 +518,8 @@ interface DueRequest {
   readonly hash: string;
   readonly requestedAt: number;
   readonly viewsRecreated: boolean;
+  /** The archive phase is due (archiveDueAt): Firehose can deliver no more of the records read before the request. */
+  readonly archiveDue: boolean;
   readonly archiveSwept: boolean;
   readonly sweptThrough: string | null;
 }
@@ -521,7 +533,9 @@ const parseTs = (v: string | null | undefined): number => Date.parse(`${String(v
  * stopped and repeats no expensive step:
  *
  * 1. recreates the streaming views once for the requests due since the last recreation (`views_recreated_at`);
- * 2. sweeps the archive objects written since the request (late Firehose deliveries), selected by LastModified
+ * 2. once Firehose can deliver no more records read before the request ({@link archiveDueAt}: the streams'
+ *    retention, the archive delay and a day of S3 delivery retries), sweeps the archive objects written since the
+ *    request, selected by LastModified
  *    (`archive_swept_through` is the last unit done, `archive_swept_at` when all are), one batch of requests per
  *    run: a batch in progress is finished before requests due since are started, so each finishes;
  * 3. sweeps events and rejects again by hash, and marks the request finished.
@@ -546,21 +560,25 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   for (const w of targets.warehouses) {
     const rows = await w.rows(
       `SELECT request_id, subject_hash, CAST(requested_at AS VARCHAR(32)) AS requested_at, CAST(mv_clear_at AS VARCHAR(32)) AS mv_clear_at, ` +
+        `CAST(streams_clear_at AS VARCHAR(32)) AS streams_clear_at, ` +
         `CAST(views_recreated_at AS VARCHAR(32)) AS views_recreated_at, CAST(archive_swept_at AS VARCHAR(32)) AS archive_swept_at, archive_swept_through ` +
         `FROM ${w.schema}.erasure_requests WHERE status = 'erased' ORDER BY requested_at, request_id`,
     );
     for (const r of rows) {
-      const dueAt = parseTs(r.mv_clear_at) + MV_CLEAR_MARGIN_MS;
-      if (dueAt > now) {
-        waiting.push({ requestId: String(r.request_id), warehouse: w.name, dueAt: new Date(dueAt).toISOString() });
-        continue;
+      const viewsDueAt = parseTs(r.mv_clear_at) + MV_CLEAR_MARGIN_MS;
+      const archiveDue = archiveDueAt(parseTs(r.streams_clear_at), targets.archiveDelayMs);
+      // Not finished before both phases are due: waiting until the later, though its views may be recreated now.
+      if (archiveDue > now || viewsDueAt > now) {
+        waiting.push({ requestId: String(r.request_id), warehouse: w.name, dueAt: new Date(Math.max(viewsDueAt, archiveDue)).toISOString() });
       }
+      if (viewsDueAt > now) continue;
       due.push({
         w,
         requestId: requestIdLiteral(String(r.request_id)),
         hash: checkHash(String(r.subject_hash)),
         requestedAt: parseTs(r.requested_at),
         viewsRecreated: r.views_recreated_at !== null,
+        archiveDue: archiveDue <= now,
         archiveSwept: r.archive_swept_at !== null,
         sweptThrough: r.archive_swept_through,
       });
@@ -601,7 +619,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   // sharing it (the batch in progress) are swept, from that cursor; requests due since wait for the next run's batch.
   // Otherwise a request becoming due every run, with a sweep longer than one run, would restart the sweep each time
   // and none would finish. The batch done, its requests finish (step 3) in the same run.
-  const pending = due.filter((d) => !d.archiveSwept);
+  const pending = due.filter((d) => d.archiveDue && !d.archiveSwept);
   const started = pending.filter((d) => d.sweptThrough !== null);
   const toSweep = started.length > 0 ? started : pending;
   const swept = new Set(due.filter((d) => d.archiveSwept));

@@ -105,7 +105,7 @@ test('a finish run stopped after recreating the views does not recreate them aga
   await store.put(bucket, 'events/2026/12/01/10/late-a.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
   await store.put(bucket, 'events/2026/12/01/10/late-b.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-3' })]), 'application/x-ndjson');
 
-  const later = T0 + 30 * HOUR;
+  const later = T0 + 50 * HOUR;
   recreations = 0;
   // A deadline reached once the views are recreated and one object is read.
   const reads: string[] = [];
@@ -143,7 +143,7 @@ test('the scheduled step selects late objects by LastModified: an object keyed h
   s3Now = T0 + 40 * 60_000;
   await store.put(bucket, 'events/2026/12/01/08/late.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
 
-  const later = T0 + 30 * HOUR;
+  const later = T0 + 50 * HOUR;
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done.finished).toHaveLength(1);
   expect(done.archive).toMatchObject({ objectsScanned: 1, recordsRemoved: 1, objectsRewritten: 1, versionsDeleted: 1 });
@@ -165,7 +165,7 @@ test('noncurrent versions are searched: one the lifecycle expiration left behind
   s3Now = T0 + 10 * 60_000;
   await store.put(bucket, 'events/2026/12/01/10/late.gz', await encodeArchiveObject([rec({ anonymousId: 'user-1' })]), 'application/x-ndjson');
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'events/2026/12/01/10/late.gz' }));
-  const later = T0 + 30 * HOUR;
+  const later = T0 + 50 * HOUR;
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done.archive).toMatchObject({ versionsDeleted: 1 });
   expect(await everyVersionText(bucket)).not.toContain('user-1');
@@ -222,7 +222,7 @@ test('a request due while an archive sweep is in progress waits for the next bat
     (await db.query<{ status: string; through: string | null }>('SELECT status, archive_swept_through AS through FROM wh.erasure_requests ORDER BY requested_at')).rows;
 
   // Run 1: only the first is due; it stops after one object.
-  const run1 = T0 + 26 * HOUR;
+  const run1 = T0 + 50 * HOUR;
   const first = await finishErasures(targets(run1, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run1, remainingMs: () => (reads.length > 0 ? 0 : 60_000) });
   expect(first.complete).toBe(false);
   expect(await audit()).toEqual([
@@ -231,7 +231,7 @@ test('a request due while an archive sweep is in progress waits for the next bat
   ]);
 
   // Run 2: both are due; the first's batch continues after late-a (not from the start), the second waits.
-  const run2 = T0 + 29 * HOUR;
+  const run2 = T0 + 52 * HOUR;
   const second = await finishErasures(targets(run2, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run2 });
   expect(reads.filter((k) => k.endsWith('late-a.gz'))).toHaveLength(1);
   expect(second.finished).toHaveLength(1);
@@ -240,7 +240,7 @@ test('a request due while an archive sweep is in progress waits for the next bat
   expect((await audit())[1].through).toBeNull();
 
   // Run 3: the second, as a batch of its own.
-  const run3 = T0 + 30 * HOUR;
+  const run3 = T0 + 53 * HOUR;
   const third = await finishErasures(targets(run3, bucket, counting), DEFAULT_SUBJECT_PATHS, { clock: () => run3 });
   expect(third.complete).toBe(true);
   expect(third.finished).toHaveLength(1);
@@ -293,4 +293,29 @@ test('a latest version in the listing replaced before it is read is searched as 
   const all = await everyVersionText(bucket);
   expect(all).not.toContain('"user-1"');
   expect(all).toContain('"user-3"');
+});
+
+test('the archive sweep waits a day of Firehose S3 retries after the streams\' retention: a delivery retried until then is swept; the views are recreated at the retention', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  recreations = 0;
+  const viewsDue = T0 + 26 * HOUR;
+  const first = await finishErasures(targets(viewsDue, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => viewsDue });
+  expect(recreations).toBe(1);
+  expect(first.finished).toEqual([]);
+  expect(first.complete).toBe(true);
+  expect(first.waiting).toEqual([expect.objectContaining({ dueAt: '2026-12-03T10:20:00.000Z' })]);
+  // A record read just before the streams' retention ended, its S3 delivery retried for 20 hours.
+  s3Now = T0 + 44 * HOUR;
+  await store.put(bucket, 'events/2026/12/02/09/retried.gz', await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+
+  const later = T0 + 49 * HOUR;
+  const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
+  expect(done.finished).toHaveLength(1);
+  expect(recreations).toBe(1);
+  expect(done.archive).toMatchObject({ recordsRemoved: 1 });
+  const left = await everyVersionText(bucket);
+  expect(left).not.toContain('"user-1"');
+  expect(left).toContain('"user-2"');
 });

@@ -110,7 +110,7 @@ test('the scheduled step finds a large reject of a suppressed subject by hash al
   ]);
   await wh.merge();
   expect(await rejects()).toHaveLength(2);
-  const later = T0 + 30 * HOUR;
+  const later = T0 + 50 * HOUR; // after the streams' retention and a day of Firehose's S3 retries
   statements.length = 0;
   const done = await finishErasures(targets(later), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done).toMatchObject({ finished: [expect.anything()] });
