@@ -230,6 +230,8 @@ async function main(argv: string[]): Promise<number> {
     if (options.out !== undefined) process.stderr.write(`wrote events.ndjson, rejects.ndjson and report.json to ${options.out}\n`);
     return report.ok ? EXIT_OK : EXIT_CHECKS_FAILED;
   } catch (err) {
+    // A signal stopped the drill's world under it: that is no error to report.
+    if (signalExitCode !== undefined) return signalExitCode;
     const e = err instanceof Error ? err : new Error(String(err));
     const expected = ['InputFileError', 'DemoFailedError'].includes(e.name);
     process.stderr.write(`${errorLine(PROG, expected ? e.message : `${e.name}: ${e.message}`)}\n`);
