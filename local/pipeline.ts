@@ -145,8 +145,20 @@ export interface WarehouseQueries {
 
 const REPLICATOR_ENTRY = path.resolve(__dirname, '..', 'lambda', 'replicator', 'index.ts');
 
-/** Pipelines started and not yet stopped, so a command can stop them on SIGINT (DynamoDB Local is a child process). */
-const running = new Set<LocalPipeline>();
+/**
+ * Pipelines starting or started and not yet stopped, so a command can stop them on a signal (DynamoDB Local is a child
+ * process). A pipeline is in here from the first line of its start: a signal during the start (≈ 30 s on a laptop)
+ * stops what exists so far and makes the start fail.
+ */
+const running = new Set<{ stop(): Promise<void> }>();
+
+/** The start of a pipeline was stopped (stopAllPipelines during startLocalPipeline). */
+export class PipelineStartCancelledError extends Error {
+  constructor() {
+    super('the local pipeline was stopped while it started');
+    this.name = 'PipelineStartCancelledError';
+  }
+}
 
 /** Stops every pipeline still running (for signal handlers). */
 export async function stopAllPipelines(): Promise<void> {
@@ -178,10 +190,25 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const tables = stateTablesFor(config);
   const cleanups: Array<() => Promise<unknown>> = [];
   const clients: KinesisClient[] = [];
+  // Until the pipeline is returned, stopping it means: abort the start, stop what exists (the start's own catch then
+  // stops anything it created after that).
+  const aborter = new AbortController();
+  const starting = {
+    async stop(): Promise<void> {
+      running.delete(starting);
+      aborter.abort();
+      await runCleanups(cleanups, clients);
+    },
+  };
+  running.add(starting);
+  /** Throws once the start was stopped; called between the steps of the start. */
+  const checkNotCancelled = (): void => {
+    if (aborter.signal.aborted) throw new PipelineStartCancelledError();
+  };
 
   try {
     // The replicas' JVM takes longest to start: start it first and let the Regions' Kinesis come up meanwhile.
-    const dynamoStarting = startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs, staleReadMs: tuning.staleReadMs });
+    const dynamoStarting = startReplicatedDynamoDb({ regions, replicationDelayMs: tuning.replicationDelayMs, staleReadMs: tuning.staleReadMs, signal: aborter.signal });
     cleanups.push(async () => (await dynamoStarting).stop());
     dynamoStarting.catch(() => undefined); // awaited below; a failure there is what is reported
 
@@ -191,6 +218,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       const k = await startKinesisWorker(region);
       kinesalites.set(region, k);
       cleanups.push(() => k.stop());
+      checkNotCancelled();
     }
     const router = await startKinesisRegionRouter({ regions: Object.fromEntries([...kinesalites].map(([r, k]) => [r, k.endpoint])) });
     cleanups.push(() => router.stop());
@@ -210,6 +238,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     // State tables: a replica per Region; each stream active in the primary Region from now on.
     const dynamo = await dynamoStarting;
+    checkNotCancelled();
     await createStateTables(dynamo, tables);
     const documents = perRegion((region) => {
       const c = DynamoDBDocumentClient.from(new DynamoDBClient({ region, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS }), {
@@ -235,6 +264,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await dynamo.settle();
 
     // Lambda control planes, one endpoint for every Region.
+    checkNotCancelled();
     const lambdaControlPlane = await startLambdaControlPlane({ regions });
     cleanups.push(() => lambdaControlPlane.stop());
     const lambdaClients = perRegion((region) => {
@@ -280,6 +310,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       });
       functions.push(fn);
       cleanups.push(() => fn.close());
+      checkNotCancelled();
       const concurrency = lambdaControlPlane.registerFunction(region, fn);
       for (const s of streams) {
         const m = await startEventSourceMapping({
@@ -326,6 +357,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         idlePollMs: tuning.idlePollMs,
       });
       cleanups.push(() => warehouseWorker.stop());
+      checkNotCancelled();
       loader = warehouseWorker.loader;
       warehouse = { schema: warehouseWorker.schema };
       db = { query: (sql, params) => warehouseWorker.query(sql, params) };
@@ -390,24 +422,30 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         await runCleanups(cleanups, clients);
       },
     };
+    checkNotCancelled();
+    running.delete(starting);
     running.add(pipeline);
     return pipeline;
   } catch (err) {
+    running.delete(starting);
     await runCleanups(cleanups, clients).catch(() => undefined);
-    throw err;
+    throw aborter.signal.aborted ? new PipelineStartCancelledError() : err;
   }
 }
 
-/** Runs cleanups in reverse order; every one runs even when another fails; the first error is rethrown. */
+/**
+ * Runs cleanups in reverse order and takes them off the list (a second run, after a start was cancelled, runs only
+ * what was added since); every one runs even when another fails; the first error is rethrown.
+ */
 async function runCleanups(cleanups: Array<() => Promise<unknown>>, clients: KinesisClient[]): Promise<void> {
   let first: unknown;
-  for (const c of [...cleanups].reverse()) {
+  for (const c of cleanups.splice(0).reverse()) {
     try {
       await c();
     } catch (err) {
       first ??= err;
     }
   }
-  for (const c of clients) c.destroy();
+  for (const c of clients.splice(0)) c.destroy();
   if (first !== undefined) throw first;
 }

@@ -359,6 +359,11 @@ export class Producer {
   }
 
   private lastFailedRegion: string | undefined;
+
+  /** The Region of the last call, when it failed (cleared by the next call that writes every record). */
+  get failingRegion(): string | undefined {
+    return this.lastFailedRegion;
+  }
   private batchRegion: string | undefined;
 
   /**

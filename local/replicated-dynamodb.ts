@@ -50,6 +50,8 @@ export interface ReplicatedDynamoDbOptions {
    * @default 0
    */
   readonly staleReadMs?: number;
+  /** Stops the start: DynamoDB Local is stopped instead of awaited. @default - never */
+  readonly signal?: AbortSignal;
 }
 
 /** Counters of the replication so far. */
@@ -180,7 +182,7 @@ export async function startReplicatedDynamoDb(options: ReplicatedDynamoDbOptions
   };
   let staleReadMs = checkStale(options.staleReadMs ?? 0);
 
-  const jvm = await startDynamoDbLocal({ sharedDb: false });
+  const jvm = await startDynamoDbLocal({ sharedDb: false, signal: options.signal });
   const upstream = new URL(jvm.endpoint);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 

@@ -71,7 +71,8 @@ export function parseServeState(text: string, file: string): ServeState {
     typeof o.control === 'string' &&
     /^http:\/\/127\.0\.0\.1:\d+$/.test(o.control) &&
     typeof o.startedAt === 'string' &&
-    Object.values(env).every((v) => typeof v === 'string');
+    Object.values(env).every((v) => typeof v === 'string') &&
+    typeof env.REDSTREAM_LOCAL_WORLD_TOKEN === 'string';
   if (!ok) throw new ServeStateError(`${file} is not a state file of this version of the serve mode: remove it and start \`npm run demo -- --serve\` again`);
   return o as unknown as ServeState;
 }
@@ -79,6 +80,11 @@ export function parseServeState(text: string, file: string): ServeState {
 /** Shell-quotes a value when it needs it. */
 function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:@=,+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The control endpoint's token of a state file. */
+export function stateToken(state: Pick<ServeState, 'env'>): string {
+  return state.env.REDSTREAM_LOCAL_WORLD_TOKEN ?? '';
 }
 
 /** The lines to paste into another terminal (POSIX shells), one `export` per variable. */
@@ -93,6 +99,8 @@ export function serveVariables(args: {
   lambda: string;
   s3: string;
   control: string;
+  /** The control endpoint's token (local/serve-auth.ts). */
+  token: string;
   cdkJson: string;
   archiveBuckets: Readonly<Record<string, string>>;
 }): Record<string, string> {
@@ -107,6 +115,7 @@ export function serveVariables(args: {
     REDSTREAM_CDK_JSON: args.cdkJson,
     ...Object.fromEntries(Object.entries(args.archiveBuckets).map(([region, bucket]) => [`REDSTREAM_ARCHIVE_BUCKET_${region.toUpperCase().replace(/-/g, '_')}`, bucket])),
     REDSTREAM_LOCAL_WORLD: args.control,
+    REDSTREAM_LOCAL_WORLD_TOKEN: args.token,
   };
 }
 

@@ -214,7 +214,7 @@ export function keyToRequest(key: string, ctx: KeyContext): CtlRequest | 'quit' 
     case 'h':
       return 'help';
     case 'q':
-    case '\u0003': // Ctrl-C in raw mode
+    case '\u0003': // Ctrl-C in raw mode (bin/demo.ts takes it first and ends as SIGINT does, exit 130)
     case '\u0004': // Ctrl-D
       return 'quit';
     default:

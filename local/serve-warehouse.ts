@@ -19,6 +19,7 @@ import { mvName } from '../lib/sql/render';
 import type { EnvironmentConfig } from '../lib/config';
 import type { EraseFactories } from '../lambda/ops/commands/erase';
 import { clearStreamingViewSql, countChanged, LocalWarehouseQueries, rowsAsText } from './erase';
+import { controlHeaders } from './serve-auth';
 import { ServeStateError } from './serve-format';
 
 /** What `POST /warehouse/sql` takes. */
@@ -91,6 +92,8 @@ export class ControlEndpointErasureWarehouse implements ErasureWarehouse {
 
   constructor(
     private readonly control: string,
+    /** The control endpoint's token (local/serve-auth.ts). */
+    private readonly token: string,
     readonly name: string,
     readonly schema: string,
     /** Stand-in tables of the streaming MVs, e.g. `redstream.stream_events`. */
@@ -105,7 +108,7 @@ export class ControlEndpointErasureWarehouse implements ErasureWarehouse {
     try {
       res = await this.fetchFn(`${this.control}/warehouse/sql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: controlHeaders(this.token),
         body: JSON.stringify(request),
         signal: AbortSignal.timeout(120_000),
       });
@@ -144,7 +147,7 @@ export class ControlEndpointErasureWarehouse implements ErasureWarehouse {
  * `erase`'s factories against the serve mode: its one warehouse through the control endpoint, the archive as in AWS
  * (`awsArchives`, which takes AWS_ENDPOINT_URL_S3 and the REDSTREAM_ARCHIVE_BUCKET_<REGION> the serve mode exports).
  */
-export function serveEraseFactories(control: string, warehouse: ServedWarehouse, awsArchives: EraseFactories['archives']): EraseFactories {
+export function serveEraseFactories(control: string, token: string, warehouse: ServedWarehouse, awsArchives: EraseFactories['archives']): EraseFactories {
   return {
     warehouses: (config: EnvironmentConfig, schema: string) => {
       if (schema !== warehouse.schema) throw new ServeStateError(`the local world's warehouse has schema ${warehouse.schema}, not ${schema}`);
@@ -152,6 +155,7 @@ export function serveEraseFactories(control: string, warehouse: ServedWarehouse,
       return [
         new ControlEndpointErasureWarehouse(
           control,
+          token,
           warehouse.region,
           schema,
           config.streams.map((s) => `${schema}.${mvName(s.name)}`),

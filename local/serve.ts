@@ -5,8 +5,9 @@
  * - The environment served is cdk.json's with the laptop timings of {@link SERVE_TIMINGS}, written to
  *   `<stateDir>/serve-cdk.json`; the ops CLI reads that file (REDSTREAM_CDK_JSON), so its waits are the world's.
  * - The state file (`<stateDir>/serve.json`, removed at stop) holds the endpoints and the control endpoint; the serve
- *   terminal prints the same as `export` lines.
- * - The control endpoint (HTTP on 127.0.0.1) takes the faults of the nemesis (Kinesis down, partitioned replica,
+ *   terminal prints the same as `export` lines. It is readable by the user only (mode 0600): it holds the control
+ *   endpoint's token.
+ * - The control endpoint (HTTP on 127.0.0.1, every request with the token: local/serve-auth.ts) takes the faults of the nemesis (Kinesis down, partitioned replica,
  *   replication delay), the operator's clock skew (which `npm run ops` reads from it), a status and a verification.
  * - Producers behave as in the drill: they write to the Region they know, hold and retry what fails, and when a
  *   replica shows a new active Region (a switch made by `ops failover`/`failback`) they move there and re-send
@@ -27,12 +28,13 @@ import { classifyRecord } from './record-classifier';
 import { segmentEvents } from './segment-events';
 import { exportLines, formatStatusLine, ServeSnapshot, ServeState, servedEnvironment, serveVariables } from './serve-format';
 import { answerWarehouseSql } from './serve-warehouse';
+import { newControlToken, refuseControlRequest } from './serve-auth';
 import { CtlRequest, KEYS_HELP, keyToRequest, ServeOptions, validateCtlRequest } from './serve-options';
 
 /** How often the producers look at the active-Region item (a producer fleet polling the table or `status --json`). */
 const WATCH_INTERVAL_MS = 250;
-/** `ctl status` shows the producers' last error while they failed this recently. */
-const RECENT_FAILURE_MS = 10_000;
+/** How long `heal` waits for the held replication to be delivered before it answers with what is still pending. */
+const HEAL_SETTLE_MS = 30_000;
 
 export interface ServeIo {
   /** Progress and status (stderr). */
@@ -79,14 +81,18 @@ function* endlessEvents(options: ServeOptions): Generator<ProducerRecord> {
 /** A state file whose serve mode still answers: refuse to start a second one over it. */
 async function assertNoLiveServe(stateFile: string): Promise<void> {
   let control: string | undefined;
+  let token: string | undefined;
   try {
-    control = (JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { control?: string }).control;
+    const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as { control?: string; env?: Record<string, string> };
+    control = state.control;
+    token = state.env?.REDSTREAM_LOCAL_WORLD_TOKEN;
   } catch {
     return;
   }
   if (typeof control !== 'string') return;
-  const alive = await fetch(`${control}/state`, { signal: AbortSignal.timeout(1000) }).then(
-    (r) => r.ok,
+  const alive = await fetch(`${control}/state`, { headers: { authorization: `Bearer ${token ?? ''}` }, signal: AbortSignal.timeout(1000) }).then(
+    // 401: a serve mode of another state file's token (or an older one) answers there: still one running.
+    (r) => r.ok || r.status === 401,
     () => false,
   );
   if (alive) throw new ServeError(`a serve mode is already running (${stateFile}, control ${control}); stop it first (Ctrl-C in its terminal)`);
@@ -132,7 +138,8 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
     archive = await startPipelineArchive(pipeline);
-    const world = new ServedWorld(pipeline, options, out, started, lastBatch);
+    const token = newControlToken();
+    const world = new ServedWorld(pipeline, options, out, started, lastBatch, token);
     cleanups.push(() => world.stop());
 
     server = http.createServer((req, res) => void world.handle(req, res));
@@ -143,12 +150,15 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
       lambda: pipeline.lambdaControlPlane.endpoint,
       s3: archive.s3.endpoint,
       control,
+      token,
       cdkJson,
       archiveBuckets: Object.fromEntries(pipeline.regions.map((r) => [r, archive!.bucketFor(r)])),
     });
     const state: ServeState = { version: 1, pid: process.pid, environment: config.name, regions: pipeline.regions, control, env: variables, startedAt: new Date(started).toISOString() };
     fs.writeFileSync(cdkJson, `${JSON.stringify({ context: { 'redstream:environments': served } }, null, 2)}\n`);
-    fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
+    // The token is the endpoint's only lock: the file is the user's alone (mode applies on creation; chmod for an old file).
+    fs.writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    fs.chmodSync(stateFile, 0o600);
     cleanups.push(() => fs.rmSync(stateFile, { force: true }), () => fs.rmSync(cdkJson, { force: true }));
 
     world.start();
@@ -171,6 +181,7 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
     let resolveStopped: () => void = () => undefined;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     let stopping: Promise<void> | undefined;
+    // Never rejects: what fails while stopping is said, and the rest is stopped anyway (bin/demo.ts bounds the time).
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         out.stop();
@@ -179,8 +190,12 @@ export async function startServe(options: ServeOptions, rawEnvironments: unknown
         await closeServer(server!);
         for (const c of [...cleanups].reverse()) await Promise.resolve(c()).catch(() => undefined);
         await archive!.stop().catch(() => undefined);
-        await pipeline.stop();
-        out.write('• stopped\n');
+        try {
+          await pipeline.stop();
+          out.write('• stopped\n');
+        } catch (err) {
+          out.write(`! stopped, but the local world's stop failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+        }
         resolveStopped();
       })());
     world.onQuit = () => void stop();
@@ -229,8 +244,6 @@ class ServedWorld {
   private active: ActiveRegionItem | undefined;
   private readonly written = new Map<string, number>();
   private counted = 0;
-  private failedCallsSeen = 0;
-  private lastFailureAt = 0;
   private watching = true;
   private watcher: Promise<void> | undefined;
   private production: Promise<void> | undefined;
@@ -243,6 +256,8 @@ class ServedWorld {
     private readonly out: StatusOutput,
     private readonly started: number,
     private readonly lastBatch: ReadonlyMap<string, { atMs: number; lagMs: number }>,
+    /** Every request to the control endpoint must carry it (local/serve-auth.ts). */
+    private readonly token: string,
   ) {
     const config = pipeline.config;
     this.stream = pipeline.streams[0].physicalName;
@@ -274,10 +289,15 @@ class ServedWorld {
   /** Producers follow the active Region: on a new ACTIVE item elsewhere, move and re-send from its resume timestamp. */
   private async watch(): Promise<void> {
     while (this.watching) {
-      const item = await this.readActive();
-      if (item !== undefined) {
-        this.active = item;
-        if (item.state === 'ACTIVE' && item.activeRegion !== this.producer.currentRegion) await this.follow(item);
+      try {
+        const item = await this.readActive();
+        if (item !== undefined) {
+          this.active = item;
+          if (item.state === 'ACTIVE' && item.activeRegion !== this.producer.currentRegion) await this.follow(item);
+        }
+      } catch (err) {
+        // A bug here must not stop the producers from following switches for the rest of the game day.
+        this.out.line(`! producers: watching the active Region failed: ${describeError(err)}`);
       }
       await sleep(WATCH_INTERVAL_MS);
     }
@@ -316,11 +336,6 @@ class ServedWorld {
     const last = this.lastBatch.get(activeRegion);
     // Stalled since its last batch, or since it became active if it has not replicated one since.
     const since = Math.max(last?.atMs ?? this.started, this.active?.state === 'ACTIVE' ? this.active.activatedAt : this.started);
-    const ledger = this.producer.ledger;
-    if (ledger.failedCalls > this.failedCallsSeen) {
-      this.failedCallsSeen = ledger.failedCalls;
-      this.lastFailureAt = now;
-    }
     return {
       uptimeMs: now - this.started,
       active: this.active === undefined ? undefined : { region: this.active.activeRegion, state: this.active.state, epoch: this.active.epoch },
@@ -350,7 +365,11 @@ class ServedWorld {
     if (request === undefined) return;
     if (request === 'quit') return this.onQuit();
     if (request === 'help') return this.out.line(`  ${KEYS_HELP}`);
-    void this.run(request).then((r) => this.out.line(`${r.ok ? '•' : '!'} ${r.message}`));
+    // run() answers its failures; this catch is for a bug, which must not end the serve mode.
+    void this.run(request).then(
+      (r) => this.out.line(`${r.ok ? '•' : '!'} ${r.message}`),
+      (err: unknown) => this.out.line(`! ${describeError(err)}`),
+    );
   }
 
   /**
@@ -363,6 +382,11 @@ class ServedWorld {
       res.end(JSON.stringify(body));
     };
     try {
+      const refused = refuseControlRequest({ method: req.method, authorization: req.headers.authorization, contentType: req.headers['content-type'] }, this.token);
+      if (refused) {
+        req.resume();
+        return send(refused.status, { ok: false, message: refused.message });
+      }
       if (req.method === 'GET' && req.url === '/state') {
         return send(200, {
           environment: this.pipeline.config.name,
@@ -396,20 +420,31 @@ class ServedWorld {
       }
       send(404, { ok: false, message: `no ${req.method} ${req.url} here (POST /ctl, GET /state, POST /warehouse/sql)` });
     } catch (err) {
-      send(500, { ok: false, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      if (res.headersSent) res.end();
+      else send(500, { ok: false, message: describeError(err) });
     }
   }
 
-  /** Runs one control request. */
+  /** Runs one control request; a failure is an answer (`ok: false`), never an exception. */
   async run(request: CtlRequest): Promise<CtlResponse> {
+    try {
+      return await this.runUnguarded(request);
+    } catch (err) {
+      return { ok: false, message: `${request.action} failed: ${describeError(err)}` };
+    }
+  }
+
+  private async runUnguarded(request: CtlRequest): Promise<CtlResponse> {
     const p = this.pipeline;
     switch (request.action) {
       case 'env':
       case 'status': {
         const s = formatStatusLine(this.snapshot());
+        // Only while the producers' last call failed: the first call that writes everything clears it.
+        const failingIn = this.producer.failingRegion;
         const last = this.producer.ledger.lastError;
-        const failing = last !== undefined && Date.now() - this.lastFailureAt < RECENT_FAILURE_MS;
-        return { ok: true, message: `${s.replace(/^\d\d:\d\d /, '')}${failing ? `\nproducers failing: ${last}` : ''}` };
+        const failing = failingIn !== undefined && last !== undefined ? `\nproducers failing: ${last} (calls to ${failingIn})` : '';
+        return { ok: true, message: `${s.replace(/^\d\d:\d\d /, '')}${failing}` };
       }
       case 'kinesis-down':
         p.router.setRegionDown(request.region, true);
@@ -423,11 +458,21 @@ class ServedWorld {
         p.dynamo.partition(request.region);
         this.partitioned.add(request.region);
         return { ok: true, message: `${request.region}'s replica of the state tables is partitioned: it neither sends nor receives replication (reads and writes in ${request.region} still reach it)` };
-      case 'heal':
+      case 'heal': {
         p.dynamo.heal(request.region);
         this.partitioned.delete(request.region);
-        await p.dynamo.settle(30_000);
-        return { ok: true, message: `${request.region}'s replica is healed; held replication delivered (last writer wins)` };
+        // Healed either way; with a replica lag set, the held writes can take longer than the wait to be delivered.
+        const notSettled = await p.dynamo.settle(HEAL_SETTLE_MS).then(
+          () => undefined,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        );
+        if (notSettled === undefined) return { ok: true, message: `${request.region}'s replica is healed; held replication delivered (last writer wins)` };
+        const pending = /(\d+) replications pending/.exec(notSettled)?.[1] ?? 'some';
+        return {
+          ok: true,
+          message: `${request.region}'s replica is healed; ${pending} replications still pending after ${HEAL_SETTLE_MS / 1000} s (delivered as the replica lag allows; last writer wins)`,
+        };
+      }
       case 'clock-skew':
         this.clockSkewMs = Math.round(request.seconds * 1000);
         return {
@@ -497,6 +542,10 @@ class ServedWorld {
       this.producer.resume();
     }
   }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** The serve terminal: lines, and a status line redrawn in place (TTY) or printed every few seconds (otherwise). */

@@ -4,11 +4,14 @@
  * serve mode's, through the control endpoint), the refusal of rebuild (the serve mode's merges cannot be stopped), and
  * the serve mode's and ctl's usage errors. One line each, the usual exit codes.
  */
-import { execFile } from 'node:child_process';
+import { ChildProcess, execFile, execSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+
+import { readServeState, sendCtl } from '../../local/serve-ctl';
+import { stateToken } from '../../local/serve-format';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -70,6 +73,7 @@ test('rebuild against the local world refuses at once, saying why and naming the
   expect(r.code).toBe(1);
   expect(r.stdout).toBe('');
   expect(r.stderr).toBe(
+    `local world: ${dead} (npm run demo -- --serve)\n` +
     "ops: error: rebuild does not run against the local world: rebuild needs its warehouse's merge schedule stopped while it empties and refills the tables, " +
       'and the merges of `npm run demo -- --serve` run on their own schedule in the serve process; ' +
       'rehearse a rebuild locally with `npm run demo -- --no-failover --rebuild-from-archive` (the same rebuild over PGlite)\n',
@@ -80,12 +84,13 @@ test.each(['status, world gone', 'erase'])('%s with REDSTREAM_LOCAL_WORLD set bu
   const r = results.get(name)!;
   expect(r.code).toBe(1);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toMatch(new RegExp(`^ops: error: the local world's control endpoint ${dead} does not answer \\(.*\\): is \`npm run demo -- --serve\` still running\\?\\n$`));
+  expect(r.stderr).toMatch(new RegExp(`^local world: ${dead} \\(npm run demo -- --serve\\)\\nops: error: the local world's control endpoint ${dead} does not answer \\(.*\\): is \`npm run demo -- --serve\` still running\\?\\n$`));
 });
 
-test('--help needs no local world', () => {
+test('--help needs no local world (and acts on none, so names none)', () => {
   const r = results.get('help, world gone')!;
   expect(r.code).toBe(0);
+  expect(r.stderr).toBe('');
   expect(r.stdout).toMatch(/^Usage: npm run ops -- status/);
 });
 
@@ -111,4 +116,113 @@ test('ctl --help prints the serve mode and ctl usage', () => {
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(/^Usage: npm run demo -- --serve \[options\]\n {7}npm run demo -- ctl <action> \[arguments\]/);
   for (const action of ['kinesis-down REGION', 'partition REGION', 'clock-skew SECONDS', 'verify']) expect(r.stdout).toContain(action);
+});
+
+/**
+ * Signals to the serve mode: while it starts (the ≈ 30 s before it is ready, DynamoDB Local's JVM already running)
+ * the start is cancelled and everything it made is stopped; a second signal while it stops ends it at once. Either
+ * way nothing of its process group is left, the JVM included (it would be re-parented to PID 1 and keep its port).
+ */
+describe('signals to the serve mode', () => {
+  const dirs: string[] = [];
+  const groups: number[] = [];
+  afterAll(() => {
+    for (const g of groups) if (groupAlive(g)) process.kill(-g, 'SIGKILL');
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  function groupAlive(pgid: number): boolean {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The command names of the process group's members. */
+  function members(pgid: number): string[] {
+    try {
+      return execSync(`ps -o comm= -g ${pgid}`).toString().split('\n').map((l) => l.trim()).filter(Boolean);
+    } catch {
+      return []; // ps exits 1 when none matches
+    }
+  }
+
+  async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Starts the serve mode in a process group of its own; resolves once DynamoDB Local's JVM is in it. */
+  async function startUntilJvm(how: 'tsx' | 'node'): Promise<{ child: ChildProcess; output: () => string; exit: Promise<number | null> }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-serve-signal-'));
+    dirs.push(dir);
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', REDSTREAM_SERVE_DIR: dir };
+    for (const k of ['REDSTREAM_LOCAL_WORLD', 'REDSTREAM_CDK_JSON']) delete env[k];
+    // `tsx FILE` as npm runs it (tsx relays signals to its child node), or node with tsx as a loader (signals go
+    // straight to the serve mode).
+    const [cmd, pre] = how === 'tsx' ? [TSX, []] : [process.execPath, ['--import', 'tsx']];
+    const child = spawn(cmd, [...pre, path.join(ROOT, 'bin/demo.ts'), '--serve', '--rate', '5'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    groups.push(child.pid!);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await until('the DynamoDB Local JVM', () => members(child.pid!).includes('java'), 180_000);
+    expect(out).not.toMatch(/• ready in/);
+    return { child, output: () => out, exit };
+  }
+
+  async function expectNothingLeft(pgid: number): Promise<void> {
+    // A guard against a hang, not a performance bound.
+    await until('the process group to empty', () => !groupAlive(pgid), 60_000).catch(() => undefined);
+    expect({ left: members(pgid) }).toEqual({ left: [] });
+  }
+
+  test('SIGTERM during the start: exit 143, no error line, the JVM and everything else stopped', async () => {
+    const s = await startUntilJvm('tsx');
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(143);
+    await expectNothingLeft(s.child.pid!);
+    expect(s.output()).toMatch(/• SIGTERM: stopping everything/);
+    expect(s.output()).not.toMatch(/demo: error/);
+  }, 300_000);
+
+  test('a second SIGTERM while stopping ends it at once: exit 143, the JVM killed, the state file removed', async () => {
+    // A stop during the start is over in a moment; once ready, stopping the producer, archive and workers takes seconds.
+    const s = await startUntilJvm('node');
+    await until('the serve mode to be ready', () => /• ready in/.test(s.output()), 240_000);
+    const stateFile = path.join(dirs[dirs.length - 1], 'serve.json');
+    expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
+
+    // The control endpoint answers only its token, and only JSON-typed POSTs (a cross-site page can send neither).
+    const state = readServeState(dirs[dirs.length - 1]);
+    const token = stateToken(state);
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    expect((await fetch(`${state.control}/state`)).status).toBe(401);
+    const plain = await fetch(`${state.control}/ctl`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: '{"action":"kinesis-down","region":"us-east-1"}' });
+    expect(plain.status).toBe(415);
+    expect((await sendCtl(state.control, 'f'.repeat(32), { action: 'status' })).message).toMatch(/refused the request \(HTTP 401\)/);
+
+    // heal while a replica lag longer than heal's wait holds replications: healed, and it says what is still pending.
+    expect(await sendCtl(state.control, token, { action: 'replica-lag', seconds: 120 })).toMatchObject({ ok: true });
+    expect(await sendCtl(state.control, token, { action: 'partition', region: 'us-east-1' })).toMatchObject({ ok: true });
+    // Let the replicators write a few checkpoints (one per batch, about every second) under the lag.
+    await new Promise((r) => setTimeout(r, 3000));
+    const healed = await sendCtl(state.control, token, { action: 'heal', region: 'us-east-1' });
+    expect(healed).toEqual({ ok: true, message: expect.stringMatching(/^us-east-1's replica is healed; \d+ replications still pending after 30 s/) });
+    expect(await sendCtl(state.control, token, { action: 'status' })).toMatchObject({ ok: true });
+    s.child.kill('SIGTERM');
+    await until('the first stop to begin', () => /• stopping: producer/.test(s.output()), 60_000);
+    s.child.kill('SIGTERM');
+    expect(await s.exit).toBe(143);
+    expect(s.output()).toMatch(/demo: signalled again while stopping: killing DynamoDB Local and exiting now/);
+    expect(s.output()).not.toMatch(/• stopped\n/);
+    await expectNothingLeft(s.child.pid!);
+    expect(fs.existsSync(stateFile)).toBe(false);
+  }, 300_000);
 });

@@ -37,6 +37,7 @@ describe('state file and export lines', () => {
     lambda: 'http://127.0.0.1:1003',
     s3: 'http://127.0.0.1:1004',
     control: 'http://127.0.0.1:1005',
+    token: '0123456789abcdef0123456789abcdef',
     cdkJson: '/home/me/my repo/.redstream/serve-cdk.json',
     archiveBuckets: { 'us-east-1': 'redstream-dev-archive-us-east-1', 'us-west-2': 'redstream-dev-archive-us-west-2' },
   });
@@ -54,6 +55,7 @@ describe('state file and export lines', () => {
       'export REDSTREAM_ARCHIVE_BUCKET_US_EAST_1=redstream-dev-archive-us-east-1',
       'export REDSTREAM_ARCHIVE_BUCKET_US_WEST_2=redstream-dev-archive-us-west-2',
       'export REDSTREAM_LOCAL_WORLD=http://127.0.0.1:1005',
+      'export REDSTREAM_LOCAL_WORLD_TOKEN=0123456789abcdef0123456789abcdef',
     ]);
     expect(exportLines({ env: { X: "it's" } })).toEqual([`export X='it'\\''s'`]);
   });
@@ -67,6 +69,7 @@ describe('state file and export lines', () => {
     [JSON.stringify({ ...state, version: 2 }), 'f is not a state file of this version'],
     [JSON.stringify({ ...state, control: 'http://example.com:80' }), 'f is not a state file of this version'],
     [JSON.stringify({ ...state, env: { A: 1 } }), 'f is not a state file of this version'],
+    [JSON.stringify({ ...state, env: { ...env, REDSTREAM_LOCAL_WORLD_TOKEN: undefined } }), 'f is not a state file of this version'],
   ])('a bad state file is refused, naming it: %s', (text, message) => {
     expect(() => parseServeState(text, 'f')).toThrow(ServeStateError);
     expect(() => parseServeState(text, 'f')).toThrow(message);

@@ -12,6 +12,7 @@ import { subjectHash } from '../../lambda/archive/subject';
 import type { ArchiveStore } from '../../lambda/archive/store';
 import { resolveEnvironments } from '../../lib/config';
 import { PostgresWarehouse, setupPostgresWarehouse } from '../../lib/sql/postgres';
+import { refuseControlRequest } from '../../local/serve-auth';
 import { answerWarehouseSql, ControlEndpointErasureWarehouse, parseWarehouseSqlRequest, serveEraseFactories, WarehouseSqlRequestError } from '../../local/serve-warehouse';
 
 const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -21,6 +22,7 @@ let db: PGlite;
 let wh: PostgresWarehouse;
 let server: http.Server;
 let control: string;
+const TOKEN = 'c'.repeat(32);
 let seq = 100;
 
 async function append(objects: object[], arrivedMs = NOW - 1000): Promise<void> {
@@ -51,6 +53,14 @@ beforeAll(async () => {
   wh = await setupPostgresWarehouse(db, { schema: 'redstream', region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-dev-events' }] });
   // The serve mode's route, over this database.
   server = http.createServer((req, res) => {
+    // The serve mode's check first (local/serve.ts): the token and the content type.
+    const refused = refuseControlRequest({ method: req.method, authorization: req.headers.authorization, contentType: req.headers['content-type'] }, TOKEN);
+    if (refused) {
+      req.resume();
+      res.writeHead(refused.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, message: refused.message }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -103,12 +113,23 @@ describe('POST /warehouse/sql', () => {
   });
 
   test('the client adapter reaches it over HTTP and reports the warehouse error; a dead endpoint names the serve mode', async () => {
-    const w = new ControlEndpointErasureWarehouse(control, 'us-east-1', 'redstream', ['redstream.stream_events'], 3_600_000);
+    const w = new ControlEndpointErasureWarehouse(control, TOKEN, 'us-east-1', 'redstream', ['redstream.stream_events'], 3_600_000);
     expect(w.dialect).toBe('postgres');
     expect(await w.rows("SELECT 'a' AS x")).toEqual([{ x: 'a' }]);
     await expect(w.change('DELETE FROM no_such_table')).rejects.toThrow(/local warehouse us-east-1: .*no_such_table/);
-    const dead = new ControlEndpointErasureWarehouse('http://127.0.0.1:9', 'us-east-1', 'redstream', [], 1);
+    const dead = new ControlEndpointErasureWarehouse('http://127.0.0.1:9', TOKEN, 'us-east-1', 'redstream', [], 1);
     await expect(dead.rows('SELECT 1')).rejects.toThrow(/does not answer .*npm run demo -- --serve/);
+    const stranger = new ControlEndpointErasureWarehouse(control, 'd'.repeat(32), 'us-east-1', 'redstream', [], 1);
+    await expect(stranger.rows('SELECT 1')).rejects.toThrow(/local warehouse us-east-1: the control endpoint needs the serve mode's token/);
+  });
+
+  test('a POST that is not JSON-typed is refused before any SQL runs (415), as a cross-site form would send it', async () => {
+    const res = await fetch(`${control}/warehouse/sql`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'text/plain' },
+      body: JSON.stringify({ mode: 'change', sql: 'DELETE FROM scratch' }),
+    });
+    expect(res.status).toBe(415);
   });
 });
 
@@ -136,7 +157,7 @@ test('ops erase through the endpoint while merges run: the subject goes, stays o
     return n;
   })();
   const out: string[] = [];
-  const factories = serveEraseFactories(control, { region: 'us-east-1', schema: 'redstream' }, noArchives);
+  const factories = serveEraseFactories(control, TOKEN, { region: 'us-east-1', schema: 'redstream' }, noArchives);
   const code = await runErase(
     { env: 'dev', subject: 'user-7' },
     { stdout: (t) => out.push(t), stderr: () => undefined, loadEnvironments: () => environments, env: {}, clock: () => NOW },
@@ -168,7 +189,7 @@ test('ops erase through the endpoint while merges run: the subject goes, stays o
 test('the finish step clears the stand-in streaming view of rows older than the retention, and says so', async () => {
   await append([{ messageId: 'old', userId: 'user-1' }], NOW - 25 * 3_600_000);
   const before = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM redstream.stream_events')).rows[0].n);
-  const w = new ControlEndpointErasureWarehouse(control, 'us-east-1', 'redstream', ['redstream.stream_events'], 24 * 3_600_000, () => NOW);
+  const w = new ControlEndpointErasureWarehouse(control, TOKEN, 'us-east-1', 'redstream', ['redstream.stream_events'], 24 * 3_600_000, () => NOW);
   expect(await w.clearStreamingViews()).toEqual({ recreated: 1, rowsRemoved: 1 });
   const after = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM redstream.stream_events')).rows[0].n);
   expect(after).toBe(before - 1);
@@ -176,6 +197,6 @@ test('the finish step clears the stand-in streaming view of rows older than the 
 });
 
 test('serveEraseFactories refuses a schema the local world does not have', () => {
-  const f = serveEraseFactories(control, { region: 'us-east-1', schema: 'redstream' }, noArchives);
+  const f = serveEraseFactories(control, TOKEN, { region: 'us-east-1', schema: 'redstream' }, noArchives);
   expect(() => f.warehouses(resolveEnvironments(environments, 'dev')[0], 'other')).toThrow(/schema redstream, not other/);
 });
