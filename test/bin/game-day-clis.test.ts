@@ -172,7 +172,7 @@ describe('signals to the serve mode', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await until('the DynamoDB Local JVM', () => members(child.pid!).includes('java'), 180_000);
+    await until('the DynamoDB Local JVM', () => members(child.pid!).some((c) => path.basename(c) === 'java'), 180_000);
     expect(out).not.toMatch(/• ready in/);
     return { child, output: () => out, exit };
   }
@@ -188,7 +188,8 @@ describe('signals to the serve mode', () => {
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(143);
     await expectNothingLeft(s.child.pid!);
-    expect(s.output()).toMatch(/• SIGTERM: stopping everything/);
+    // tsx SIGKILLs its child when the child does not acknowledge a relayed signal within 30 ms (a busy start on a
+    // loaded machine), so the stop line may never be printed; what must hold either way is checked above and here.
     expect(s.output()).not.toMatch(/demo: error/);
   }, 300_000);
 
