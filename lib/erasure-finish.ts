@@ -23,6 +23,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
+import { grantDataApiCredentials } from './warehouse-sql';
 
 export interface ErasureFinishStream {
   /** Logical name: the archive prefix `<name>/`. */
@@ -144,21 +145,7 @@ export class ErasureFinish extends Construct {
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
     );
-    if (props.adminSecretArn) {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAdminSecret', actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecretArn] }));
-      if (props.adminSecretKey) {
-        this.role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'DecryptAdminSecret',
-            actions: ['kms:Decrypt'],
-            resources: [props.adminSecretKey.keyArn],
-            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
-          }),
-        );
-      }
-    } else {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'GetCredentials', actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }));
-    }
+    grantDataApiCredentials(this.role, workgroupArn, { arn: props.adminSecretArn, key: props.adminSecretKey });
     const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: props.archiveBucketName });
     this.role.addToPolicy(
       new iam.PolicyStatement({

@@ -221,21 +221,7 @@ export class WarehouseSql extends Construct {
         conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
       }),
     );
-    if (secretArn) {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAdminSecret', actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }));
-      if (props.adminSecretKey) {
-        this.role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'DecryptAdminSecret',
-            actions: ['kms:Decrypt'],
-            resources: [props.adminSecretKey.keyArn],
-            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-          }),
-        );
-      }
-    } else {
-      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'GetCredentials', actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }));
-    }
+    grantDataApiCredentials(this.role, workgroupArn, { arn: secretArn, key: props.adminSecretKey });
 
     const environment: Record<string, string> = {
       WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
@@ -390,5 +376,27 @@ class DependOnKinesisEndpoints implements IAspect {
       .node.findAll()
       .filter((c): c is ec2.CfnVPCEndpoint => c instanceof ec2.CfnVPCEndpoint && JSON.stringify(Stack.of(c).resolve(c.serviceName)).includes('.kinesis-streams'));
     if (endpoints.length > 0) this.resource.node.addDependency(...endpoints);
+  }
+}
+
+/**
+ * How a role that runs Data API statements signs in to the workgroup: with the admin secret (and its key, through
+ * Secrets Manager only) when there is one, else with temporary credentials for its own IAM identity.
+ */
+export function grantDataApiCredentials(role: iam.Role, workgroupArn: string, adminSecret: { readonly arn?: string; readonly key?: kms.IKey }): void {
+  if (adminSecret.arn) {
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAdminSecret', actions: ['secretsmanager:GetSecretValue'], resources: [adminSecret.arn] }));
+    if (adminSecret.key) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptAdminSecret',
+          actions: ['kms:Decrypt'],
+          resources: [adminSecret.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(role).region}.amazonaws.com` } },
+        }),
+      );
+    }
+  } else {
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'GetCredentials', actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }));
   }
 }

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 import { readServeState, sendCtl } from '../../local/serve-ctl';
 import { stateToken } from '../../local/serve-format';
+import { groupAlive } from '../helpers/process-group';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -130,15 +131,6 @@ describe('signals to the serve mode', () => {
     for (const g of groups) if (groupAlive(g)) process.kill(-g, 'SIGKILL');
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
-
-  function groupAlive(pgid: number): boolean {
-    try {
-      process.kill(-pgid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   /** The command names of the process group's members. */
   function members(pgid: number): string[] {
