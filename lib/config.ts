@@ -268,6 +268,20 @@ export function warehouseRegions(env: EnvironmentConfig): string[] {
 }
 
 /**
+ * The Regions whose archives the erasure's scheduled step in `warehouseRegion` sweeps for late deliveries: its own,
+ * and every Region without a warehouse when this is the warehouse Region that looks after them (the primary, or the
+ * first warehouse Region when the primary has none). Every Region has an archive but the step runs only where a
+ * warehouse is (it needs the audit table), so without this a standby Region's archive would never be swept.
+ */
+export function erasureSweepRegions(env: EnvironmentConfig, warehouseRegion: string): string[] {
+  const warehouses = warehouseRegions(env);
+  if (!warehouses.includes(warehouseRegion)) return [];
+  const keeper = warehouses.includes(env.primaryRegion) ? env.primaryRegion : warehouses[0];
+  const orphans = warehouseRegion === keeper ? allRegions(env).filter((r) => !warehouses.includes(r)) : [];
+  return [warehouseRegion, ...orphans];
+}
+
+/**
  * The prefix of a Region's AZ IDs: `us-east-1` → `use1`, `ap-northeast-1` → `apne1`, `us-gov-west-1` → `usgw1`.
  * Undefined for a Region whose direction word is not known here (then only the ID's shape is checked).
  */

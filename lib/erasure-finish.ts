@@ -2,15 +2,22 @@
  * The erasure's scheduled step, deployed: a function (lambda/erasure-finish) that EventBridge Scheduler runs every
  * `interval` in a warehouse Region. It finishes the erasures whose streams' retention has passed (README, "Erasure"):
  * recreates the streaming views from the bootstrap's statements, deletes what the suppression list still finds in
- * events and rejects, sweeps this Region's archive for objects Firehose delivered after the request, and marks the
- * request finished in the audit table. An alarm notifies when a run fails.
+ * events and rejects, sweeps the archives for objects Firehose delivered after the request, and marks the request
+ * finished in the audit table. An alarm notifies when a run fails.
+ *
+ * Which archives: this Region's, and those of the Regions without a warehouse that this step looks after
+ * (lib/config.ts erasureSweepRegions): the audit table that says what is due lives in a warehouse, so a standby
+ * Region with no warehouse is swept from here, through S3 in its own Region. Each such bucket's name is read from
+ * that Region's SSM parameter at deploy time (a cross-Region lookup; CloudFormation resolves parameters in its own
+ * Region only), and every run checks each Region's parameter still names the bucket it was deployed with.
  *
  * Least privilege: the Data API on this workgroup only (session statements and statement follow-ups by the caller's
- * own id), the admin secret the other warehouse functions use, the archive bucket's objects under the streams' and
- * the error prefixes only (read, write a new version, delete a version), and the archive key by its alias through S3.
+ * own id), the admin secret the other warehouse functions use, each archive bucket's objects under the streams' and
+ * the error prefixes only (read, write a new version, delete a version), each archive key by its alias through S3 in
+ * its Region, and the bucket-name parameters.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -20,6 +27,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
@@ -53,7 +61,18 @@ export interface ErasureFinishProps {
   readonly subjectPaths?: readonly string[];
   /** This Region's archive bucket name (may be a deploy-time token). */
   readonly archiveBucketName: string;
-  /** Alias of the archive bucket's key (the grant is by alias: the key lives in the Region stack). */
+  /**
+   * The SSM parameter that names the archive bucket, the same name in every Region (lib/names.ts): other Regions'
+   * buckets are looked up from it at deploy time, and every run checks that it still names the bucket swept.
+   */
+  readonly archiveBucketParameterName: string;
+  /**
+   * Other Regions whose archives this step sweeps: Regions without a warehouse of their own (lib/config.ts
+   * erasureSweepRegions). Their Region stacks must be deployed first (the lookup reads their parameter).
+   * @default - none: this Region's archive only
+   */
+  readonly otherArchiveRegions?: readonly string[];
+  /** Alias of the archive buckets' key, the same in every Region (the grant is by alias: the key lives in the Region stack). */
   readonly archiveKeyAlias: string;
   /** How late Firehose can deliver a record read before an erasure (buffering plus retries). */
   readonly archiveDelay: Duration;
@@ -77,8 +96,11 @@ export class ErasureFinish extends Construct {
   public readonly failureAlarm: cloudwatch.Alarm;
   /** The prefixes of the archive the step may rewrite: each stream's `<name>/` and `errors/`. */
   public readonly archivePrefixes: readonly string[];
-  /** How cdk-nag names the bucket in its findings (`<CfnParameter logical id>` for a deploy-time parameter). */
-  public readonly archiveBucketFindingName: string;
+  /**
+   * Every archive swept, this Region's first: its Region, its bucket name (a deploy-time token) and how cdk-nag names
+   * the bucket in its findings (`<CfnParameter logical id>`, `<Lookup logical id.Parameter.Value>`).
+   */
+  public readonly archives: ReadonlyArray<{ readonly region: string; readonly bucketName: string; readonly findingName: string }>;
 
   constructor(scope: Construct, id: string, props: ErasureFinishProps) {
     super(scope, id);
@@ -95,9 +117,36 @@ export class ErasureFinish extends Construct {
     const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
     const prefixes = [...props.streams.map((s) => `${s.name}/`), 'errors/'];
     this.archivePrefixes = prefixes;
-    const resolvedBucket = stack.resolve(props.archiveBucketName) as unknown;
-    this.archiveBucketFindingName =
-      typeof resolvedBucket === 'string' ? resolvedBucket : `<${(resolvedBucket as { Ref?: string }).Ref ?? JSON.stringify(resolvedBucket)}>`;
+    const findingName = (bucket: string): string => {
+      const resolved = stack.resolve(bucket) as unknown;
+      if (typeof resolved === 'string') return resolved;
+      const { Ref: ref, 'Fn::GetAtt': getAtt } = resolved as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      return `<${ref ?? (getAtt ? getAtt.join('.') : JSON.stringify(resolved))}>`;
+    };
+    const parameterArn = (region: string): string =>
+      stack.formatArn({ service: 'ssm', region, resource: 'parameter', resourceName: props.archiveBucketParameterName.replace(/^\//, ''), arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const others = [...new Set(props.otherArchiveRegions ?? [])];
+    if (others.includes(stack.region)) throw new Error(`otherArchiveRegions must not list this stack's own Region ${stack.region}`);
+    const archives = [
+      { region: stack.region, bucketName: props.archiveBucketName },
+      ...others.map((region) => {
+        // CloudFormation resolves SSM parameters in the stack's own Region only: read the other Region's at deploy time.
+        const lookup = new cr.AwsCustomResource(this, `ArchiveBucketLookup-${region}`, {
+          onUpdate: {
+            service: 'SSM',
+            action: 'getParameter',
+            region,
+            parameters: { Name: props.archiveBucketParameterName },
+            physicalResourceId: cr.PhysicalResourceId.fromResponse('Parameter.Value'),
+            outputPaths: ['Parameter.Value'],
+          },
+          policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn(region)] })]),
+          installLatestAwsSdk: false,
+        });
+        return { region, bucketName: lookup.getResponseField('Parameter.Value') };
+      }),
+    ];
+    this.archives = archives.map((a) => ({ ...a, findingName: findingName(a.bucketName) }));
 
     const environment: Record<string, string> = {
       WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
@@ -109,6 +158,8 @@ export class ErasureFinish extends Construct {
       STREAMS: JSON.stringify(props.streams.map((s) => ({ name: s.physicalName, retentionHours: s.retentionHours }))),
       STREAMING_VIEWS: JSON.stringify(props.streamingViews),
       ARCHIVE_BUCKET: props.archiveBucketName,
+      ARCHIVE_BUCKET_PARAMETER: props.archiveBucketParameterName,
+      ...(others.length > 0 ? { OTHER_ARCHIVES: stack.toJsonString(archives.slice(1).map((a) => ({ region: a.region, bucket: a.bucketName }))) } : {}),
       ARCHIVE_PREFIXES: JSON.stringify(prefixes),
       ARCHIVE_DELAY_MS: String(props.archiveDelay.toMilliseconds()),
       POWERTOOLS_SERVICE_NAME: 'redstream-erasure-finish',
@@ -146,33 +197,44 @@ export class ErasureFinish extends Construct {
       }),
     );
     grantDataApiCredentials(this.role, workgroupArn, { arn: props.adminSecretArn, key: props.adminSecretKey });
-    const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: props.archiveBucketName });
+    // The statements keep their ids with one archive (this Region's); each other Region's get its name as a suffix.
+    for (const [i, archive] of archives.entries()) {
+      const sid = (base: string): string => (i === 0 ? base : `${base}${archive.region.replace(/[^A-Za-z0-9]/g, '')}`);
+      const bucketArn = stack.formatArn({ service: 's3', region: '', account: '', resource: archive.bucketName });
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('ListArchive'),
+          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+          resources: [bucketArn],
+          conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('RewriteArchiveObjects'),
+          // Read an object (and its noncurrent versions), write its rewrite (a new version, conditional on the ETag
+          // read: S3 wants s3:GetObject for If-Match), delete the versions that still hold erased records.
+          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObjectVersion'],
+          resources: prefixes.map((p) => `${bucketArn}/${p}*`),
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('ArchiveKeyThroughS3'),
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resources: [stack.formatArn({ service: 'kms', region: archive.region, resource: 'key', resourceName: '*' })],
+          conditions: {
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.archiveKeyAlias },
+            StringEquals: { 'kms:ViaService': `s3.${archive.region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'ListArchive',
-        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-        resources: [bucketArn],
-        conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'RewriteArchiveObjects',
-        // Read an object (and its noncurrent versions), write its rewrite (a new version, conditional on the ETag read:
-        // S3 wants s3:GetObject for If-Match), delete the versions that still hold erased records.
-        actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObjectVersion'],
-        resources: prefixes.map((p) => `${bucketArn}/${p}*`),
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ArchiveKeyThroughS3',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [stack.formatArn({ service: 'kms', resource: 'key', resourceName: '*' })],
-        conditions: {
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.archiveKeyAlias },
-          StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
-        },
+        sid: 'CheckArchiveBucketNames',
+        actions: ['ssm:GetParameter'],
+        resources: archives.map((a) => parameterArn(a.region)),
       }),
     );
 

@@ -100,18 +100,27 @@ export function acknowledgeErasureFinishNagFindings(finish: ErasureFinish): void
     'IAM5[Resource::*]',
     'redshift-data:ExecuteStatement with only a SessionId, and DescribeStatement / GetStatementResult, are authorized against "*": limited by the conditions redshift-data:session-owner-iam-userid and statement-owner-iam-userid = ${aws:userid} to the role\'s own session and statements; the first statement is scoped to the workgroup ARN.',
   );
-  ack(
-    finish.role,
-    `IAM5[${keysOf(finish)}]`,
-    `kms:Decrypt and kms:GenerateDataKey on the archive key by its alias ${archiveKeyAlias('<env>')} only (kms:ResourceAliases), and only through S3 (kms:ViaService): the key lives in the Region stack, and importing its ARN would be a cross-stack export that pins the key.`,
-  );
-  const bucket = finish.archiveBucketFindingName;
-  for (const prefix of finish.archivePrefixes) {
+  for (const archive of finish.archives) {
     ack(
       finish.role,
-      `IAM5[Resource::arn:${partitionOf(stack.region)}:s3:::${bucket}/${prefix}*]`,
-      `An erasure rewrites whichever archive objects hold a subject's records, named by Firehose under ${prefix} (timestamped keys): get, put a new version and delete old versions of objects under that prefix only; listing is limited to the same prefixes.`,
+      `IAM5[${keysOf(finish, archive.region)}]`,
+      `kms:Decrypt and kms:GenerateDataKey on the ${archive.region} archive key by its alias ${archiveKeyAlias('<env>')} only (kms:ResourceAliases), and only through S3 in that Region (kms:ViaService): the key lives in the Region stack, and importing its ARN would be a cross-stack export that pins the key.`,
     );
+  }
+  if (finish.archives.length > 1) {
+    const singleton = stack.node.tryFindChild('AWS679f53fac002430cb0da5b7982bd2287');
+    if (singleton) {
+      ack(singleton, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'The AwsCustomResource singleton that reads other Regions\' archive bucket names (SSM GetParameter) uses the AWS managed basic execution role (CloudWatch Logs only); CDK owns that role.');
+    }
+  }
+  for (const archive of finish.archives) {
+    for (const prefix of finish.archivePrefixes) {
+      ack(
+        finish.role,
+        `IAM5[Resource::arn:${partitionOf(stack.region)}:s3:::${archive.findingName}/${prefix}*]`,
+        `An erasure rewrites whichever archive objects hold a subject's records, named by Firehose under ${prefix} (timestamped keys): get, put a new version and delete old versions of objects under that prefix only, in the ${archive.region} archive; listing is limited to the same prefixes.`,
+      );
+    }
   }
   ack(
     finish.schedulerRole,

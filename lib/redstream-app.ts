@@ -1,6 +1,6 @@
 import { App, Tags } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import { allRegions, EnvironmentConfig, warehouseRegions } from './config';
+import { allRegions, EnvironmentConfig, erasureSweepRegions, warehouseRegions } from './config';
 import { stackNames } from './names';
 import { OpsStack } from './ops-stack';
 import { RegionStack } from './region-stack';
@@ -56,6 +56,9 @@ export function addEnvironment(app: App, config: EnvironmentConfig): RedstreamEn
     });
     // Its streams, stream key and alarm topic are the Region stack's (addressed by name).
     stack.addStackDependency(regions.get(region)!);
+    // Its erasure step sweeps the archives of the Regions without a warehouse, whose bucket names it reads from
+    // their Region stacks' parameters at deploy time.
+    for (const other of erasureSweepRegions(config, region)) if (other !== region) stack.addStackDependency(regions.get(other)!);
     warehouses.set(region, stack);
   }
 

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { availabilityZoneIdsFor, EnvironmentConfig, physicalStreamName } from './config';
+import { availabilityZoneIdsFor, EnvironmentConfig, erasureSweepRegions, physicalStreamName } from './config';
 import { compactStatement } from '../lambda/archive/streaming-views';
 import { ErasureFinish } from './erasure-finish';
 import { archiveBucketParameterName, archiveKeyAlias, streamKeyAlias, warehouseName } from './names';
@@ -224,6 +224,9 @@ export class WarehouseStack extends Stack {
           .map((st) => ({ schema: st.schemaName!, name: st.objectName!, sql: compactStatement(st.sql) })),
         // Resolved by CloudFormation at deploy time from the Region stack's parameter: no export pins the bucket.
         archiveBucketName: ssm.StringParameter.valueForStringParameter(this, archiveBucketParameterName(config.name)),
+        archiveBucketParameterName: archiveBucketParameterName(config.name),
+        // A standby Region without a warehouse has an archive but no step of its own: this one sweeps it.
+        otherArchiveRegions: erasureSweepRegions(config, this.region).filter((r) => r !== this.region),
         archiveKeyAlias: archiveKeyAlias(config.name),
         // Firehose delivers within its buffering interval; a quarter of an hour more for its retries (as ops erase).
         archiveDelay: Duration.seconds(config.archive.bufferingIntervalSeconds + 900),

@@ -222,7 +222,9 @@ async function findRejects(
 
 /**
  * Who sweeps the objects Firehose delivers after the request: the scheduled step of each warehouse Region sweeps its
- * own Region's archive; a Region without a warehouse has none (README, "Erasure").
+ * own Region's archive, and the primary's (or, without a warehouse there, the first warehouse Region's) also sweeps
+ * the archives of the Regions without a warehouse (lib/config.ts erasureSweepRegions; README, "Erasure"). The
+ * archives come primary first and the warehouses in the configuration's order, as that function reads them.
  */
 function lateSweepHow(targets: ErasureTargets): string {
   const withStep = new Set(targets.warehouses.map((w) => w.name));
@@ -230,7 +232,10 @@ function lateSweepHow(targets: ErasureTargets): string {
   const base =
     'the scheduled step of each warehouse Region sweeps its archive for objects written since the request, in its first run after that time ' +
     '(matched by the hash of a subject path or the partition key: a malformed or binary record delivered late is not found; run this erase again for it)';
-  return without.length === 0 ? base : `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: run this erase again after that time to sweep ${without.length === 1 ? 'its archive' : 'their archives'}`;
+  const primary = targets.archives[0]?.region;
+  const keeper = primary !== undefined && withStep.has(primary) ? primary : targets.warehouses[0]?.name;
+  if (without.length === 0 || keeper === undefined) return base;
+  return `${base}; ${without.join(', ')} ha${without.length === 1 ? 's' : 've'} no warehouse: the step in ${keeper} sweeps ${without.length === 1 ? 'its archive' : 'their archives'} too`;
 }
 
 function auditInsert(w: ErasureWarehouse, requestId: string, hash: string, paths: readonly string[], at: number): string {

@@ -151,6 +151,46 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 }
 
+/**
+ * An S3 client for one Region's archive. With `AWS_ENDPOINT_URL_S3` set (a local S3 stand-in, which has no virtual
+ * hosts) it addresses buckets by path; the SDK reads the endpoint variable itself.
+ */
+export function s3ClientFor(region: string, env: Readonly<Record<string, string | undefined>>): S3Client {
+  return new S3Client({ region, ...(env.AWS_ENDPOINT_URL_S3 ? { endpoint: env.AWS_ENDPOINT_URL_S3, forcePathStyle: true } : {}) });
+}
+
+/**
+ * Several Regions' archives behind one store: each call goes to the store of the bucket's Region (an S3 client of
+ * the Region the bucket lives in). A bucket it was not given is refused rather than sent to some other Region.
+ */
+export class BucketRoutedArchiveStore implements ArchiveStore {
+  constructor(private readonly byBucket: ReadonlyMap<string, ArchiveStore>) {}
+
+  private of(bucket: string): ArchiveStore {
+    const store = this.byBucket.get(bucket);
+    if (!store) throw new Error(`no archive store for bucket ${bucket} (known: ${[...this.byBucket.keys()].join(', ')})`);
+    return store;
+  }
+  listKeys(bucket: string, prefix: string): Promise<string[]> {
+    return this.of(bucket).listKeys(bucket, prefix);
+  }
+  get(bucket: string, key: string, versionId?: string): ReturnType<ArchiveStore['get']> {
+    return this.of(bucket).get(bucket, key, versionId);
+  }
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
+  }
+  listVersions(bucket: string, key: string): Promise<ObjectVersion[]> {
+    return this.of(bucket).listVersions(bucket, key);
+  }
+  listPrefixVersions(bucket: string, prefix: string): Promise<ObjectVersion[]> {
+    return this.of(bucket).listPrefixVersions(bucket, prefix);
+  }
+  deleteVersion(bucket: string, key: string, versionId: string): Promise<void> {
+    return this.of(bucket).deleteVersion(bucket, key, versionId);
+  }
+}
+
 /** An archive object's bytes: the records' lines, GZIP. */
 export async function encodeArchiveObject(records: readonly ArchiveRecord[]): Promise<Buffer> {
   return gzip(Buffer.from(records.map(toArchiveLine).join(''), 'utf8'));

@@ -10,6 +10,8 @@
  * | `STREAMS` | JSON list of `{ "name": <physical name>, "retentionHours": n }` |
  * | `STREAMING_VIEWS` | JSON list of `{ schema, name, sql }`: the bootstrap's CREATE of each streaming view |
  * | `ARCHIVE_BUCKET` | this Region's archive bucket |
+ * | `ARCHIVE_BUCKET_PARAMETER` | the SSM parameter that names each Region's archive bucket (checked by every run) |
+ * | `OTHER_ARCHIVES` | optional JSON list of `{ "region", "bucket" }`: Regions without a warehouse whose archives this step sweeps |
  * | `ARCHIVE_PREFIXES` | JSON list of the prefixes to sweep (each stream's `<name>/` and `errors/`) |
  * | `ARCHIVE_DELAY_MS` | how late Firehose can still deliver a record read before an erasure |
  */
@@ -26,6 +28,9 @@ export interface ErasureFinishEnv extends WarehouseFunctionEnv {
   readonly streams: ReadonlyArray<{ readonly name: string; readonly retentionHours: number }>;
   readonly streamingViews: readonly StreamingViewDefinition[];
   readonly archiveBucket: string;
+  readonly archiveBucketParameter: string;
+  /** Other Regions' archives this step sweeps (Regions without a warehouse of their own); empty when none. */
+  readonly otherArchives: ReadonlyArray<{ readonly region: string; readonly bucket: string }>;
   readonly archivePrefixes: readonly string[];
   readonly archiveDelayMs: number;
 }
@@ -70,16 +75,29 @@ export function parseErasureFinishEnv(env: Env): ErasureFinishEnv {
   if (!Array.isArray(prefixes) || prefixes.length === 0 || prefixes.some((p) => typeof p !== 'string' || !/^[A-Za-z0-9_.-]+\/$/.test(p))) {
     throw new EnvironmentVariableError('ARCHIVE_PREFIXES', 'must be a non-empty JSON list of prefixes such as "events/"');
   }
+  const region = required(env, 'AWS_REGION');
+  const others = env.OTHER_ARCHIVES?.trim() ? json(env, 'OTHER_ARCHIVES') : [];
+  if (
+    !Array.isArray(others) ||
+    others.some((o) => typeof o?.region !== 'string' || !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(o.region) || typeof o?.bucket !== 'string' || o.bucket === '' || o.region === region) ||
+    new Set(others.map((o) => o.region)).size !== others.length
+  ) {
+    throw new EnvironmentVariableError('OTHER_ARCHIVES', `must be a JSON list of { region, bucket }, one per Region other than ${region}`);
+  }
+  const parameter = required(env, 'ARCHIVE_BUCKET_PARAMETER');
+  if (!/^\/[A-Za-z0-9_.\/-]{1,1010}$/.test(parameter)) throw new EnvironmentVariableError('ARCHIVE_BUCKET_PARAMETER', `must be an SSM parameter name such as /redstream/dev/archive-bucket-name (got ${JSON.stringify(parameter)})`);
   const delay = required(env, 'ARCHIVE_DELAY_MS');
   if (!/^\d{1,9}$/.test(delay)) throw new EnvironmentVariableError('ARCHIVE_DELAY_MS', `must be a whole number of milliseconds (got ${JSON.stringify(delay)})`);
   return {
     ...parseWarehouseFunctionEnv(env),
-    region: required(env, 'AWS_REGION'),
+    region,
     schema,
     subjectPaths,
     streams: streams as Array<{ name: string; retentionHours: number }>,
     streamingViews,
     archiveBucket: required(env, 'ARCHIVE_BUCKET'),
+    archiveBucketParameter: parameter,
+    otherArchives: (others as Array<{ region: string; bucket: string }>).map((o) => ({ region: o.region, bucket: o.bucket })),
     archivePrefixes: prefixes as string[],
     archiveDelayMs: Number(delay),
   };

@@ -7,7 +7,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import { parseErasureFinishEnv } from '../../lambda/erasure-finish/env';
-import { ConfigError } from '../../lib/config';
+import { ConfigError, erasureSweepRegions } from '../../lib/config';
 import { ErasureFinish } from '../../lib/erasure-finish';
 import { archiveBucketParameterName, archiveKeyAlias } from '../../lib/names';
 import { renderStreamingViews } from '../../lib/sql/render';
@@ -71,7 +71,7 @@ test('the function recreates the views from the very statements the SQL bootstra
   Template.fromStack(built.regions.get('us-east-1')!).hasResourceProperties('AWS::SSM::Parameter', { Name: archiveBucketParameterName('test'), Value: { Ref: Match.anyValue() } });
   Template.fromStack(built.regions.get('us-east-1')!).hasResourceProperties('AWS::KMS::Alias', { AliasName: archiveKeyAlias('test') });
   // The rest of the environment parses as the handler parses it at cold start.
-  const parsed = parseErasureFinishEnv({ ...(env as Record<string, string>), WORKGROUP_NAME: 'w', ARCHIVE_BUCKET: 'b', SECRET_ARN: undefined, AWS_REGION: 'us-east-1' });
+  const parsed = parseErasureFinishEnv({ ...(env as Record<string, string>), WORKGROUP_NAME: 'w', ARCHIVE_BUCKET: 'b', OTHER_ARCHIVES: '[{"region":"us-west-2","bucket":"b2"}]', SECRET_ARN: undefined, AWS_REGION: 'us-east-1' });
   expect(parsed).toMatchObject({ schema: 'redstream', subjectPaths: ['userId', 'anonymousId'], archiveDelayMs: (300 + 900) * 1000 });
 });
 
@@ -119,7 +119,7 @@ test('the construct validates before creating anything: interval, one view per s
     const workgroup = new redshiftserverless.CfnWorkgroup(stack, 'W', { workgroupName: 'w' });
     const streams = Array.from({ length: 2 }, (_, i) => ({ name: `s${i}`, physicalName: `redstream-test-s${i}`, retentionHours: 24 }));
     const streamingViews = renderStreamingViews({ region: 'us-east-1', streams });
-    return { stack, base: { workgroup, databaseName: 'redstream', streams, streamingViews, archiveBucketName: 'b', archiveKeyAlias: 'alias/a', archiveDelay: Duration.minutes(20) } };
+    return { stack, base: { workgroup, databaseName: 'redstream', streams, streamingViews, archiveBucketName: 'b', archiveBucketParameterName: '/p', archiveKeyAlias: 'alias/a', archiveDelay: Duration.minutes(20) } };
   };
   const a = props();
   expect(() => new ErasureFinish(a.stack, 'E1', { ...a.base, interval: Duration.minutes(90) })).toThrow('interval must be a whole number of hours between 1 and 168 (got 1 hour 30 minutes)');
@@ -128,4 +128,81 @@ test('the construct validates before creating anything: interval, one view per s
   expect(() => new ErasureFinish(a.stack, 'E3', { ...a.base, streams: many, streamingViews: renderStreamingViews({ region: 'us-east-1', streams: many }) })).toThrow(
     /over Lambda's 4096 .*fix: set warehouse\.erasureFinishIntervalHours to 0/,
   );
+});
+
+test('the Regions each step sweeps: its own, and a Region without a warehouse is swept by the primary\'s step (or the first warehouse Region\'s)', () => {
+  const env = (regions: unknown, standby = ['us-west-2', 'eu-west-1']) =>
+    environmentFrom({
+      account: '123456789012',
+      primaryRegion: 'us-east-1',
+      standbyRegions: standby,
+      streams: [{ name: 'events' }],
+      warehouse: { regions, availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2', 'use1-az4'], 'us-west-2': ['usw2-az1', 'usw2-az2', 'usw2-az3'], 'eu-west-1': ['euw1-az1', 'euw1-az2', 'euw1-az3'] } },
+    });
+  expect(erasureSweepRegions(env('primary'), 'us-east-1')).toEqual(['us-east-1', 'us-west-2', 'eu-west-1']);
+  expect(erasureSweepRegions(env('all'), 'us-east-1')).toEqual(['us-east-1']);
+  expect(erasureSweepRegions(env('all'), 'eu-west-1')).toEqual(['eu-west-1']);
+  expect(erasureSweepRegions(env(['us-east-1', 'eu-west-1']), 'us-east-1')).toEqual(['us-east-1', 'us-west-2']);
+  expect(erasureSweepRegions(env(['us-east-1', 'eu-west-1']), 'eu-west-1')).toEqual(['eu-west-1']);
+  // No warehouse in the primary: the first warehouse Region looks after the others.
+  expect(erasureSweepRegions(env(['eu-west-1', 'us-west-2']), 'eu-west-1')).toEqual(['eu-west-1', 'us-east-1']);
+  expect(erasureSweepRegions(env(['eu-west-1', 'us-west-2']), 'us-west-2')).toEqual(['us-west-2']);
+  expect(erasureSweepRegions(env('primary'), 'us-west-2')).toEqual([]);
+  // Every archive is swept by exactly one step, whatever the warehouse Regions.
+  for (const regions of ['primary', 'all', ['us-west-2'], ['eu-west-1', 'us-east-1']]) {
+    const e = env(regions);
+    const swept = ['us-east-1', 'us-west-2', 'eu-west-1'].flatMap((r) => erasureSweepRegions(e, r));
+    expect([...swept].sort()).toEqual(['eu-west-1', 'us-east-1', 'us-west-2']);
+  }
+});
+
+test('a standby Region without a warehouse: the primary\'s step sweeps its archive, the bucket read from its SSM parameter at deploy time, with IAM for that bucket and its key through S3 in that Region', () => {
+  const env = functionEnv();
+  // The standby's bucket: a lookup of its parameter in us-west-2 (CloudFormation resolves parameters in its own Region only).
+  const other = env.OTHER_ARCHIVES as { 'Fn::Join': [string, unknown[]] };
+  const resolved = JSON.stringify(other);
+  const lookups = template.findResources('Custom::AWS');
+  const [lookupId, lookup] = Object.entries(lookups).find(([, r]) => JSON.stringify(r).includes('getParameter'))!;
+  expect(resolved).toContain('us-west-2');
+  expect(resolved).toContain(JSON.stringify({ 'Fn::GetAtt': [lookupId, 'Parameter.Value'] }));
+  const create = JSON.stringify((lookup as { Properties: Json }).Properties);
+  expect(create).toContain('\\"region\\":\\"us-west-2\\"');
+  expect(create).toContain(`\\"Name\\":\\"${archiveBucketParameterName('test')}\\"`);
+  expect(env.ARCHIVE_BUCKET_PARAMETER).toBe(archiveBucketParameterName('test'));
+  // The deploy reads that parameter: the Warehouse stack waits for the standby's Region stack.
+  expect(warehouse.dependencies.map((d) => d.stackName)).toEqual(expect.arrayContaining(['Redstream-test-Region-us-east-1', 'Redstream-test-Region-us-west-2']));
+
+  const roleId = warehouse.getLogicalId(finish.role.node.defaultChild as never);
+  const [, policy] = Object.entries(template.findResources('AWS::IAM::Policy')).find(([, p]) => JSON.stringify((p as { Properties: Json }).Properties.Roles).includes(roleId))!;
+  const statements = (policy as { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument.Statement;
+  const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
+  const bucket = { 'Fn::GetAtt': [lookupId, 'Parameter.Value'] };
+  expect(bySid.get('RewriteArchiveObjectsuswest2')).toMatchObject({
+    Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+    Resource: ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] })),
+  });
+  expect(bySid.get('ListArchiveuswest2')).toMatchObject({ Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] }, Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
+  expect(bySid.get('ArchiveKeyThroughS3uswest2')).toMatchObject({
+    Resource: 'arn:aws:kms:us-west-2:123456789012:key/*',
+    Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': archiveKeyAlias('test') }, StringEquals: { 'kms:ViaService': 's3.us-west-2.amazonaws.com' } },
+  });
+  // Every run checks both Regions' parameters still name the buckets swept.
+  expect(bySid.get('CheckArchiveBucketNames')).toMatchObject({
+    Action: 'ssm:GetParameter',
+    Resource: ['us-east-1', 'us-west-2'].map((r) => `arn:aws:ssm:${r}:123456789012:parameter${archiveBucketParameterName('test')}`),
+  });
+});
+
+test('warehouses in every Region: each step sweeps its own Region\'s archive only, with no lookup', () => {
+  const both = custom({
+    warehouse: { regions: 'all', availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2', 'use1-az4'], 'us-west-2': ['usw2-az1', 'usw2-az2', 'usw2-az3'] } },
+  });
+  for (const region of ['us-east-1', 'us-west-2']) {
+    const stack = both.warehouses.get(region)!;
+    expect(stack.erasureFinish!.archives.map((a) => a.region)).toEqual([region]);
+    const t = Template.fromStack(stack);
+    const fn = t.toJSON().Resources[stack.getLogicalId(stack.erasureFinish!.function.node.defaultChild as never)] as { Properties: { Environment: { Variables: Json } } };
+    expect(fn.Properties.Environment.Variables.OTHER_ARCHIVES).toBeUndefined();
+    expect(JSON.stringify(t.toJSON())).not.toContain('getParameter');
+  }
 });

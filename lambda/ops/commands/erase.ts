@@ -6,7 +6,7 @@
  */
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { erase, ErasureReport, ErasureTargets, ErasureWarehouse, finishErasures, FinishReport } from '../../archive/erase';
-import { S3ArchiveStore } from '../../archive/store';
+import { BucketRoutedArchiveStore, S3ArchiveStore, s3ClientFor } from '../../archive/store';
 import { DEFAULT_SUBJECT_PATHS, SubjectError } from '../../archive/subject';
 import { DataApiErasureWarehouse } from '../../archive/data-api-warehouse';
 import { allRegions, EnvironmentConfig, physicalStreamName, warehouseRegions } from '../../../lib/config';
@@ -14,7 +14,7 @@ import { warehouseName } from '../../../lib/names';
 import { renderStreamingViews } from '../../../lib/sql/render';
 import { EXIT_OK, OptionValues, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
-import { archiveBucketFor, s3ClientFor } from './replay';
+import { archiveBucketFor } from './replay';
 
 export const ERASE_OPTIONS = {
   ...COMMON_OPTIONS,
@@ -158,49 +158,15 @@ export function awsFactories(secretArn: string | undefined, deps: CliDeps): Eras
     archives: (config) => {
       const regions = allRegions(config);
       const clients = regions.map((region) => s3ClientFor(region, deps.env));
-      const byRegion = new Map(regions.map((r, i) => [r, clients[i]]));
+      const buckets = regions.map((region) => archiveBucketFor(region, undefined, deps.env));
       return {
-        archives: regions.map((region) => ({ region, bucket: archiveBucketFor(region, undefined, deps.env), prefixes: [...config.streams.map((s) => `${s.name}/`), 'errors/'] })),
+        archives: regions.map((region, i) => ({ region, bucket: buckets[i], prefixes: [...config.streams.map((s) => `${s.name}/`), 'errors/'] })),
         // Each Region's bucket lives in that Region: every call goes to that Region's client.
-        store: new RegionRoutedStore(regions, byRegion, (bucket) => regions.find((r) => archiveBucketFor(r, undefined, deps.env) === bucket) ?? regions[0]),
+        store: new BucketRoutedArchiveStore(new Map(buckets.map((b, i) => [b, new S3ArchiveStore(clients[i])]))),
         close: () => clients.forEach((c) => c.destroy()),
       };
     },
   };
-}
-
-/** An ArchiveStore that sends each call to the S3 client of the bucket's Region. */
-class RegionRoutedStore extends S3ArchiveStore {
-  private readonly stores: Map<string, S3ArchiveStore>;
-  constructor(
-    regions: readonly string[],
-    clients: ReadonlyMap<string, import('@aws-sdk/client-s3').S3Client>,
-    private readonly regionOf: (bucket: string) => string,
-  ) {
-    super(clients.get(regions[0])!);
-    this.stores = new Map(regions.map((r) => [r, new S3ArchiveStore(clients.get(r)!)]));
-  }
-  private of(bucket: string): S3ArchiveStore {
-    return this.stores.get(this.regionOf(bucket))!;
-  }
-  override listKeys(bucket: string, prefix: string) {
-    return this.of(bucket).listKeys(bucket, prefix);
-  }
-  override get(bucket: string, key: string, versionId?: string) {
-    return this.of(bucket).get(bucket, key, versionId);
-  }
-  override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string) {
-    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
-  }
-  override listVersions(bucket: string, key: string) {
-    return this.of(bucket).listVersions(bucket, key);
-  }
-  override listPrefixVersions(bucket: string, prefix: string) {
-    return this.of(bucket).listPrefixVersions(bucket, prefix);
-  }
-  override deleteVersion(bucket: string, key: string, versionId: string) {
-    return this.of(bucket).deleteVersion(bucket, key, versionId);
-  }
 }
 
 export { DataApiErasureWarehouse };

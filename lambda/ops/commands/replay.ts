@@ -22,7 +22,9 @@ import {
   StreamReplaySource,
 } from '../../archive/replay';
 import { ReplayRequestKey, writeBudget } from '../../archive/replay-plan';
-import { S3ArchiveStore } from '../../archive/store';
+import { S3ArchiveStore, s3ClientFor } from '../../archive/store';
+
+export { s3ClientFor };
 import { physicalStreamName } from '../../../lib/config';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, ConfigurationError, defineCommand, progressOutput, requireRegion, resolveTarget } from '../context';
@@ -84,12 +86,6 @@ export function archiveBucketFor(region: string, flag: string | undefined, env: 
   const bucket = flag ?? env[variable];
   if (!bucket) throw new ConfigurationError(`no archive bucket for ${region}: pass --archive-bucket or set ${variable} (the region stack's ArchiveBucketName output)`);
   return bucket;
-}
-
-/** An S3 client for a Region; with AWS_ENDPOINT_URL_S3 set (a local S3), path-style addressing. */
-export function s3ClientFor(region: string, env: Readonly<Record<string, string | undefined>>): S3Client {
-  const endpoint = env.AWS_ENDPOINT_URL_S3;
-  return new S3Client({ region, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
 }
 
 /** The stream's item from the first replica that answers, primary first. */

@@ -1,0 +1,73 @@
+/**
+ * One run of the erasure's scheduled step, with its I/O passed in (lambda/erasure-finish/index.ts wires the AWS
+ * clients; the tests wire the local stand-ins): checks that every archive bucket it was deployed with is still the
+ * one its Region's SSM parameter names, then runs finishErasures (lambda/archive/erase.ts) over this Region's
+ * warehouse and every archive it looks after, each through S3 in the bucket's own Region.
+ */
+import { ErasureWarehouse, finishErasures, FinishReport } from '../archive/erase';
+import { ArchiveStore, BucketRoutedArchiveStore } from '../archive/store';
+import { ErasureFinishEnv } from './env';
+
+export interface ErasureFinishRunDeps {
+  /** This Region's warehouse (its audit table says what is due). */
+  readonly warehouse: ErasureWarehouse;
+  /** The archive store of a Region: S3 in that Region. */
+  readonly storeFor: (region: string) => ArchiveStore;
+  /** The value of an SSM parameter in a Region; undefined when it does not exist. */
+  readonly parameterValue: (region: string, name: string) => Promise<string | undefined>;
+  readonly clock: () => number;
+  readonly onProgress?: (line: string) => void;
+  /** Time left before the run must stop, its progress saved. @default no deadline */
+  readonly remainingMs?: () => number;
+}
+
+/** An archive bucket is not the one deployed: the step must not sweep a bucket Firehose no longer writes to. */
+export class ArchiveBucketMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArchiveBucketMismatchError';
+  }
+}
+
+/**
+ * The archives this run sweeps, each checked against its Region's parameter: a bucket replaced since the deploy
+ * (the Region stack redeployed with a new bucket) would otherwise be swept in its old place while the new one, where
+ * Firehose now writes, is not — and the erasures marked finished.
+ */
+export async function checkedArchives(env: ErasureFinishEnv, parameterValue: ErasureFinishRunDeps['parameterValue']): Promise<Array<{ region: string; bucket: string }>> {
+  const archives = [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
+  const problems: string[] = [];
+  await Promise.all(
+    archives.map(async ({ region, bucket }) => {
+      let value: string | undefined;
+      try {
+        value = await parameterValue(region, env.archiveBucketParameter);
+      } catch (err) {
+        problems.push(`${region}: SSM parameter ${env.archiveBucketParameter} could not be read (${err instanceof Error ? err.message : String(err)}); the ${region} archive cannot be swept while that Region does not answer, so no erasure is finished by this run`);
+        return;
+      }
+      if (value === undefined) problems.push(`${region}: SSM parameter ${env.archiveBucketParameter} does not exist; fix: deploy that Region's Region stack, then this Warehouse stack`);
+      else if (value !== bucket) {
+        problems.push(`${region}: the archive bucket is now ${value} (SSM parameter ${env.archiveBucketParameter}), but this step was deployed with ${bucket}; fix: redeploy this Warehouse stack so that it sweeps, and is granted, the new bucket`);
+      }
+    }),
+  );
+  if (problems.length > 0) throw new ArchiveBucketMismatchError(`erasure step stopped before changing anything: ${problems.sort().join('; ')}`);
+  return archives;
+}
+
+export async function runErasureFinish(env: ErasureFinishEnv, deps: ErasureFinishRunDeps): Promise<FinishReport> {
+  const archives = await checkedArchives(env, deps.parameterValue);
+  const store = new BucketRoutedArchiveStore(new Map(archives.map((a) => [a.bucket, deps.storeFor(a.region)])));
+  return finishErasures(
+    {
+      warehouses: [deps.warehouse],
+      archives: archives.map((a) => ({ region: a.region, bucket: a.bucket, prefixes: env.archivePrefixes })),
+      store,
+      streams: env.streams,
+      archiveDelayMs: env.archiveDelayMs,
+    },
+    env.subjectPaths,
+    { clock: deps.clock, onProgress: deps.onProgress, remainingMs: deps.remainingMs },
+  );
+}
