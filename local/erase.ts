@@ -4,6 +4,8 @@
  * `--erase-subject` and the tests. The erasure itself is lambda/archive/erase.ts, unchanged.
  */
 import { ErasureWarehouse } from '../lambda/archive/erase';
+import { compactStatement, existingViewsSql, missingViews } from '../lambda/archive/streaming-views';
+import { standInViewStatements } from '../lib/sql/postgres';
 
 export interface LocalWarehouseQueries {
   query<T>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
@@ -39,6 +41,26 @@ export function clearStreamingViewSql(table: string, nowMs: number, retentionMs:
 }
 
 /**
+ * Creates the stand-in MV tables of `tables` that the catalog does not hold, as the setup creates them
+ * (lib/sql/postgres.ts standInViewStatements): the stand-in of ErasureWarehouse.restoreStreamingViews, which the
+ * scheduled step runs first in every run. Returns the tables created.
+ */
+export async function restoreStandInViews(
+  tables: readonly string[],
+  rows: (sql: string) => Promise<Array<Record<string, string | null>>>,
+  run: (sql: string) => Promise<unknown>,
+): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const views = tables.map((table) => {
+    const [schema, name] = table.split('.');
+    return { schema, name, table };
+  });
+  const missing = missingViews(views, await rows(existingViewsSql('postgres', views)));
+  for (const v of missing) for (const sql of standInViewStatements(v.table)) await run(compactStatement(sql));
+  return missing.map((v) => v.table);
+}
+
+/**
  * The local warehouse as an erasure target. Recreating a streaming MV after the streams' retention leaves it holding
  * only records still in the stream; the stand-in does the same by deleting its rows that arrived before
  * `now - retention` (`clock` lets a test or the demo step past the retention).
@@ -64,5 +86,6 @@ export function localErasureWarehouse(options: {
       for (const table of options.streamingViews) n += await countChanged(db, clearStreamingViewSql(table, options.clock(), options.retentionMs));
       return { recreated: options.streamingViews.length, rowsRemoved: n };
     },
+    restoreStreamingViews: () => restoreStandInViews(options.streamingViews, (sql) => rowsAsText(db, sql), (sql) => db.query(sql)),
   };
 }

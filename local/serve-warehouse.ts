@@ -18,7 +18,7 @@ import type { ErasureWarehouse } from '../lambda/archive/erase';
 import { mvName } from '../lib/sql/render';
 import type { EnvironmentConfig } from '../lib/config';
 import type { EraseFactories } from '../lambda/ops/commands/erase';
-import { clearStreamingViewSql, countChanged, LocalWarehouseQueries, rowsAsText } from './erase';
+import { clearStreamingViewSql, countChanged, LocalWarehouseQueries, restoreStandInViews, rowsAsText } from './erase';
 import { controlHeaders } from './serve-auth';
 import { ServeStateError } from './serve-format';
 
@@ -140,6 +140,11 @@ export class ControlEndpointErasureWarehouse implements ErasureWarehouse {
     let rowsRemoved = 0;
     for (const table of this.streamingViews) rowsRemoved += await this.change(clearStreamingViewSql(table, this.clock(), this.retentionMs));
     return { recreated: this.streamingViews.length, rowsRemoved };
+  }
+
+  /** The stand-in tables that are missing, created again as the serve mode's setup created them. */
+  restoreStreamingViews(): Promise<string[]> {
+    return restoreStandInViews(this.streamingViews, (sql) => this.rows(sql), (sql) => this.rows(sql));
   }
 }
 

@@ -4,8 +4,16 @@
  */
 import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { fieldText, waitForStatement } from '../sql-runner/data-api';
+import { StatementTimeoutError } from '../sql-runner/errors';
 import { ErasureWarehouse } from './erase';
-import { recreateStatements, StreamingViewDefinition } from './streaming-views';
+import { existingViewsSql, missingViews, recreateStatements, StreamingViewDefinition } from './streaming-views';
+
+/** Waits before the retries of a streaming view's CREATE (a short backoff: the view is missing meanwhile). */
+export const CREATE_RETRY_DELAYS_MS: readonly number[] = [1_000, 4_000, 15_000];
+/** Kept back from the caller's remaining time before a retry: waitForStatement's own reserve (5 s) and a poll. */
+const RETRY_RESERVE_MS = 10_000;
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A warehouse through the Data API, in one session that first turns on case-sensitive identifiers (the subject
@@ -26,11 +34,24 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
       readonly streamingViews?: readonly StreamingViewDefinition[];
       /** Wait between DescribeStatement polls. @default 250 */
       readonly pollIntervalMs?: number;
+      /**
+       * Milliseconds the caller may still spend (the Lambda function's remaining time): a statement still running
+       * when it runs low is cancelled and the call fails (lambda/sql-runner/data-api.ts waitForStatement), and a
+       * failed CREATE is not retried without the time for it. @default no deadline
+       */
+      readonly remainingMs?: () => number;
+      /** Waits before each retry of a streaming view's CREATE. @default CREATE_RETRY_DELAYS_MS */
+      readonly createRetryDelaysMs?: readonly number[];
+      readonly sleep?: (ms: number) => Promise<void>;
     } = {},
   ) {}
 
+  private remaining(): number {
+    return this.options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
+  }
+
   private async run(sql: string): Promise<string> {
-    const wait = { pollIntervalMs: this.options.pollIntervalMs ?? 250, remainingMs: () => Number.POSITIVE_INFINITY };
+    const wait = { pollIntervalMs: this.options.pollIntervalMs ?? 250, remainingMs: () => this.remaining() };
     for (let attempt = 1; ; attempt++) {
       if (this.sessionId === undefined) {
         const setup = await this.client.send(
@@ -78,14 +99,68 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
   /**
    * Recreates every streaming view from its bootstrap statement (DROP, then CREATE; ./streaming-views.ts says why
    * the merge's watermark makes that safe). The new view holds only what the streams still hold.
+   *
+   * The DROP and the CREATE are two statements, two transactions. The Data API documents BatchExecuteStatement as
+   * running its statements as one transaction, all rolled back if one fails
+   * (https://docs.aws.amazon.com/redshift-data/latest/APIReference/API_BatchExecuteStatement.html), but the Redshift
+   * documentation does not say whether CREATE MATERIALIZED VIEW of a streaming view (AUTO REFRESH YES, FROM a Kinesis
+   * external schema) may run inside a transaction block: the CREATE MATERIALIZED VIEW page
+   * (https://docs.aws.amazon.com/redshift/latest/dg/materialized-view-create-sql-command.html) and the streaming
+   * ingestion pages state no rule either way, and REFRESH MATERIALIZED VIEW "runs as a transaction of its own"
+   * (https://docs.aws.amazon.com/redshift/latest/dg/materialized-view-refresh-sql-command.html). So nothing relies on
+   * it. Instead a CREATE that fails is retried (with a short backoff), and every run of the scheduled step first
+   * creates the views that are missing ({@link restoreStreamingViews}).
    */
   async clearStreamingViews(): Promise<{ recreated: number; rowsRemoved: number | undefined }> {
     let recreated = 0;
     for (const view of this.options.streamingViews ?? []) {
-      for (const sql of recreateStatements(view)) await this.run(sql);
+      const [drop, create] = recreateStatements(view);
+      await this.run(drop);
+      await this.createMissing(view, create);
       recreated++;
     }
     return { recreated, rowsRemoved: undefined };
+  }
+
+  /** Creates the configured streaming views that do not exist (SVV_MV_INFO), with the bootstrap's statement. */
+  async restoreStreamingViews(): Promise<string[]> {
+    const views = this.options.streamingViews ?? [];
+    if (views.length === 0) return [];
+    const missing = missingViews(views, await this.rows(existingViewsSql('redshift', views)));
+    for (const view of missing) await this.createMissing(view, view.sql);
+    return missing.map((v) => `${v.schema}.${v.name}`);
+  }
+
+  /**
+   * The CREATE of a view that is missing, retried after each of the delays while there is time. Before a retry it
+   * asks whether the view exists: a CREATE whose wait failed (a throttled DescribeStatement) may have run. A CREATE
+   * stopped by the deadline (cancelled by waitForStatement) is not retried.
+   */
+  private async createMissing(view: StreamingViewDefinition, create: string): Promise<void> {
+    const delays = this.options.createRetryDelaysMs ?? CREATE_RETRY_DELAYS_MS;
+    const sleep = this.options.sleep ?? defaultSleep;
+    let attempts = 0;
+    let last: unknown;
+    for (let i = 0; i <= delays.length; i++) {
+      try {
+        if (i > 0) {
+          if (last instanceof StatementTimeoutError || this.remaining() < delays[i - 1] + RETRY_RESERVE_MS) break;
+          await sleep(delays[i - 1]);
+          if (missingViews([view], await this.rows(existingViewsSql('redshift', [view]))).length === 0) return;
+        }
+        attempts++;
+        await this.run(create);
+        return;
+      } catch (err) {
+        last = err;
+      }
+    }
+    const name = `${view.schema}.${view.name}`;
+    throw new Error(
+      `streaming view ${name} is missing: its CREATE failed ${attempts} time(s) (last: ${last instanceof Error ? last.message : String(last)}). ` +
+        `The merge fails until it exists again; the next run of the erasure's scheduled step creates it first (now: npm run ops -- erase --finish)`,
+      { cause: last },
+    );
   }
 }
 

@@ -37,6 +37,13 @@ export interface ErasureWarehouse {
    * adapter can tell, the rows that went with them.
    */
   clearStreamingViews(): Promise<{ recreated: number; rowsRemoved: number | undefined }>;
+  /**
+   * Creates, with the bootstrap's statement, every configured streaming view that does not exist (a run that ended
+   * between a recreation's DROP and CREATE, or a view dropped by hand): the merge fails while a view is missing, and
+   * records the stream expires meanwhile never reach the warehouse. The scheduled step calls it first in every run.
+   * Returns the views created (`schema.name`).
+   */
+  restoreStreamingViews(): Promise<string[]>;
 }
 
 export interface ErasureArchive {
@@ -510,6 +517,11 @@ export interface FinishReport {
   readonly complete: boolean;
   readonly eventsDeleted: number;
   readonly rejectsDeleted: number;
+  /**
+   * Streaming views this run found missing and created first (a run that ended between a recreation's DROP and CREATE,
+   * or a view dropped by hand).
+   */
+  readonly streamingViewsRestored: number;
   /** Streaming views recreated by this run (none when no erasure became due since the last recreation). */
   readonly streamingViewsRecreated: number;
   /** Rows the recreated views no longer hold, where known (the local stand-in); undefined on Redshift. */
@@ -545,13 +557,23 @@ const parseTs = (v: string | null | undefined): number => Date.parse(`${String(v
  *    run: a batch in progress is finished before requests due since are started, so each finishes;
  * 3. sweeps events and rejects again by hash, and marks the request finished.
  *
+ * Before all of that, in every run (also when nothing is due), each warehouse creates its streaming views that are
+ * missing (ErasureWarehouse.restoreStreamingViews), so a run that ended between a DROP and its CREATE costs at most
+ * the time to the next run.
+ *
  * With `remainingMs`, it stops between objects once that reaches zero, with its progress saved. Works from hashes
  * only: it never needs the subject.
  */
 export async function finishErasures(targets: ErasureTargets, paths: readonly string[], deps: ErasureDeps): Promise<FinishReport> {
   checkSubjectPaths(paths);
-  const now = deps.clock();
   const say = deps.onProgress ?? (() => undefined);
+  let viewsRestored = 0;
+  for (const w of targets.warehouses) {
+    const restored = await w.restoreStreamingViews();
+    viewsRestored += restored.length;
+    if (restored.length > 0) say(`${w.name}: ${restored.length} streaming view(s) were missing and are created again: ${restored.join(', ')}`);
+  }
+  const now = deps.clock();
   const outOfTime = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() <= 0;
   const nowLiteral = (): string => `TIMESTAMP '${timestampLiteral(new Date(deps.clock()).toISOString())}'`;
   const emptyCounts = (): ArchiveCounts => ({ objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} });
@@ -595,6 +617,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
     complete,
     eventsDeleted,
     rejectsDeleted,
+    streamingViewsRestored: viewsRestored,
     streamingViewsRecreated: viewsRecreated,
     streamingViewRowsDeleted: viewRows,
     archive,

@@ -47,7 +47,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Finish
     env.region,
     { workgroupName: env.workgroupName, database: env.database, secretArn: env.secretArn },
     env.schema,
-    { streamingViews: env.streamingViews, pollIntervalMs: env.pollIntervalMs },
+    { streamingViews: env.streamingViews, pollIntervalMs: env.pollIntervalMs, remainingMs: () => context.getRemainingTimeInMillis() },
   );
   const report = await runErasureFinish(env, {
     warehouse,

@@ -55,6 +55,27 @@ export interface PostgresWarehouse {
   merge(): Promise<MergeRun>;
 }
 
+/** The per-stream files of a stand-in MV: its table, trigger and indexes (the derive function is the schema's). */
+const STAND_IN_FILES = ['020_stream_mv.postgres.sql', '022_stream_mv_trigger.postgres.sql', '023_stream_mv_index.postgres.sql', '024_stream_mv_arrival_index.postgres.sql'];
+
+/**
+ * The statements that create one stand-in MV table (`<schema>.stream_<name>`), trigger and indexes, as
+ * {@link setupPostgresWarehouse} does: what creates a missing one again, the stand-in of the streaming view's
+ * bootstrap CREATE. They depend only on the table's schema and name (the stream's name is in comments only), and
+ * leave the schema's derive function (and its record-size setting) as the setup made it.
+ */
+export function standInViewStatements(table: string): string[] {
+  const m = /^([a-z_][a-z0-9_]*)\.stream_([a-z0-9_]{1,56})$/.exec(table);
+  if (!m) throw new Error(`${JSON.stringify(table)} is not a stand-in MV table (<schema>.stream_<name>)`);
+  const [, schema, name] = m;
+  const statements = renderSql({ schema, region: 'us-east-1', streams: [{ name, physicalName: name }] }, { dialect: 'postgres' });
+  return STAND_IN_FILES.map((file) => {
+    const s = statements.find((x) => x.id === `${file}:${name}`);
+    if (!s) throw new Error(`${file} renders no statement for ${table}`);
+    return s.sql;
+  });
+}
+
 /** Creates (idempotently) every warehouse object in Postgres and returns helpers bound to it. */
 export async function setupPostgresWarehouse(db: PostgresLike, params: WarehouseSqlParams): Promise<PostgresWarehouse> {
   for (const statement of renderSql(params, { dialect: 'postgres' })) {

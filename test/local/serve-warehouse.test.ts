@@ -196,6 +196,16 @@ test('the finish step clears the stand-in streaming view of rows older than the 
   expect(await w.clearStreamingViews()).toEqual({ recreated: 1, rowsRemoved: 0 });
 });
 
+test('the finish step creates a missing stand-in streaming view again through the control endpoint, as the setup created it', async () => {
+  const w = new ControlEndpointErasureWarehouse(control, TOKEN, 'us-east-1', 'redstream', ['redstream.stream_events'], 24 * 3_600_000, () => NOW);
+  expect(await w.restoreStreamingViews()).toEqual([]);
+  await db.exec('DROP TABLE redstream.stream_events');
+  expect(await w.restoreStreamingViews()).toEqual(['redstream.stream_events']);
+  await append([{ messageId: 'after-restore', userId: 'user-2' }]);
+  await wh.merge();
+  expect(await eventIds()).toContain('after-restore');
+});
+
 test('serveEraseFactories refuses a schema the local world does not have', () => {
   const f = serveEraseFactories(control, TOKEN, { region: 'us-east-1', schema: 'redstream' }, noArchives);
   expect(() => f.warehouses(resolveEnvironments(environments, 'dev')[0], 'other')).toThrow(/schema redstream, not other/);

@@ -133,6 +133,9 @@ export function storageClassLines(byClass: Readonly<Record<string, number>>, dry
 
 export function formatFinish(r: FinishReport): string {
   const lines = [`finished ${r.finished.length} erasure(s), ${r.waiting.length} waiting`];
+  if (r.streamingViewsRestored > 0) {
+    lines.push(`  ${r.streamingViewsRestored} streaming view(s) were missing (a run that ended between a recreation's DROP and CREATE, or dropped by hand) and were created again`);
+  }
   for (const w of r.waiting) lines.push(`  ${w.requestId} (${w.warehouse}): due ${w.dueAt}`);
   if (r.finished.length > 0) {
     lines.push(
