@@ -107,6 +107,12 @@ export interface ErasureDeps {
    * stops between objects when it reaches zero, with its progress saved. @default no deadline
    */
   readonly remainingMs?: () => number;
+  /**
+   * The scheduled step: called once before an archive sweep starts (not when none is due), and a throw stops the run
+   * there, with the views' restoration and recreation done (lambda/erasure-finish/run.ts checks the buckets'
+   * names). @default none
+   */
+  readonly beforeArchiveSweep?: () => Promise<void>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -653,6 +659,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   const swept = new Set(due.filter((d) => d.archiveSwept));
   let archive = emptyCounts();
   if (toSweep.length > 0) {
+    await deps.beforeArchiveSweep?.();
     const since = Math.min(...toSweep.map((d) => d.requestedAt)) - targets.archiveDelayMs;
     const units = sweepUnits(targets, since, now);
     const from = toSweep.map((d) => positionAfter(units, d.sweptThrough)).reduce(earlier);

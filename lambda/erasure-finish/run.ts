@@ -1,8 +1,8 @@
 /**
  * One run of the erasure's scheduled step, with its I/O passed in (lambda/erasure-finish/index.ts wires the AWS
- * clients; the tests wire the local stand-ins): checks that every archive bucket it was deployed with is still the
- * one its Region's SSM parameter names, then runs finishErasures (lambda/archive/erase.ts) over this Region's
- * warehouse and every archive it looks after, each through S3 in the bucket's own Region.
+ * clients; the tests wire the local stand-ins): finishErasures (lambda/archive/erase.ts) over this Region's warehouse
+ * and every archive it looks after, each through S3 in the bucket's own Region, having checked, before it sweeps
+ * them, that every archive bucket it was deployed with is still the one its Region's SSM parameter names.
  */
 import { ErasureWarehouse, finishErasures, FinishReport } from '../archive/erase';
 import { ArchiveStore, BucketRoutedArchiveStore } from '../archive/store';
@@ -34,7 +34,7 @@ export class ArchiveBucketMismatchError extends Error {
  * (the Region stack redeployed with a new bucket) would otherwise be swept in its old place while the new one, where
  * Firehose now writes, is not — and the erasures marked finished.
  */
-export async function checkedArchives(env: ErasureFinishEnv, parameterValue: ErasureFinishRunDeps['parameterValue']): Promise<Array<{ region: string; bucket: string }>> {
+export async function checkedArchives(env: ErasureFinishEnv, parameterValue: ErasureFinishRunDeps['parameterValue']): Promise<void> {
   const archives = [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
   const problems: string[] = [];
   await Promise.all(
@@ -52,12 +52,15 @@ export async function checkedArchives(env: ErasureFinishEnv, parameterValue: Era
       }
     }),
   );
-  if (problems.length > 0) throw new ArchiveBucketMismatchError(`erasure step stopped before changing anything: ${problems.sort().join('; ')}`);
-  return archives;
+  if (problems.length > 0) throw new ArchiveBucketMismatchError(`erasure step stopped before sweeping any archive: ${problems.sort().join('; ')}`);
 }
 
+/**
+ * The archives are checked only when a sweep is due, right before it: the views' restoration and recreation, which
+ * keep ingestion going and need no archive, still happen while another Region is down.
+ */
 export async function runErasureFinish(env: ErasureFinishEnv, deps: ErasureFinishRunDeps): Promise<FinishReport> {
-  const archives = await checkedArchives(env, deps.parameterValue);
+  const archives = [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
   const store = new BucketRoutedArchiveStore(new Map(archives.map((a) => [a.bucket, deps.storeFor(a.region)])));
   return finishErasures(
     {
@@ -68,6 +71,13 @@ export async function runErasureFinish(env: ErasureFinishEnv, deps: ErasureFinis
       archiveDelayMs: env.archiveDelayMs,
     },
     env.subjectPaths,
-    { clock: deps.clock, onProgress: deps.onProgress, remainingMs: deps.remainingMs },
+    {
+      clock: deps.clock,
+      onProgress: deps.onProgress,
+      remainingMs: deps.remainingMs,
+      beforeArchiveSweep: async () => {
+        await checkedArchives(env, deps.parameterValue);
+      },
+    },
   );
 }

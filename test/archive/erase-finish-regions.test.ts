@@ -2,7 +2,7 @@
  * The deployed scheduled step (lambda/erasure-finish/run.ts, wired by its handler) in an environment whose warehouse
  * is in the primary Region only: one run finishes an erasure in both Regions' archives, each bucket reached through
  * its own Region's store, and a run whose deployed bucket names no longer match the Regions' SSM parameters (or a
- * Region that does not answer) stops before changing anything. Against the local S3 and a PGlite warehouse.
+ * Region that does not answer) stops before sweeping any archive. Against the local S3 and a PGlite warehouse.
  */
 import { PGlite } from '@electric-sql/pglite';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -153,7 +153,7 @@ test('the primary\'s step finishes an erasure in the standby Region\'s archive t
   expect(regionOfCall.get(standby)).toEqual(new Set(['us-west-2']));
 });
 
-test('a bucket that is no longer the one its Region\'s parameter names, a missing parameter, or a Region that does not answer: the run stops before changing anything, and says the fix', async () => {
+test('a bucket that is no longer the one its Region\'s parameter names, a missing parameter, or a Region that does not answer: the run stops before sweeping any archive, and says the fix; the views are still recreated', async () => {
   const { primary, standby } = await erasedWithLateDeliveries();
   const before = { primary: await everyVersionText(primary), standby: await everyVersionText(standby) };
   const attempt = (parameterValue: (region: string) => Promise<string | undefined>) =>
@@ -174,6 +174,8 @@ test('a bucket that is no longer the one its Region\'s parameter names, a missin
     }),
   ).rejects.toThrow(ArchiveBucketMismatchError);
   expect(await status()).toEqual(['erased']);
+  // The views' recreation needs no archive: it happened before the check stopped the run (once, not per attempt).
+  expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM wh.erasure_requests WHERE views_recreated_at IS NOT NULL')).rows).toEqual([{ n: 1 }]);
   expect(await everyVersionText(primary)).toBe(before.primary);
   expect(await everyVersionText(standby)).toBe(before.standby);
   expect(before.standby).toContain('"user-1"');

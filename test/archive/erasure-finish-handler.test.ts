@@ -25,6 +25,7 @@ beforeAll(() => {
     STREAMS: JSON.stringify([{ name: 'redstream-test-events', retentionHours: 24 }]),
     STREAMING_VIEWS: JSON.stringify(renderStreamingViews({ region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-test-events' }] })),
     ARCHIVE_BUCKET: 'redstream-test-archive',
+    ARCHIVE_BUCKET_PARAMETER: '/redstream/test/archive-bucket-name',
     ARCHIVE_PREFIXES: JSON.stringify(['events/', 'errors/']),
     ARCHIVE_DELAY_MS: '1200000',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
