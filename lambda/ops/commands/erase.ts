@@ -192,6 +192,12 @@ class RegionRoutedStore extends S3ArchiveStore {
   override put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string) {
     return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
   }
+  override putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>) {
+    return this.of(bucket).putIfAbsent(bucket, key, body, contentType, storageClass, metadata);
+  }
+  override deleteObject(bucket: string, key: string, ifMatch?: string) {
+    return this.of(bucket).deleteObject(bucket, key, ifMatch);
+  }
   override listVersions(bucket: string, key: string) {
     return this.of(bucket).listVersions(bucket, key);
   }
