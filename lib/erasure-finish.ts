@@ -214,7 +214,10 @@ export class ErasureFinish extends Construct {
           sid: sid('RewriteArchiveObjects'),
           // Read an object (and its noncurrent versions), write its rewrite (a new version, conditional on the ETag
           // read: S3 wants s3:GetObject for If-Match), delete the versions that still hold erased records.
-          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObjectVersion'],
+          // s3:DeleteObject: the delete marker put back on top of a noncurrent version of an expired object written
+          // back without them (conditional on the copy's ETag, lambda/archive/erase.ts sweepNoncurrent), so the key
+          // stays expired.
+          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
           resources: prefixes.map((p) => `${bucketArn}/${p}*`),
         }),
       );

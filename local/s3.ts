@@ -4,8 +4,11 @@
  * `forcePathStyle: true`: requests are `/<bucket>/<key>`.
  *
  * Operations: CreateBucket, PutBucketVersioning / GetBucketVersioning, PutObject (with `If-Match`: 412
- * PreconditionFailed when the current version's ETag differs, 404 NoSuchKey when there is none, as S3's conditional
- * writes), GetObject, HeadObject (both with `versionId`), DeleteObject (a delete marker on a versioned bucket; with `versionId`, removes that version for good),
+ * PreconditionFailed when the current version's ETag differs, 404 NoSuchKey when there is none; with
+ * `If-None-Match: *`: 412 when the key has a current version that is not a delete marker, as S3's conditional writes;
+ * `x-amz-meta-*` user metadata, returned by GET and HEAD), GetObject, HeadObject (both with `versionId`), DeleteObject
+ * (a delete marker on a versioned bucket; with `If-Match`, only if the current version has that ETag — 412, or 404
+ * NoSuchKey when there is no current object, as S3's conditional deletes; with `versionId`, removes that version for good),
  * ListObjectsV2 (prefix, delimiter, start-after, continuation, max-keys ≤ 1000, `encoding-type=url`) and
  * ListObjectVersions (prefix, key / version-id markers, max-keys ≤ 1000), DeleteObjects.
  *
@@ -32,6 +35,8 @@ interface Version {
   readonly lastModified: Date;
   readonly contentType: string | undefined;
   readonly contentEncoding: string | undefined;
+  /** User metadata (`x-amz-meta-<name>`), names in lower case. */
+  readonly metadata: Readonly<Record<string, string>>;
   /** S3 storage class; a lifecycle transition ({@link LocalS3.transition}) changes it in place, as S3 does. */
   storageClass: string;
 }
@@ -163,6 +168,7 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
       'Accept-Ranges': 'bytes',
     };
     if (v.contentEncoding) h['Content-Encoding'] = v.contentEncoding;
+    for (const [name, value] of Object.entries(v.metadata)) h[`x-amz-meta-${name}`] = value;
     // S3 returns this header for every storage class except STANDARD.
     if (v.storageClass !== 'STANDARD') h['x-amz-storage-class'] = v.storageClass;
     if (b.versioning !== 'Unversioned') h['x-amz-version-id'] = v.versionId;
@@ -261,8 +267,10 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
     );
   }
 
-  function deleteObject(b: Bucket, key: string, versionId: string | undefined): Record<string, string> {
+  function deleteObject(b: Bucket, key: string, versionId: string | undefined, ifMatch?: string): Record<string, string> {
     const versions = b.keys.get(key) ?? [];
+    // Conditional deletes evaluate the current version only (User Guide, "How to perform conditional deletes").
+    if (ifMatch !== undefined && versionId === undefined) checkIfMatch(b, key, ifMatch);
     if (versionId !== undefined) {
       const v = versions.find((x) => x.versionId === versionId);
       const rest = versions.filter((x) => x.versionId !== versionId);
@@ -275,8 +283,18 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
       b.keys.delete(key);
       return {};
     }
-    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: now(), contentType: undefined, contentEncoding: undefined, storageClass: 'STANDARD' });
+    const marker = putVersion(b, { key, deleteMarker: true, body: Buffer.alloc(0), etag: '', lastModified: now(), contentType: undefined, contentEncoding: undefined, metadata: {}, storageClass: 'STANDARD' });
     return { 'x-amz-delete-marker': 'true', 'x-amz-version-id': marker.versionId };
+  }
+
+  /** `If-Match` on PutObject and DeleteObject: 404 NoSuchKey without a current object, 412 when its ETag differs. */
+  function checkIfMatch(b: Bucket, key: string, ifMatch: string): void {
+    const current = latest(b, key);
+    if (!current || current.deleteMarker) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', key);
+    const unquote = (e: string): string => e.trim().replace(/^"|"$/g, '');
+    if (ifMatch.trim() !== '*' && unquote(ifMatch) !== unquote(current.etag)) {
+      throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', key);
+    }
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -366,14 +384,19 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
       const storageClass = String(req.headers['x-amz-storage-class'] ?? 'STANDARD');
       if (!STORAGE_CLASSES.has(storageClass)) throw new S3Error(400, 'InvalidStorageClass', 'The storage class you specified is not valid', key);
       const ifMatch = req.headers['if-match'];
-      if (typeof ifMatch === 'string') {
+      if (typeof ifMatch === 'string') checkIfMatch(b, key, ifMatch);
+      const ifNoneMatch = req.headers['if-none-match'];
+      if (typeof ifNoneMatch === 'string') {
+        // S3 accepts only `*` here. It applies to the current version: a delete marker is no object.
+        if (ifNoneMatch.trim() !== '*') throw new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', key);
         const current = latest(b, key);
-        if (!current || current.deleteMarker) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', key);
-        const unquote = (e: string): string => e.trim().replace(/^"|"$/g, '');
-        if (ifMatch.trim() !== '*' && unquote(ifMatch) !== unquote(current.etag)) {
-          throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', key);
-        }
+        if (current && !current.deleteMarker) throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', key);
       }
+      const metadata = Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([h, v]) => h.startsWith('x-amz-meta-') && typeof v === 'string')
+          .map(([h, v]) => [h.slice('x-amz-meta-'.length), v as string]),
+      );
       const storedEncoding = encoding.split(',').map((s) => s.trim()).filter((s) => s && s !== 'aws-chunked').join(', ') || undefined;
       const v = putVersion(b, {
         key,
@@ -383,6 +406,7 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
         lastModified: now(),
         contentType: req.headers['content-type'],
         contentEncoding: storedEncoding,
+        metadata,
         storageClass,
       });
       send(200, '', { ETag: v.etag, ...(b.versioning !== 'Unversioned' ? { 'x-amz-version-id': v.versionId } : {}) });
@@ -401,7 +425,8 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
       res.writeHead(200, objectHeaders(v, b));
       res.end(method === 'HEAD' ? undefined : v.body);
     } else if (method === 'DELETE') {
-      send(204, '', deleteObject(b, key, versionId));
+      const ifMatch = req.headers['if-match'];
+      send(204, '', deleteObject(b, key, versionId, typeof ifMatch === 'string' ? ifMatch : undefined));
     } else {
       throw new S3Error(501, 'NotImplemented', `${method} on an object is not implemented by the local S3`);
     }

@@ -8,7 +8,8 @@
  *    JSON string (read in chunks under the Data API's row limit and matched here: the subject never appears in a
  *    statement), are deleted;
  * 4. archive: every object of every Region's archive that holds a record of the subject is rewritten without it, and
- *    every older version of that object (which still holds it) is deleted for good;
+ *    every older version of that object (which still holds it) is deleted for good; an older version of an expired
+ *    object (a delete marker on top) is written back without it, as a noncurrent version, before it is deleted;
  * 5. audit: one row with the request id, the subject's hash, the counts per place and the times.
  *
  * What cannot be erased at once is reported with when it will be gone: the streams (records expire after the
@@ -19,7 +20,7 @@ import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
 import { Dialect, erasureSql, REJECT_CHUNK_BYTES, REJECT_PAGE_ROWS, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
-import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject, ObjectChangedError } from './store';
+import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject, ObjectChangedError, StoredObject } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
 /** A warehouse, as the erasure needs it: statements with text results. */
@@ -78,7 +79,13 @@ export interface ArchiveCounts {
   objectsDeleted: number;
   versionsDeleted: number;
   /**
-   * Objects rewritten or deleted, by the storage class they were in. Outside STANDARD this costs extra: in S3 Glacier
+   * Noncurrent versions of expired objects (no current object: a delete marker on top) that held other records too:
+   * each is written back without the matching records and kept noncurrent (a delete marker on top again), then deleted
+   * (also counted in `versionsDeleted`).
+   */
+  versionsRewritten: number;
+  /**
+   * Objects (and versions written back) rewritten or deleted, by the storage class they were in. Outside STANDARD this costs extra: in S3 Glacier
    * Instant Retrieval (the archive's lifecycle after `coldStorageAfterDays`) the rewrite is billed at least 90 days
    * and the deleted old version the days of its 90 it had not reached (README, "Erasure").
    */
@@ -173,7 +180,7 @@ export async function erase(request: ErasureRequest, targets: ErasureTargets, de
       await w.change(
         `UPDATE ${w.schema}.erasure_requests SET status = 'erased', erased_at = TIMESTAMP '${timestampLiteral(new Date(erasedAt).toISOString())}', ` +
           `events_deleted = ${counts.eventsDeleted}, rejects_deleted = ${counts.rejectsDeleted}, archive_records_removed = ${archive.recordsRemoved}, ` +
-          `archive_objects_rewritten = ${archive.objectsRewritten + archive.objectsDeleted}, archive_versions_deleted = ${archive.versionsDeleted}, ` +
+          `archive_objects_rewritten = ${archive.objectsRewritten + archive.objectsDeleted + archive.versionsRewritten}, archive_versions_deleted = ${archive.versionsDeleted}, ` +
           `streams_clear_at = TIMESTAMP '${timestampLiteral(new Date(streamsClearAt).toISOString())}', mv_clear_at = TIMESTAMP '${timestampLiteral(new Date(streamsClearAt).toISOString())}' ` +
           `WHERE request_id = '${requestId}'`,
       );
@@ -341,13 +348,15 @@ interface SweepOptions {
  * Removes matching records from every archive object version: the current version of an object holding one is
  * rewritten without it (a conditional write over the ETag read, retried when another writer changed the object
  * meanwhile, so a concurrent erase cannot bring back what this one removed) and the version read is deleted for good;
- * a noncurrent version holding one (an older rewrite, or a version the lifecycle expiration made noncurrent) is
- * deleted (a version cannot be rewritten; its other records remain in the current object, if any). An object left
+ * a noncurrent version holding one is deleted when the key has a current object (an erasure's rewrite of it, which
+ * holds its other records), and written back without the matching records as a noncurrent version when the key has
+ * none (the lifecycle expiration or a delete put a marker on top: its other records are nowhere else), see
+ * {@link sweepNoncurrent}. An object left
  * with no record is replaced by an empty version the same way, then every version read and that one are deleted.
  * Error documents (Firehose's `rawData`) are searched too.
  */
 async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[], match: RecordMatch, options: SweepOptions): Promise<{ counts: ArchiveCounts; complete: boolean }> {
-  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} };
+  const counts: ArchiveCounts = { objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, versionsRewritten: 0, byStorageClass: {} };
   const from = options.from ?? { unit: 0 };
   let reported = 0;
   const progress = async (cursor: string): Promise<void> => {
@@ -413,15 +422,17 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
   const read: string[] = [];
   const seen: string[] = [];
   let empty: string | undefined;
+  let gone = false;
   for (let attempt = 1; ; attempt++) {
-    let object: Awaited<ReturnType<ArchiveStore['get']>>;
+    let object: StoredObject;
     try {
       object = await targets.store.get(unit.bucket, key);
     } catch (err) {
       if (!isNoSuchKey(err)) throw err;
       // Deleted meanwhile (a delete marker): nothing left to rewrite, but a version read on an earlier attempt still
-      // holds the records, now as a noncurrent version: delete it below.
+      // holds the records, now as a noncurrent version of a key without a current object: handled below as such.
       if (read.length === 0) return seen;
+      gone = true;
       break;
     }
     // An unversioned object's version id is "null" in a listing.
@@ -459,6 +470,11 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
       if (!(err instanceof ObjectChangedError) || attempt >= MAX_REWRITE_ATTEMPTS) throw err;
     }
   }
+  if (gone) {
+    // Their other records are nowhere else: written back as noncurrent versions (sweepNoncurrent), not just deleted.
+    for (const id of read) await sweepNoncurrent(targets, unit, key, id, match, dryRun, counts, false);
+    return seen;
+  }
   // The versions read still hold the records (and an emptied object's empty version is no object at all): delete them.
   for (const id of read) {
     await targets.store.deleteVersion(unit.bucket, key, id);
@@ -468,22 +484,121 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
   return seen;
 }
 
-/** A noncurrent version: deleted if it holds a matching record (S3 cannot rewrite a version). */
-async function sweepNoncurrent(targets: ErasureTargets, unit: SweepUnit, key: string, versionId: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts): Promise<void> {
-  let object: Awaited<ReturnType<ArchiveStore['get']>>;
+/**
+ * The user metadata (`x-amz-meta-…`) on a copy written back by {@link sweepNoncurrent}: the id of the version it is a
+ * filtered copy of. It lets the next sweep recognise the copy if a crash left it current (see there).
+ */
+const COPY_OF_METADATA = 'redstream-erasure-copy-of';
+
+/**
+ * A noncurrent version holding a matching record. S3 cannot rewrite a version, so what happens to its other records
+ * depends on what made it noncurrent:
+ *
+ * - The key has a current object: the version was replaced, and in this archive only an erasure replaces an object
+ *   (Firehose writes each key once: its keys end in a unique id), with a rewrite of the version it read, conditional on
+ *   its ETag (sweepCurrent). So the current object holds this version's other records (less those of subjects erased
+ *   since): the version is deleted. Writing a filtered copy back as a noncurrent version is not possible here without
+ *   rewriting the current object on top of it again (a new version of what replay reads, its lifecycle clock restarted).
+ * - The key has no current object (its latest entry is a delete marker: the lifecycle expiration, or a delete): the
+ *   version is the only place the other records are, kept for `noncurrentVersionRetentionDays`. Deleting it would drop
+ *   them before that, so a filtered copy is written back and kept noncurrent: (1) the copy, in the version's storage
+ *   class and content type, only if the key still has no current object (`If-None-Match: *`, so a newer object is never
+ *   hidden), (2) a delete marker on top, only while the copy is still current (`If-Match` its ETag), (3) the version
+ *   read is deleted. A version holding only matching records is deleted without a copy.
+ *
+ * The copy becomes noncurrent now, so the lifecycle keeps it `noncurrentVersionRetentionDays` from now, later than the
+ * version it replaces would have gone (README, "Erasure").
+ *
+ * A crash between the steps never leaves the subject's records where the next sweep does not look: until (3) the
+ * version read still holds them, and it is searched again (every version by a re-run of `erase`; by the scheduled
+ * step, which selects by LastModified, as before since it was selected this time). After (1) only, the copy is briefly
+ * current (the expired key visible again, without the subject): the next sweep finds the copy current, recognises it
+ * by its {@link COPY_OF_METADATA} naming this version, and resumes at (2). After (2) only, the next sweep writes a
+ * second copy (both noncurrent, without the subject, gone with the lifecycle): harmless, and simpler than finding the
+ * first. A copy, once this version is deleted, is an ordinary noncurrent version.
+ */
+async function sweepNoncurrent(
+  targets: ErasureTargets,
+  unit: SweepUnit,
+  key: string,
+  versionId: string,
+  match: RecordMatch,
+  dryRun: boolean,
+  counts: ArchiveCounts,
+  /** False when the caller has counted this version as scanned already. */
+  countScan = true,
+): Promise<void> {
+  let object: StoredObject;
   try {
     object = await targets.store.get(unit.bucket, key, versionId);
   } catch (err) {
     if (isNoSuchKey(err)) return; // deleted meanwhile
     throw err;
   }
-  counts.objectsScanned++;
   const filtered = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
-  counts.recordsScanned += filtered.scanned;
+  if (countScan) {
+    counts.objectsScanned++;
+    counts.recordsScanned += filtered.scanned;
+  }
   if (filtered.removed === 0) return;
-  if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
-  counts.versionsDeleted++;
+  for (let attempt = 1; ; attempt++) {
+    const current = await currentObject(targets.store, unit.bucket, key);
+    if (current !== undefined && current.metadata?.[COPY_OF_METADATA] !== versionId) {
+      // Replaced (see above): the current object holds the other records.
+      if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
+      counts.versionsDeleted++;
+      return;
+    }
+    if (current === undefined && filtered.body !== undefined) {
+      const storageClass = object.storageClass ?? 'STANDARD';
+      if (!dryRun) {
+        let written: { etag: string | undefined };
+        try {
+          written = await targets.store.putIfAbsent(unit.bucket, key, filtered.body, object.contentType ?? defaultContentType(unit), storageClass, { [COPY_OF_METADATA]: versionId });
+        } catch (err) {
+          // An object was written at the key since we looked: it replaced this version; decide again.
+          if (!(err instanceof ObjectChangedError) || attempt >= MAX_REWRITE_ATTEMPTS) throw err;
+          continue;
+        }
+        await hideCopy(targets.store, unit.bucket, key, written.etag);
+      }
+      counts.versionsRewritten++;
+      counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
+    } else if (current !== undefined && !dryRun) {
+      // Our copy of this version, left current by a crash before its delete marker: resume there.
+      await hideCopy(targets.store, unit.bucket, key, current.etag);
+    }
+    if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
+    counts.versionsDeleted++;
+    return;
+  }
 }
+
+/** The key's current object, or undefined when it has none (its latest entry is a delete marker, or no entry). */
+async function currentObject(store: ArchiveStore, bucket: string, key: string): Promise<StoredObject | undefined> {
+  try {
+    return await store.get(bucket, key);
+  } catch (err) {
+    if (isNoSuchKey(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A delete marker on top of a copy just written back, so that it is noncurrent and the key stays expired; only while
+ * the copy is still current. If it is not (another writer replaced or deleted it since), it is noncurrent already, and
+ * the newer object is not ours to hide.
+ */
+async function hideCopy(store: ArchiveStore, bucket: string, key: string, etag: string | undefined): Promise<void> {
+  if (etag === undefined) throw new Error(`s3://${bucket}/${key}: S3 returned no ETag for the copy written back; cannot hide it conditionally`);
+  try {
+    await store.deleteObject(bucket, key, etag);
+  } catch (err) {
+    if (!(err instanceof ObjectChangedError)) throw err;
+  }
+}
+
+const defaultContentType = (unit: SweepUnit): string => (unit.errors ? 'application/octet-stream' : 'application/x-ndjson');
 
 function isNoSuchKey(err: unknown): boolean {
   const name = (err as { name?: string }).name;
@@ -582,7 +697,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
   const now = deps.clock();
   const outOfTime = (): boolean => deps.remainingMs !== undefined && deps.remainingMs() <= 0;
   const nowLiteral = (): string => `TIMESTAMP '${timestampLiteral(new Date(deps.clock()).toISOString())}'`;
-  const emptyCounts = (): ArchiveCounts => ({ objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, byStorageClass: {} });
+  const emptyCounts = (): ArchiveCounts => ({ objectsScanned: 0, recordsScanned: 0, recordsRemoved: 0, objectsRewritten: 0, objectsDeleted: 0, versionsDeleted: 0, versionsRewritten: 0, byStorageClass: {} });
   const finished: Array<{ requestId: string; warehouse: string }> = [];
   const waiting: Array<{ requestId: string; warehouse: string; dueAt: string }> = [];
   let eventsDeleted = 0;

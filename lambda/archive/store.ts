@@ -39,19 +39,40 @@ export class ObjectChangedError extends Error {
   }
 }
 
+export interface StoredObject {
+  readonly body: Buffer;
+  readonly versionId: string | undefined;
+  readonly etag?: string;
+  readonly storageClass?: string;
+  readonly contentType?: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
 export interface ArchiveStore {
   /** Keys under a prefix, in S3's order (every page). */
   listKeys(bucket: string, prefix: string): Promise<string[]>;
   /**
-   * The bytes, version id, ETag and storage class (`STANDARD` when S3 does not say) of the current version, or of
-   * `versionId` (a noncurrent one).
+   * The bytes, version id, ETag, storage class (`STANDARD` when S3 does not say), content type and user metadata
+   * (`x-amz-meta-*`, names without the prefix) of the current version, or of `versionId` (a noncurrent one).
    */
-  get(bucket: string, key: string, versionId?: string): Promise<{ body: Buffer; versionId: string | undefined; etag?: string; storageClass?: string }>;
+  get(bucket: string, key: string, versionId?: string): Promise<StoredObject>;
   /**
    * Writes a new version (in `storageClass`, default STANDARD); returns its version id. With `ifMatch` (an ETag) the
    * write happens only if the current version still has that ETag, else it throws {@link ObjectChangedError}.
    */
   put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined>;
+  /**
+   * Writes the object only if the key has no current version (none, or a delete marker): S3's `If-None-Match: *`,
+   * which "only applies to the current version of an object in a versioned bucket" (User Guide, "How to prevent
+   * object overwrites with conditional writes"). Else throws {@link ObjectChangedError}. Returns the new version's id
+   * and ETag.
+   */
+  putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }>;
+  /**
+   * DeleteObject without a version id: a delete marker on top, the current version becomes noncurrent. With `ifMatch`
+   * (an ETag) only if the current version still has it (S3 conditional deletes), else {@link ObjectChangedError}.
+   */
+  deleteObject(bucket: string, key: string, ifMatch?: string): Promise<void>;
   /** Every version and delete marker of exactly this key, newest first. */
   listVersions(bucket: string, key: string): Promise<ObjectVersion[]>;
   /** Every version and delete marker under a prefix (ListObjectVersions, every page), in S3's order: by key, newest first. */
@@ -74,11 +95,52 @@ export class S3ArchiveStore implements ArchiveStore {
     return keys;
   }
 
-  async get(bucket: string, key: string, versionId?: string): Promise<{ body: Buffer; versionId: string | undefined; etag: string | undefined; storageClass: string }> {
+  async get(bucket: string, key: string, versionId?: string): Promise<StoredObject & { storageClass: string }> {
     const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
     if (!out.Body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
     // S3 sends x-amz-storage-class for every class but STANDARD.
-    return { body: Buffer.from(await out.Body.transformToByteArray()), versionId: out.VersionId, etag: out.ETag, storageClass: out.StorageClass ?? 'STANDARD' };
+    return {
+      body: Buffer.from(await out.Body.transformToByteArray()),
+      versionId: out.VersionId,
+      etag: out.ETag,
+      storageClass: out.StorageClass ?? 'STANDARD',
+      contentType: out.ContentType,
+      metadata: out.Metadata ?? {},
+    };
+  }
+
+  async putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}),
+          Metadata: { ...metadata },
+          IfNoneMatch: '*',
+        }),
+      );
+      return { versionId: out.VersionId, etag: out.ETag };
+    } catch (err) {
+      // 412 when the key has a current object, 409 ConditionalRequestConflict on a concurrent write (PutObject, If-None-Match).
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409) throw new ObjectChangedError(bucket, key);
+      throw err;
+    }
+  }
+
+  async deleteObject(bucket: string, key: string, ifMatch?: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(ifMatch !== undefined ? { IfMatch: ifMatch } : {}) }));
+    } catch (err) {
+      // Conditional deletes (User Guide, "How to perform conditional deletes"): 412 when the ETag no longer matches,
+      // 404 NoSuchKey when there is no current object.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (ifMatch !== undefined && (status === 412 || status === 404 || status === 409)) throw new ObjectChangedError(bucket, key);
+      throw err;
+    }
   }
 
   async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
@@ -179,6 +241,12 @@ export class BucketRoutedArchiveStore implements ArchiveStore {
   }
   put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
     return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
+  }
+  putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): ReturnType<ArchiveStore['putIfAbsent']> {
+    return this.of(bucket).putIfAbsent(bucket, key, body, contentType, storageClass, metadata);
+  }
+  deleteObject(bucket: string, key: string, ifMatch?: string): ReturnType<ArchiveStore['deleteObject']> {
+    return this.of(bucket).deleteObject(bucket, key, ifMatch);
   }
   listVersions(bucket: string, key: string): Promise<ObjectVersion[]> {
     return this.of(bucket).listVersions(bucket, key);

@@ -251,7 +251,7 @@ test('a request due while an archive sweep is in progress waits for the next bat
   expect(left).toContain('"user-8"');
 });
 
-test('an object deleted between our read and our conditional write: the version read, which holds the records, is deleted all the same', async () => {
+test('an object deleted between our read and our conditional write: the version read, which holds the records, is deleted all the same (its other records kept in a noncurrent copy)', async () => {
   const bucket = await newBucket();
   const key = 'events/2026/12/01/10/deleted.gz';
   await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-3' })]), 'application/x-ndjson');
@@ -268,8 +268,10 @@ test('an object deleted between our read and our conditional write: the version 
   });
   const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
   expect(deleted).toBe(true);
-  expect(report.archive).toMatchObject({ versionsDeleted: 1 });
+  expect(report.archive).toMatchObject({ versionsDeleted: 1, versionsRewritten: 1 });
   expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  // The object is deleted, so its other record is nowhere else: kept in a noncurrent copy, the key still deleted.
+  expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-3' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
 });
 
 test('a latest version in the listing replaced before it is read is searched as a noncurrent version, not skipped', async () => {
@@ -338,4 +340,99 @@ test('a streaming view dropped behind the step\'s back (a run that ended between
     'stream_events_position_idx',
   ]);
   expect((await finishErasures(targets(T0, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => T0 })).streamingViewsRestored).toBe(0);
+});
+
+/** The versions (not delete markers) of one key, decoded, and whether its latest entry is a delete marker. */
+async function keyState(bucket: string, key: string): Promise<{ latestIsDeleteMarker: boolean; versions: Array<{ text: string; storageClass: string; contentType: string | undefined }> }> {
+  const listed = (await store.listPrefixVersions(bucket, key)).filter((v) => v.key === key);
+  const versions: Array<{ text: string; storageClass: string; contentType: string | undefined }> = [];
+  for (const v of listed.filter((x) => !x.deleteMarker)) {
+    const o = await store.get(bucket, key, v.versionId);
+    const records = o.body.length === 0 ? [] : await decodeArchiveObject(o.body, key);
+    versions.push({ text: records.map((r) => recordBytes(r).toString('utf8')).join('\n'), storageClass: o.storageClass ?? 'STANDARD', contentType: o.contentType });
+  }
+  return { latestIsDeleteMarker: listed.find((v) => v.isLatest)?.deleteMarker === true, versions };
+}
+
+async function getError(bucket: string, key: string): Promise<string | undefined> {
+  try {
+    await store.get(bucket, key);
+    return undefined;
+  } catch (err) {
+    return (err as Error).name;
+  }
+}
+
+test('an expired object (a delete marker current) whose old version holds the subject and others: a dry run counts and changes nothing; the erasure keeps the others in a noncurrent copy (same class and type) and the key expired; a version of only the subject is deleted without a copy', async () => {
+  const bucket = await newBucket();
+  const mixed = 'events/2026/12/01/09/mixed.gz';
+  const only = 'events/2026/12/01/09/only.gz';
+  s3Now = T0 - 2 * HOUR;
+  await store.put(bucket, mixed, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' }), rec({ anonymousId: 'user-3' })]), 'application/x-ndjson');
+  await store.put(bucket, only, await encodeArchiveObject([rec({ userId: 'user-1' })]), 'application/x-ndjson');
+  // In cold storage before it expired: the copy must stay there.
+  s3.transition(bucket, mixed, 'GLACIER_IR');
+  s3Now = T0 - HOUR;
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: mixed }));
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: only }));
+  const before = s3.stats(bucket);
+
+  const dry = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS, dryRun: true }, targets(T0, bucket), { clock: () => T0 });
+  expect(dry.archive).toMatchObject({ objectsScanned: 2, versionsRewritten: 1, versionsDeleted: 2, objectsRewritten: 0, objectsDeleted: 0, byStorageClass: { GLACIER_IR: 1 } });
+  expect(s3.stats(bucket)).toEqual(before);
+
+  s3Now = T0;
+  const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  expect(report.archive).toMatchObject({ versionsRewritten: 1, versionsDeleted: 2, byStorageClass: { GLACIER_IR: 1 } });
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  const m = await keyState(bucket, mixed);
+  expect(m.latestIsDeleteMarker).toBe(true);
+  expect(m.versions).toEqual([{ text: [JSON.stringify({ userId: 'user-2' }), JSON.stringify({ anonymousId: 'user-3' })].join('\n'), storageClass: 'GLACIER_IR', contentType: 'application/x-ndjson' }]);
+  expect(await getError(bucket, mixed)).toBe('NoSuchKey');
+  // Only the subject's records: deleted, no copy written.
+  expect(await keyState(bucket, only)).toEqual({ latestIsDeleteMarker: true, versions: [] });
+  expect(await getError(bucket, only)).toBe('NoSuchKey');
+});
+
+test('the scheduled step: a late object expired before it runs keeps the other subjects\' records in a noncurrent copy, and stays expired', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  const key = 'events/2026/12/01/10/late-expired.gz';
+  s3Now = T0 + 10 * 60_000;
+  await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+  s3Now = T0 + 20 * 60_000;
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+
+  s3Now = T0 + 50 * HOUR;
+  const later = T0 + 50 * HOUR;
+  const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
+  expect(done.finished).toHaveLength(1);
+  expect(done.archive).toMatchObject({ versionsRewritten: 1, versionsDeleted: 1 });
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-2' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
+  expect(await getError(bucket, key)).toBe('NoSuchKey');
+});
+
+test('a crash after the copy is written back, before its delete marker: the copy is briefly current; the next sweep recognises it, hides it and deletes the old version (no second copy)', async () => {
+  const bucket = await newBucket();
+  const key = 'events/2026/12/01/09/crash.gz';
+  s3Now = T0 - HOUR;
+  await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+  const crashing: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    deleteObject: async () => {
+      throw new Error('crash');
+    },
+  });
+  await expect(erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, crashing), { clock: () => T0 })).rejects.toThrow('crash');
+  // The subject is still in the old version, which the next sweep searches; the copy without it is current.
+  expect(await everyVersionText(bucket)).toContain('"user-1"');
+  expect((await keyState(bucket, key)).latestIsDeleteMarker).toBe(false);
+
+  const again = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  expect(again.archive).toMatchObject({ versionsRewritten: 0, versionsDeleted: 1 });
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-2' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
+  expect(await getError(bucket, key)).toBe('NoSuchKey');
 });

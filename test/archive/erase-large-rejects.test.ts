@@ -47,6 +47,12 @@ const noStore: ArchiveStore = {
     throw new Error('no archive in this test');
   },
   put: async () => undefined,
+  putIfAbsent: async () => {
+    throw new Error('no archive in this test');
+  },
+  deleteObject: async () => {
+    throw new Error('no archive in this test');
+  },
   listVersions: async () => [],
   listPrefixVersions: async () => [],
   deleteVersion: async () => undefined,

@@ -86,17 +86,18 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
   expect(bySid.get('FollowOwnStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } } });
   expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   const rewrite = bySid.get('RewriteArchiveObjects')!;
-  expect(rewrite.Action).toEqual(['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
+  expect(rewrite.Action).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
   const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
   expect(rewrite.Resource).toEqual(['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] })));
   expect(bySid.get('ArchiveKeyThroughS3')).toMatchObject({
     Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
     Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': archiveKeyAlias('test') }, StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
   });
-  // Nothing else: no s3:* or kms:*, no DeleteObject without a version (a delete marker would leave the old bytes).
+  // Nothing else: no s3:* or kms:*. (s3:DeleteObject puts a delete marker back over an expired object's copy written
+  // back without the erased records; the old bytes go by DeleteObjectVersion.)
   const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[]);
   expect(actions.filter((a) => a.endsWith('*'))).toEqual([]);
-  expect(actions).not.toContain('s3:DeleteObject');
+  expect([...new Set(actions.filter((a) => a.startsWith('s3:Delete')))].sort()).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion']);
 });
 
 test('warehouse.erasureFinishIntervalHours sets the schedule; 0 deploys no step; out of range names the field and the fix', () => {
@@ -178,7 +179,7 @@ test('a standby Region without a warehouse: the primary\'s step sweeps its archi
   const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
   const bucket = { 'Fn::GetAtt': [lookupId, 'Parameter.Value'] };
   expect(bySid.get('RewriteArchiveObjectsuswest2')).toMatchObject({
-    Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
+    Action: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
     Resource: ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] })),
   });
   expect(bySid.get('ListArchiveuswest2')).toMatchObject({ Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] }, Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });

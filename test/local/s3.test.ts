@@ -159,6 +159,29 @@ describe('local S3 with the real @aws-sdk/client-s3', () => {
     expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'conditional', Key: 'gone', Body: 'x', IfMatch: first.ETag })))).toBe('NoSuchKey');
   });
 
+  test('conditional PutObject with If-None-Match: * writes only where the key has no current object (a delete marker is none); conditional DeleteObject with If-Match puts the marker only over the ETag given', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'absent' }));
+    await client.send(new PutBucketVersioningCommand({ Bucket: 'absent', VersioningConfiguration: { Status: 'Enabled' } }));
+    const first = await client.send(new PutObjectCommand({ Bucket: 'absent', Key: 'k', Body: 'v1', IfNoneMatch: '*' }));
+    expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'absent', Key: 'k', Body: 'v2', IfNoneMatch: '*' })))).toBe('PreconditionFailed');
+    expect(await errorName(client.send(new PutObjectCommand({ Bucket: 'absent', Key: 'k', Body: 'v2', IfNoneMatch: first.ETag })))).toBe('NotImplemented');
+    await client.send(new DeleteObjectCommand({ Bucket: 'absent', Key: 'k' }));
+    // Over a delete marker, with user metadata, returned by GET and HEAD.
+    const copy = await client.send(new PutObjectCommand({ Bucket: 'absent', Key: 'k', Body: 'copy', IfNoneMatch: '*', Metadata: { 'redstream-note': 'a b' } }));
+    expect((await client.send(new GetObjectCommand({ Bucket: 'absent', Key: 'k' }))).Metadata).toEqual({ 'redstream-note': 'a b' });
+    expect((await client.send(new HeadObjectCommand({ Bucket: 'absent', Key: 'k', VersionId: copy.VersionId }))).Metadata).toEqual({ 'redstream-note': 'a b' });
+    expect((await client.send(new GetObjectCommand({ Bucket: 'absent', Key: 'k', VersionId: first.VersionId }))).Metadata).toEqual({});
+
+    expect(await errorName(client.send(new DeleteObjectCommand({ Bucket: 'absent', Key: 'k', IfMatch: first.ETag })))).toBe('PreconditionFailed');
+    expect(await text('absent', 'k')).toBe('copy');
+    const marker = await client.send(new DeleteObjectCommand({ Bucket: 'absent', Key: 'k', IfMatch: copy.ETag }));
+    expect(marker.DeleteMarker).toBe(true);
+    expect(await errorName(client.send(new DeleteObjectCommand({ Bucket: 'absent', Key: 'k', IfMatch: copy.ETag })))).toBe('NoSuchKey');
+    const versions = await client.send(new ListObjectVersionsCommand({ Bucket: 'absent', Prefix: 'k' }));
+    expect(versions.Versions?.map((v) => v.VersionId).sort()).toEqual([first.VersionId, copy.VersionId].sort());
+    expect(versions.DeleteMarkers).toHaveLength(2);
+  });
+
   test('LastModified is the time of the write by the stand-in clock, in ListObjectsV2, ListObjectVersions and GetObject', async () => {
     let at = Date.parse('2026-12-01T10:00:00Z');
     const timed = await startLocalS3({ clock: () => at });

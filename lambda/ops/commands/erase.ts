@@ -37,7 +37,7 @@ export const USAGE = `erase --subject ID [options] | erase --finish [options]
   --schema NAME               warehouse schema (default redstream)
   Archive buckets: REDSTREAM_ARCHIVE_BUCKET_<REGION> for every Region (the region stacks' ArchiveBucketName output).
   Your identity needs on each: s3:ListBucket, s3:ListBucketVersions, s3:GetObject, s3:GetObjectVersion, s3:PutObject,
-  s3:DeleteObjectVersion, and kms:Decrypt and kms:GenerateDataKey on the archive key.
+  s3:DeleteObject, s3:DeleteObjectVersion, and kms:Decrypt and kms:GenerateDataKey on the archive key.
   The subject is never written anywhere: statements and the audit carry its SHA-256 only.`;
 
 /** Where the erasure reaches: built from the config for AWS, or given by a test or the local demo. */
@@ -98,7 +98,9 @@ export function formatErasure(r: ErasureReport): string {
   for (const w of r.warehouses) lines.push(`  warehouse ${w.name}: ${w.eventsDeleted} event(s), ${w.rejectsDeleted} reject(s) ${verb}`);
   lines.push(
     `  archive: ${r.archive.recordsRemoved} record(s) ${verb} from ${r.archive.objectsScanned} object(s) scanned; ` +
-      `${r.archive.objectsRewritten} rewritten, ${r.archive.objectsDeleted} deleted, ${r.archive.versionsDeleted} old version(s) deleted`,
+      `${r.archive.objectsRewritten} rewritten, ${r.archive.objectsDeleted} deleted, ${r.archive.versionsDeleted} old version(s) deleted` +
+      // Printed only when there are some: most erasures meet no expired object.
+      (r.archive.versionsRewritten > 0 ? `, ${r.archive.versionsRewritten} of them (of expired objects) first written back without the records, kept noncurrent` : ''),
   );
   lines.push(...storageClassLines(r.archive.byStorageClass, r.dryRun));
   lines.push('  not erased yet:');
