@@ -92,7 +92,10 @@ export class ErasureFinish extends Construct {
   public readonly role: iam.Role;
   public readonly schedule: scheduler.Schedule;
   public readonly schedulerRole: iam.Role;
-  /** A run failed (the next one retries): erasures wait, and the view recreation or the late sweep did not happen. */
+  /**
+   * A run failed (the next one retries): erasures wait, and the view recreation or the late sweep did not happen. It
+   * stays in ALARM until a run succeeds.
+   */
   public readonly failureAlarm: cloudwatch.Alarm;
   /** The prefixes of the archive the step may rewrite: each stream's `<name>/` and `errors/`. */
   public readonly archivePrefixes: readonly string[];
@@ -277,7 +280,9 @@ export class ErasureFinish extends Construct {
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      // A run publishes Errors 0 or 1 once per interval, and nothing in the hours between: missing data keeps the
+      // state, so a failed run stays in ALARM until a run succeeds instead of reading OK an hour later.
+      treatMissingData: cloudwatch.TreatMissingData.IGNORE,
       alarmDescription:
         `Redstream: the erasure scheduled step in ${stack.region} failed. Due erasures stay unfinished (streaming views not recreated, late archive objects not swept) ` +
         'until a run succeeds; the next scheduled run retries. Read the function\'s logs, fix the cause, or run npm run ops -- erase --finish.',

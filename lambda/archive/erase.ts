@@ -549,6 +549,9 @@ async function sweepNoncurrent(
       counts.versionsDeleted++;
       return;
     }
+    // With no current object this version is the only place its records are: they count as removed (with a current
+    // object they are copies of records it held, counted when it was rewritten).
+    if (current === undefined) counts.recordsRemoved += filtered.removed;
     if (current === undefined && filtered.body !== undefined) {
       const storageClass = object.storageClass ?? 'STANDARD';
       if (!dryRun) {

@@ -158,7 +158,8 @@ test('noncurrent versions are searched: one the lifecycle expiration left behind
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'events/2026/12/01/09/expired.gz' }));
   await store.put(bucket, 'events/2026/12/01/09/keyed.gz', await encodeArchiveObject([rec({ note: 'no subject field' }, 'user-1'), rec({ userId: 'user-2' }, 'user-2')]), 'application/x-ndjson');
   const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
-  expect(report.archive).toMatchObject({ recordsRemoved: 1, objectsRewritten: 1, versionsDeleted: 2 });
+  expect(report.archive).toMatchObject({ recordsRemoved: 2, objectsRewritten: 1, versionsDeleted: 2 });
+  // Two records: the expired object's (its only copy is the noncurrent version) and the one keyed by the subject.
   expect(await everyVersionText(bucket)).not.toContain('user-1');
 
   // A late object expired before the step runs: only a noncurrent version holds the subject.
@@ -167,7 +168,7 @@ test('noncurrent versions are searched: one the lifecycle expiration left behind
   await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'events/2026/12/01/10/late.gz' }));
   const later = T0 + 50 * HOUR;
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
-  expect(done.archive).toMatchObject({ versionsDeleted: 1 });
+  expect(done.archive).toMatchObject({ recordsRemoved: 1, versionsDeleted: 1 });
   expect(await everyVersionText(bucket)).not.toContain('user-1');
 });
 
