@@ -120,6 +120,8 @@ export interface ErasureDeps {
    * names). @default none
    */
   readonly beforeArchiveSweep?: () => Promise<void>;
+  /** The scheduled step: its archive progress is saved inside a day prefix after this many keys. @default 100 */
+  readonly saveEveryKeys?: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -342,6 +344,8 @@ interface SweepOptions {
   readonly outOfTime?: () => boolean;
   /** Called after each unit is done, and where the sweep stopped early. */
   readonly onProgress?: (cursor: string, removedSinceLast: number) => Promise<void>;
+  /** Also save the progress inside a unit after this many keys, so a run that dies mid-unit loses little. @default 100 */
+  readonly saveEveryKeys?: number;
 }
 
 /**
@@ -369,6 +373,7 @@ async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[
     const byKey = new Map<string, typeof versions>();
     for (const v of versions) byKey.set(v.key, [...(byKey.get(v.key) ?? []), v]);
     let lastKey: string | undefined;
+    let keysSinceSaved = 0;
     for (const [key, kv] of byKey) {
       if (u === from.unit && from.afterKey !== undefined && key <= from.afterKey) continue;
       if (options.outOfTime?.()) {
@@ -387,12 +392,20 @@ async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[
         await sweepNoncurrent(targets, unit, key, v.versionId, match, options.dryRun, counts);
       }
       lastKey = key;
+      // A run killed without reaching its deadline (out of memory, a crash) resumes from here, not the unit's start.
+      if (options.onProgress && ++keysSinceSaved >= (options.saveEveryKeys ?? DEFAULT_SAVE_EVERY_KEYS)) {
+        await progress(cursorOf(unit, key));
+        keysSinceSaved = 0;
+      }
     }
     await progress(unit.id);
     options.say(`archive ${unit.region} (s3://${unit.bucket}/${unit.prefix}): ${counts.recordsRemoved} record(s) so far in ${counts.objectsRewritten + counts.objectsDeleted} object(s)`);
   }
   return { counts, complete: true };
 }
+
+/** Keys between two progress saves inside a unit: one UPDATE per this many objects read (each up to 128 MiB). */
+const DEFAULT_SAVE_EVERY_KEYS = 100;
 
 /** A progress cursor: a unit done (`<unit id>`), or a unit done up to a key (`<unit id>@<key>`). */
 function cursorOf(unit: SweepUnit, key?: string): string {
@@ -787,6 +800,7 @@ export async function finishErasures(targets: ErasureTargets, paths: readonly st
       say,
       from,
       outOfTime,
+      saveEveryKeys: deps.saveEveryKeys,
       onProgress: async (cursor, removed) => {
         for (const [w, rs] of byWarehouse(toSweep)) {
           await w.change(

@@ -133,6 +133,40 @@ test('a finish run stopped after recreating the views does not recreate them aga
   expect((await db.query<{ status: string; removed: string }>('SELECT status, finish_archive_removed::text AS removed FROM wh.erasure_requests')).rows).toEqual([{ status: 'finished', removed: '2' }]);
 });
 
+test('a run that dies inside a day prefix (not at its deadline) saved its progress every few keys: the next run resumes from there', async () => {
+  const bucket = await newBucket();
+  s3Now = T0 - HOUR;
+  await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
+  s3Now = T0 + 10 * 60_000;
+  const keys = ['a', 'b', 'c', 'd', 'e'].map((k) => `events/2026/12/01/10/late-${k}.gz`);
+  for (const key of keys) await store.put(bucket, key, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' })]), 'application/x-ndjson');
+
+  const later = T0 + 50 * HOUR;
+  const reads: string[] = [];
+  let dieAt: string | undefined = keys[3];
+  const dying: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+    get: async (b: string, k: string, v?: string) => {
+      if (k === dieAt) throw new Error('Runtime exited with error: signal: killed');
+      reads.push(k);
+      return store.get(b, k, v);
+    },
+  });
+  await expect(finishErasures(targets(later, bucket, dying), DEFAULT_SUBJECT_PATHS, { clock: () => later, saveEveryKeys: 2 })).rejects.toThrow('killed');
+  // Saved after the second key; the third was swept but not saved.
+  const through = (await db.query<{ through: string }>('SELECT archive_swept_through AS through FROM wh.erasure_requests')).rows[0].through;
+  expect(through).toBe(`us-east-1:events/2026/12/01/@${keys[1]}`);
+
+  dieAt = undefined;
+  reads.length = 0;
+  const next = await finishErasures(targets(later + HOUR, bucket, dying), DEFAULT_SUBJECT_PATHS, { clock: () => later + HOUR, saveEveryKeys: 2 });
+  expect(next.finished).toHaveLength(1);
+  // Resumed after the second key: neither of the first two is read again.
+  expect(reads.filter((k) => k === keys[0] || k === keys[1])).toEqual([]);
+  expect(reads).toContain(keys[4]);
+  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect((await everyVersionText(bucket)).match(/"user-2"/g)).toHaveLength(5);
+});
+
 test('the scheduled step selects late objects by LastModified: an object keyed hours before the request but written after it is swept; objects written before are not read', async () => {
   const bucket = await newBucket();
   s3Now = T0 - 3 * HOUR;
