@@ -17,7 +17,7 @@
  * its Region, and the bucket-name parameters.
  */
 import * as path from 'node:path';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -31,6 +31,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
+import { BUNDLED_SDK_EXTERNAL_MODULES } from './esm-bundling';
 import { grantDataApiCredentials } from './warehouse-sql';
 
 export interface ErasureFinishStream {
@@ -72,6 +73,13 @@ export interface ErasureFinishProps {
    * @default - none: this Region's archive only
    */
   readonly otherArchiveRegions?: readonly string[];
+  /**
+   * Reads the other Regions' bucket names again when it changes: CloudFormation runs the lookup when it is created
+   * and, after that, only when its properties change, so a replaced bucket needs a new value here (the step's runs
+   * stop, saying so, until then).
+   * @default - none: the lookup runs once
+   */
+  readonly archiveBucketLookupRefresh?: string;
   /** Alias of the archive buckets' key, the same in every Region (the grant is by alias: the key lives in the Region stack). */
   readonly archiveKeyAlias: string;
   /** How late Firehose can deliver a record read before an erasure (buffering plus retries). */
@@ -83,6 +91,9 @@ export interface ErasureFinishProps {
   /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
+
+/** The context key whose new value makes a deploy read other Regions' archive bucket names again (README, "Erasure"). */
+export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
 
 /** Lambda's limit on all of a function's environment variables together (Lambda quotas). */
 export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
@@ -146,6 +157,9 @@ export class ErasureFinish extends Construct {
           policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn(region)] })]),
           installLatestAwsSdk: false,
         });
+        if (props.archiveBucketLookupRefresh !== undefined) {
+          (lookup.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride('Refresh', props.archiveBucketLookupRefresh);
+        }
         return { region, bucketName: lookup.getResponseField('Parameter.Value') };
       }),
     ];
@@ -168,7 +182,12 @@ export class ErasureFinish extends Construct {
       POWERTOOLS_SERVICE_NAME: 'redstream-erasure-finish',
     };
     // The view statements travel in the environment; tokens resolve to short values, the rest is counted as is.
-    const size = Object.entries(environment).reduce((n, [k, v]) => n + k.length + (Token.isUnresolved(v) ? 128 : Buffer.byteLength(v)), 0);
+    // Bucket names resolve to at most 63 characters.
+    const otherArchivesBytes = JSON.stringify(others.map((region) => ({ region, bucket: 'b'.repeat(63) }))).length;
+    const size = Object.entries(environment).reduce(
+      (n, [k, v]) => n + k.length + (k === 'OTHER_ARCHIVES' ? otherArchivesBytes : Token.isUnresolved(v) ? 128 : Buffer.byteLength(v)),
+      0,
+    );
     if (size > LAMBDA_ENVIRONMENT_MAX_BYTES) {
       throw new Error(
         `the erasure step's environment would be about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_MAX_BYTES} (${props.streams.length} streaming view definitions); ` +
@@ -194,7 +213,8 @@ export class ErasureFinish extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'FollowOwnStatements',
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult'],
+        // CancelStatement: a statement still running at the function's deadline is cancelled, not left behind.
+        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
         resources: ['*'],
         conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
       }),
@@ -212,18 +232,29 @@ export class ErasureFinish extends Construct {
           conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
         }),
       );
+      const objects = prefixes.map((p) => `${bucketArn}/${p}*`);
       this.role.addToPolicy(
         new iam.PolicyStatement({
-          sid: sid('RewriteArchiveObjects'),
-          // Read an object (and its noncurrent versions), write its rewrite (a new version, conditional on the ETag
-          // read: S3 wants s3:GetObject for If-Match), delete the versions that still hold erased records.
-          // s3:DeleteObject: the delete marker put back on top of a noncurrent version of an expired object written
-          // back without them (conditional on the copy's ETag, lambda/archive/erase.ts sweepNoncurrent), so the key
-          // stays expired.
-          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion'],
-          resources: prefixes.map((p) => `${bucketArn}/${p}*`),
+          sid: sid('ReadArchiveObjects'),
+          // Read an object and its noncurrent versions (s3:GetObject is also what S3 wants for a conditional write or
+          // delete on an ETag), and delete for good the versions that still hold erased records.
+          actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],
+          resources: objects,
         }),
       );
+      // Every write and delete marker of the step is conditional (lambda/archive/erase.ts): a rewrite on the ETag it
+      // read (If-Match), a write-back of an expired object's version only where no object is (If-None-Match), a delete
+      // marker only on the copy it wrote (If-Match). The role can do nothing else: no blind overwrite or delete.
+      for (const header of ['if-match', 'if-none-match']) {
+        this.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: sid(header === 'if-match' ? 'RewriteArchiveObjectsIfMatch' : 'WriteBackArchiveObjectsIfNoneMatch'),
+            actions: header === 'if-match' ? ['s3:PutObject', 's3:DeleteObject'] : ['s3:PutObject'],
+            resources: objects,
+            conditions: { Null: { [`s3:${header}`]: 'false' } },
+          }),
+        );
+      }
       this.role.addToPolicy(
         new iam.PolicyStatement({
           sid: sid('ArchiveKeyThroughS3'),
@@ -261,7 +292,8 @@ export class ErasureFinish extends Construct {
       environment,
       // A scheduled run is not retried: the next run repeats every idempotent step.
       retryAttempts: 0,
-      bundling: { minify: true, sourceMap: false, forceDockerBundling: false },
+      // The pinned SDK, bundled: conditional deletes (DeleteObject If-Match) are newer than some runtimes' SDK.
+      bundling: { minify: true, sourceMap: false, forceDockerBundling: false, externalModules: [...BUNDLED_SDK_EXTERNAL_MODULES] },
     });
     // One run at a time: two would race on the same archive objects.
     (this.function.node.defaultChild as lambda.CfnFunction).reservedConcurrentExecutions = 1;

@@ -14,7 +14,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ESM_BUNDLING } from './esm-bundling';
+import { BUNDLED_SDK_EXTERNAL_MODULES, ESM_BUNDLING } from './esm-bundling';
 import { METRICS_NAMESPACE } from '../lambda/replicator/metrics';
 
 /** `service` dimension of the replicator's EMF metrics (POWERTOOLS_SERVICE_NAME); lib/ops-stack.ts uses the same. */
@@ -263,18 +263,9 @@ export class StreamReplicator extends Construct {
       bundling: {
         ...ESM_BUNDLING,
         mainFields: [...ESM_BUNDLING.mainFields],
-        // Bundle the pinned SDK rather than use the runtime's copy, except the credential providers that the SDK's
-        // default chain imports lazily (import()), only when the environment holds no credentials: Lambda always puts
-        // the role's credentials there, so they never load, and the runtime's SDK has them if they ever did (the same
-        // list as aws-cdk issue 29310). About 130 kB less to load; npm run bench:bundle measures it.
-        externalModules: [
-          '@aws-sdk/credential-provider-http',
-          '@aws-sdk/credential-provider-ini',
-          '@aws-sdk/credential-provider-process',
-          '@aws-sdk/credential-provider-sso',
-          '@aws-sdk/credential-provider-web-identity',
-          '@smithy/credential-provider-imds',
-        ],
+        // The pinned SDK, bundled (BUNDLED_SDK_EXTERNAL_MODULES says what stays out). About 130 kB less to load
+        // than with the lazy credential providers in; npm run bench:bundle measures it.
+        externalModules: [...BUNDLED_SDK_EXTERNAL_MODULES],
       },
     });
 

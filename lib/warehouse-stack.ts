@@ -11,7 +11,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { availabilityZoneIdsFor, EnvironmentConfig, erasureSweepRegions, physicalStreamName } from './config';
 import { compactStatement } from '../lambda/archive/streaming-views';
-import { ErasureFinish } from './erasure-finish';
+import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinish } from './erasure-finish';
 import { archiveBucketParameterName, archiveKeyAlias, streamKeyAlias, warehouseName } from './names';
 import { regionAlarmTopic, regionStreams } from './region-references';
 import { WarehouseSql } from './warehouse-sql';
@@ -227,6 +227,8 @@ export class WarehouseStack extends Stack {
         archiveBucketParameterName: archiveBucketParameterName(config.name),
         // A standby Region without a warehouse has an archive but no step of its own: this one sweeps it.
         otherArchiveRegions: erasureSweepRegions(config, this.region).filter((r) => r !== this.region),
+        // `cdk deploy -c redstream:refreshArchiveBucketLookup=<new value>` reads their bucket names again (a replaced bucket).
+        archiveBucketLookupRefresh: this.node.tryGetContext(ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT) as string | undefined,
         archiveKeyAlias: archiveKeyAlias(config.name),
         // Firehose delivers within its buffering interval; a quarter of an hour more for its retries (as ops erase).
         archiveDelay: Duration.seconds(config.archive.bufferingIntervalSeconds + 900),

@@ -8,6 +8,9 @@ import { ErasureWarehouse, finishErasures, FinishReport } from '../archive/erase
 import { ArchiveStore, BucketRoutedArchiveStore } from '../archive/store';
 import { ErasureFinishEnv } from './env';
 
+/** lib/erasure-finish.ts ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT (not imported: the handler's bundle leaves the CDK out). */
+export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
+
 export interface ErasureFinishRunDeps {
   /** This Region's warehouse (its audit table says what is due). */
   readonly warehouse: ErasureWarehouse;
@@ -48,7 +51,13 @@ export async function checkedArchives(env: ErasureFinishEnv, parameterValue: Era
       }
       if (value === undefined) problems.push(`${region}: SSM parameter ${env.archiveBucketParameter} does not exist; fix: deploy that Region's Region stack, then this Warehouse stack`);
       else if (value !== bucket) {
-        problems.push(`${region}: the archive bucket is now ${value} (SSM parameter ${env.archiveBucketParameter}), but this step was deployed with ${bucket}; fix: redeploy this Warehouse stack so that it sweeps, and is granted, the new bucket`);
+        // This Region's name is resolved again by every deploy; another Region's is read by a lookup that runs again
+        // only when its refresh value changes (lib/erasure-finish.ts).
+        const redeploy =
+          region === env.region
+            ? 'redeploy this Warehouse stack'
+            : `redeploy this Warehouse stack with -c ${ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT}=<a value not used before, e.g. $(date +%s)>`;
+        problems.push(`${region}: the archive bucket is now ${value} (SSM parameter ${env.archiveBucketParameter}), but this step was deployed with ${bucket}; fix: ${redeploy} so that it sweeps, and is granted, the new bucket`);
       }
     }),
   );

@@ -164,7 +164,7 @@ test('a bucket that is no longer the one its Region\'s parameter names, a missin
       clock: () => due,
     });
   await expect(attempt(async (r) => (r === 'us-west-2' ? 'archive-usw2-replaced' : primary))).rejects.toThrow(
-    new RegExp(`us-west-2: the archive bucket is now archive-usw2-replaced \\(SSM parameter ${PARAMETER}\\), but this step was deployed with ${standby}; fix: redeploy this Warehouse stack`),
+    new RegExp(`us-west-2: the archive bucket is now archive-usw2-replaced \\(SSM parameter ${PARAMETER}\\), but this step was deployed with ${standby}; fix: redeploy this Warehouse stack with -c redstream:refreshArchiveBucketLookup=`),
   );
   await expect(attempt(async (r) => (r === 'us-west-2' ? undefined : primary))).rejects.toThrow(/us-west-2: SSM parameter \/redstream\/dev\/archive-bucket-name does not exist; fix: deploy that Region's Region stack/);
   await expect(

@@ -8,10 +8,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import { parseErasureFinishEnv } from '../../lambda/erasure-finish/env';
 import { ConfigError, erasureSweepRegions } from '../../lib/config';
-import { ErasureFinish } from '../../lib/erasure-finish';
+import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinish } from '../../lib/erasure-finish';
+import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT as RUN_REFRESH_CONTEXT } from '../../lambda/erasure-finish/run';
 import { archiveBucketParameterName, archiveKeyAlias } from '../../lib/names';
 import { renderStreamingViews } from '../../lib/sql/render';
 import { BuiltEnvironment, buildEnvironment, environmentFrom, newApp } from '../helpers/cdk-app';
+import { addEnvironment } from '../../lib/redstream-app';
 
 type Json = Record<string, unknown>;
 
@@ -85,12 +87,24 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
   const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
   expect(bySid.get('RunStatements')).toMatchObject({ Action: 'redshift-data:ExecuteStatement', Resource: { 'Fn::GetAtt': [warehouse.getLogicalId(warehouse.workgroup), 'Workgroup.WorkgroupArn'] } });
   expect(bySid.get('RunSessionStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } } });
-  expect(bySid.get('FollowOwnStatements')).toMatchObject({ Resource: '*', Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } } });
+  expect(bySid.get('FollowOwnStatements')).toMatchObject({
+    // CancelStatement: the deadline cancels a statement still running (lambda/sql-runner/data-api.ts).
+    Action: ['redshift-data:CancelStatement', 'redshift-data:DescribeStatement', 'redshift-data:GetStatementResult'],
+    Resource: '*',
+    Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+  });
   expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
-  const rewrite = bySid.get('RewriteArchiveObjects')!;
-  expect(rewrite.Action).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject']);
   const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
-  expect(rewrite.Resource).toEqual(['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] })));
+  const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] }));
+  expect(bySid.get('ReadArchiveObjects')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
+  expect(bySid.get('ReadArchiveObjects')!.Condition).toBeUndefined();
+  // Writes and delete markers only with a condition header: no blind overwrite or delete.
+  expect(bySid.get('RewriteArchiveObjectsIfMatch')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
+  expect(bySid.get('WriteBackArchiveObjectsIfNoneMatch')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
+  for (const s of statements) {
+    const actions = (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[];
+    if (actions.includes('s3:PutObject') || actions.includes('s3:DeleteObject')) expect(Object.keys((s.Condition as Json | undefined)?.Null ?? {})).toHaveLength(1);
+  }
   expect(bySid.get('ArchiveKeyThroughS3')).toMatchObject({
     Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
     Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': archiveKeyAlias('test') }, StringEquals: { 'kms:ViaService': 's3.us-east-1.amazonaws.com' } },
@@ -180,10 +194,10 @@ test('a standby Region without a warehouse: the primary\'s step sweeps its archi
   const statements = (policy as { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument.Statement;
   const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
   const bucket = { 'Fn::GetAtt': [lookupId, 'Parameter.Value'] };
-  expect(bySid.get('RewriteArchiveObjectsuswest2')).toMatchObject({
-    Action: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion', 's3:PutObject'],
-    Resource: ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] })),
-  });
+  const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] }));
+  expect(bySid.get('ReadArchiveObjectsuswest2')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
+  expect(bySid.get('RewriteArchiveObjectsIfMatchuswest2')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
+  expect(bySid.get('WriteBackArchiveObjectsIfNoneMatchuswest2')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
   expect(bySid.get('ListArchiveuswest2')).toMatchObject({ Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] }, Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   expect(bySid.get('ArchiveKeyThroughS3uswest2')).toMatchObject({
     Resource: 'arn:aws:kms:us-west-2:123456789012:key/*',
@@ -208,4 +222,22 @@ test('warehouses in every Region: each step sweeps its own Region\'s archive onl
     expect(fn.Properties.Environment.Variables.OTHER_ARCHIVES).toBeUndefined();
     expect(JSON.stringify(t.toJSON())).not.toContain('getParameter');
   }
+});
+
+test('a replaced standby bucket: the lookup runs again on a deploy with a new -c redstream:refreshArchiveBucketLookup, and the run\'s error says so', () => {
+  expect(ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT).toBe(RUN_REFRESH_CONTEXT);
+  const lookupOf = (t: Template): Json => Object.values(t.findResources('Custom::AWS')).find((r) => JSON.stringify(r).includes('getParameter')) as Json;
+  // Without it: no property that changes, so CloudFormation does not call the lookup again.
+  expect((lookupOf(template).Properties as Json).Refresh).toBeUndefined();
+  const app = newApp();
+  app.node.setContext(ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, '1796220655');
+  const config = environmentFrom({
+    account: '123456789012',
+    primaryRegion: 'us-east-1',
+    standbyRegions: ['us-west-2'],
+    streams: [{ name: 'events', retentionHours: 48 }],
+    warehouse: { availabilityZoneIds: { 'us-east-1': ['use1-az1', 'use1-az2', 'use1-az4'] } },
+  });
+  const refreshed = addEnvironment(app, config).warehouses.get('us-east-1')!;
+  expect((lookupOf(Template.fromStack(refreshed)).Properties as Json).Refresh).toBe('1796220655');
 });
