@@ -235,7 +235,7 @@ export class ErasureFinish extends Construct {
       const objects = prefixes.map((p) => `${bucketArn}/${p}*`);
       this.role.addToPolicy(
         new iam.PolicyStatement({
-          sid: sid('ReadArchiveObjects'),
+          sid: sid('ReadArchiveObjectsDeleteVersions'),
           // Read an object and its noncurrent versions (s3:GetObject is also what S3 wants for a conditional write or
           // delete on an ETag), and delete for good the versions that still hold erased records.
           actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObjectVersion'],

@@ -96,8 +96,8 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
   expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
   const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] }));
-  expect(bySid.get('ReadArchiveObjects')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
-  expect(bySid.get('ReadArchiveObjects')!.Condition).toBeUndefined();
+  expect(bySid.get('ReadArchiveObjectsDeleteVersions')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
+  expect(bySid.get('ReadArchiveObjectsDeleteVersions')!.Condition).toBeUndefined();
   // Writes and delete markers only with a condition header: no blind overwrite or delete.
   expect(bySid.get('RewriteArchiveObjectsIfMatch')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
   expect(bySid.get('WriteBackArchiveObjectsIfNoneMatch')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
@@ -195,7 +195,7 @@ test('a standby Region without a warehouse: the primary\'s step sweeps its archi
   const bySid = new Map(statements.filter((s) => s.Sid).map((s) => [s.Sid as string, s]));
   const bucket = { 'Fn::GetAtt': [lookupId, 'Parameter.Value'] };
   const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] }));
-  expect(bySid.get('ReadArchiveObjectsuswest2')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
+  expect(bySid.get('ReadArchiveObjectsDeleteVersionsuswest2')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
   expect(bySid.get('RewriteArchiveObjectsIfMatchuswest2')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
   expect(bySid.get('WriteBackArchiveObjectsIfNoneMatchuswest2')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
   expect(bySid.get('ListArchiveuswest2')).toMatchObject({ Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] }, Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
