@@ -427,6 +427,8 @@ interface KeySweep {
    * none, or rewritten without them): V itself can be deleted without writing another copy.
    */
   readonly copiesOf: Set<string>;
+  /** Current versions sweepCurrent read: a dry run, which hides no copy, does not count one twice. */
+  readonly sweptCurrent: Set<string>;
   /** A version was deleted in this pass (or a copy undone): the key is listed again. */
   changed: boolean;
 }
@@ -457,7 +459,7 @@ async function sweepKey(
   dryRun: boolean,
   counts: ArchiveCounts,
 ): Promise<void> {
-  const ctx: KeySweep = { known: new Set(listed.map((v) => v.versionId)), copiesOf: new Set(), changed: false };
+  const ctx: KeySweep = { known: new Set(listed.map((v) => v.versionId)), copiesOf: new Set(), sweptCurrent: new Set(), changed: false };
   let batch = selected;
   for (let pass = 1; ; pass++) {
     ctx.changed = false;
@@ -509,6 +511,7 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
     }
     // An unversioned object's version id is "null" in a listing.
     seen.push(object.versionId ?? 'null');
+    ctx.sweptCurrent.add(object.versionId ?? 'null');
     const copyOf = object.metadata?.[COPY_OF_METADATA];
     const storageClass = object.storageClass ?? 'STANDARD';
     counts.objectsScanned++;
@@ -651,7 +654,9 @@ async function sweepNoncurrent(
     let current = await currentObject(targets.store, unit.bucket, key);
     if (current?.metadata?.[COPY_OF_METADATA] !== undefined) {
       // A copy still current (see above): filtered if it holds the subject, and hidden.
-      for (const id of await sweepCurrent(targets, unit, key, match, dryRun, counts, ctx)) ctx.known.add(id);
+      if (!dryRun || !ctx.sweptCurrent.has(current.versionId ?? 'null')) {
+        for (const id of await sweepCurrent(targets, unit, key, match, dryRun, counts, ctx)) ctx.known.add(id);
+      }
       if (!dryRun) {
         if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`s3://${unit.bucket}/${key}: copies written back kept appearing on top (concurrent erasures?); run the erasure again`);
         continue; // look again: hidden, or replaced meanwhile
