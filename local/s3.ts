@@ -10,7 +10,9 @@
  * (a delete marker on a versioned bucket; with `If-Match`, only if the current version has that ETag — 412, or 404
  * NoSuchKey when there is no current object, as S3's conditional deletes; with `versionId`, removes that version for good),
  * ListObjectsV2 (prefix, delimiter, start-after, continuation, max-keys ≤ 1000, `encoding-type=url`) and
- * ListObjectVersions (prefix, key / version-id markers, max-keys ≤ 1000), DeleteObjects.
+ * ListObjectVersions (prefix, key / version-id markers, max-keys ≤ 1000), DeleteObjects. {@link LocalS3.failNext} makes it
+ * answer one request with an error S3 can give but the stand-in never produces by itself (409
+ * ConditionalRequestConflict, 503 SlowDown), for tests of those paths.
  *
  * Why not s3rver: it has no versioning, and its ListObjectsV2 with a delimiter misses deeper prefixes
  * (../shared/TOOLCHAIN.md). What this one checks as S3 does: bucket existence, Content-MD5 and
@@ -61,7 +63,23 @@ export interface LocalS3 {
    * `GLACIER_IR`, as the archive's `coldStorageAfterDays` rule does), keeping its version id and bytes.
    */
   transition(bucket: string, key: string, storageClass: string): void;
+  /**
+   * Fault injection: the next request that matches `when` (method, and bucket / key / a request header when given)
+   * is answered with `error` and changes nothing; once. For errors S3 returns in races or under load that the
+   * stand-in, serving one request at a time, never produces: 409 ConditionalRequestConflict on a conditional write
+   * or delete (User Guide, "How to perform conditional deletes"), 503 SlowDown.
+   */
+  failNext(when: FaultMatch, error: { readonly status: number; readonly code: string; readonly message?: string }): void;
   stop(): Promise<void>;
+}
+
+/** Which request a {@link LocalS3.failNext} fault answers. */
+export interface FaultMatch {
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'DELETE' | 'POST';
+  readonly bucket?: string;
+  readonly key?: string;
+  /** Only a request carrying this header (lower case), e.g. `if-match`. */
+  readonly header?: string;
 }
 
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -127,6 +145,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
  */
 export async function startLocalS3(options: { readonly clock?: () => number } = {}): Promise<LocalS3> {
   const buckets = new Map<string, Bucket>();
+  const faults: Array<{ when: FaultMatch; error: S3Error }> = [];
   const now = (): Date => new Date((options.clock ?? Date.now)());
 
   const bucketOf = (name: string): Bucket => {
@@ -305,6 +324,14 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
     const key = segments.slice(1).map(decodeURIComponent).join('/');
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
+    const fault = faults.findIndex(
+      ({ when }) =>
+        when.method === method &&
+        (when.bucket === undefined || when.bucket === bucketName) &&
+        (when.key === undefined || when.key === key) &&
+        (when.header === undefined || req.headers[when.header] !== undefined),
+    );
+    if (fault >= 0) throw faults.splice(fault, 1)[0].error;
     const send = (status: number, body: string | Buffer = '', headers: Record<string, string> = {}): void => {
       const isXml = typeof body === 'string' && body.length > 0;
       res.writeHead(status, { ...(isXml ? { 'Content-Type': 'application/xml' } : {}), 'x-amz-request-id': crypto.randomBytes(8).toString('hex'), ...headers });
@@ -485,6 +512,9 @@ export async function startLocalS3(options: { readonly clock?: () => number } = 
       const v = bucketOf(name).keys.get(key)?.[0];
       if (!v || v.deleteMarker) throw new Error(`no current object s3://${name}/${key}`);
       v.storageClass = storageClass;
+    },
+    failNext(when, error) {
+      faults.push({ when, error: new S3Error(error.status, error.code, error.message ?? error.code, when.key ?? '') });
     },
     stop: () =>
       new Promise<void>((resolve) => {

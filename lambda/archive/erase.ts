@@ -20,7 +20,7 @@ import * as crypto from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ArchiveRecord, recordBytes } from './format';
 import { Dialect, erasureSql, REJECT_CHUNK_BYTES, REJECT_PAGE_ROWS, RejectKeyColumns, requestIdLiteral, subjectHashIn, timestampLiteral } from './erase-sql';
-import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject, ObjectChangedError, StoredObject } from './store';
+import { ArchiveStore, archiveObjectText, decodeArchiveObject, encodeArchiveObject, ObjectChangedError, ObjectVersion, StoredObject } from './store';
 import { checkHash, checkSubjectPaths, recordHasSubject, recordHasSuppressedSubject, subjectHash } from './subject';
 
 /** A warehouse, as the erasure needs it: statements with text results. */
@@ -381,16 +381,7 @@ async function sweepArchives(targets: ErasureTargets, units: readonly SweepUnit[
         return { counts, complete: false };
       }
       const selected = kv.filter((v) => !v.deleteMarker && (options.since === undefined || (v.lastModifiedMs ?? Number.POSITIVE_INFINITY) >= options.since));
-      // Skipped below: only the versions sweepCurrent read. The listing's latest may have been replaced since (a
-      // concurrent rewrite): sweepCurrent then read the newer one, and the listed one is searched as noncurrent.
-      const handled = new Set<string>();
-      if (selected.some((v) => v.isLatest)) {
-        for (const id of await sweepCurrent(targets, unit, key, match, options.dryRun, counts)) handled.add(id);
-      }
-      for (const v of selected) {
-        if (handled.has(v.versionId)) continue;
-        await sweepNoncurrent(targets, unit, key, v.versionId, match, options.dryRun, counts);
-      }
+      await sweepKey(targets, unit, key, kv, selected, match, options.dryRun, counts);
       lastKey = key;
       // A run killed without reaching its deadline (out of memory, a crash) resumes from here, not the unit's start.
       if (options.onProgress && ++keysSinceSaved >= (options.saveEveryKeys ?? DEFAULT_SAVE_EVERY_KEYS)) {
@@ -427,15 +418,85 @@ const earlier = (a: SweepPosition, b: SweepPosition): SweepPosition =>
 /** Matches a record by its bytes and its partition key (undefined for error documents, which carry none). */
 type RecordMatch = (bytes: Uint8Array, partitionKey: string | undefined) => boolean;
 
+/** What one key's sweep knows across its passes ({@link sweepKey}). */
+interface KeySweep {
+  /** Version ids listed (in any pass) or written by this sweep: a later listing's others are new since. */
+  readonly known: Set<string>;
+  /**
+   * Versions V of which a copy without the subject's records is known to exist (a copy, `copy-of=V`, found holding
+   * none, or rewritten without them): V itself can be deleted without writing another copy.
+   */
+  readonly copiesOf: Set<string>;
+  /** Current versions sweepCurrent read: a dry run, which hides no copy, does not count one twice. */
+  readonly sweptCurrent: Set<string>;
+  /** A version was deleted in this pass (or a copy undone): the key is listed again. */
+  changed: boolean;
+}
+
+/** Passes over one key's versions, the first included, before the sweep gives up on a key that keeps changing. */
+const MAX_KEY_PASSES = 10;
+
+/**
+ * One key: its current version ({@link sweepCurrent}), then each other version selected ({@link sweepNoncurrent}).
+ * When that deleted a version, the key's versions are listed again and every version not seen before (written since
+ * by a concurrent erasure) is swept the same way, until a pass changes nothing.
+ *
+ * Why that, with the existence check in {@link sweepNoncurrent}, leaves no copy holding another erasure's subject
+ * (S3 lists and reads strongly consistently): erasures A and B both read version V (holding both subjects) of an
+ * expired key; A writes back C_A (V without A), hides it and deletes V; B, later, writes back C_B (V without B, so
+ * with A's records), then checks that V still exists. If B's check comes before A's delete of V, C_B was written
+ * before it, so A's listing after its delete sees C_B, new to A, and removes A's records from it. Otherwise B finds
+ * V gone and deletes C_B, and its own listing after that finds C_A, new to B, and removes B's records from it. Either
+ * way each subject's records are removed from every copy, and V's other records stay in one.
+ */
+async function sweepKey(
+  targets: ErasureTargets,
+  unit: SweepUnit,
+  key: string,
+  listed: readonly ObjectVersion[],
+  selected: readonly ObjectVersion[],
+  match: RecordMatch,
+  dryRun: boolean,
+  counts: ArchiveCounts,
+): Promise<void> {
+  const ctx: KeySweep = { known: new Set(listed.map((v) => v.versionId)), copiesOf: new Set(), sweptCurrent: new Set(), changed: false };
+  let batch = selected;
+  for (let pass = 1; ; pass++) {
+    ctx.changed = false;
+    // Skipped below: only the versions sweepCurrent read. The listing's latest may have been replaced since (a
+    // concurrent rewrite): sweepCurrent then read the newer one, and the listed one is searched as noncurrent.
+    const handled = new Set<string>();
+    if (batch.some((v) => v.isLatest)) {
+      for (const id of await sweepCurrent(targets, unit, key, match, dryRun, counts, ctx)) handled.add(id);
+    }
+    for (const v of batch) {
+      if (handled.has(v.versionId)) continue;
+      await sweepNoncurrent(targets, unit, key, v.versionId, match, dryRun, counts, ctx);
+    }
+    if (dryRun || !ctx.changed) return;
+    const relisted = await targets.store.listVersions(unit.bucket, key);
+    batch = relisted.filter((v) => !v.deleteMarker && !ctx.known.has(v.versionId));
+    for (const v of relisted) ctx.known.add(v.versionId);
+    if (batch.length === 0) return;
+    if (pass >= MAX_KEY_PASSES) throw new Error(`s3://${unit.bucket}/${key}: new versions kept appearing through ${pass} passes (concurrent erasures?); run the erasure again`);
+  }
+}
+
 /**
  * The current version: read, filter, conditional write. Returns the ids of every version it read (each either held
  * no matching record or is deleted, or, dry, would be), which the noncurrent search then skips.
+ *
+ * A current object carrying {@link COPY_OF_METADATA} is a copy written back by an erasure that has not put its delete
+ * marker on top yet (or crashed before it): the key is expired. Its rewrite keeps the metadata, and the copy (rewritten
+ * or holding no matching record) is hidden under a delete marker, so the key stays expired; a plain rewrite would turn
+ * it into an object replay reads, its lifecycle restarted.
  */
-async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts): Promise<string[]> {
+async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: string, match: RecordMatch, dryRun: boolean, counts: ArchiveCounts, ctx: KeySweep): Promise<string[]> {
   const read: string[] = [];
   const seen: string[] = [];
   let empty: string | undefined;
   let gone = false;
+  let copy: { of: string; etag: string | undefined } | undefined;
   for (let attempt = 1; ; attempt++) {
     let object: StoredObject;
     try {
@@ -450,12 +511,19 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
     }
     // An unversioned object's version id is "null" in a listing.
     seen.push(object.versionId ?? 'null');
+    ctx.sweptCurrent.add(object.versionId ?? 'null');
+    const copyOf = object.metadata?.[COPY_OF_METADATA];
     const storageClass = object.storageClass ?? 'STANDARD';
     counts.objectsScanned++;
     const rewritten = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
     counts.recordsScanned += rewritten.scanned;
     if (rewritten.removed === 0) {
-      if (read.length === 0) return seen;
+      // A copy holding none: V's other records are in it. Hidden below (the key is expired).
+      if (copyOf !== undefined) {
+        ctx.copiesOf.add(copyOf);
+        copy = { of: copyOf, etag: object.etag };
+      }
+      if (read.length === 0) break;
       // A concurrent erase already removed them from the version that replaced ours: only ours is left to delete.
       break;
     }
@@ -466,32 +534,47 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
       counts.versionsDeleted += read.length;
       if (rewritten.body === undefined) counts.objectsDeleted++;
       else counts.objectsRewritten++;
+      if (copyOf !== undefined) ctx.copiesOf.add(copyOf);
       return seen;
     }
     try {
       // In the class the object was in: a rewrite into STANDARD would sit there another coldStorageAfterDays. An
-      // object left empty gets an empty version the same way, so a concurrent writer's If-Match fails too.
-      const written = await targets.store.put(unit.bucket, key, rewritten.body ?? Buffer.alloc(0), unit.errors ? 'application/octet-stream' : 'application/x-ndjson', storageClass, object.etag);
+      // object left empty gets an empty version the same way, so a concurrent writer's If-Match fails too. The user
+      // metadata (only a copy's COPY_OF_METADATA in this archive) goes along.
+      const contentType = unit.errors ? 'application/octet-stream' : 'application/x-ndjson';
+      const written = await targets.store.put(unit.bucket, key, rewritten.body ?? Buffer.alloc(0), contentType, storageClass, object.etag, object.metadata);
+      if (written.versionId !== undefined) ctx.known.add(written.versionId);
       counts.recordsRemoved += rewritten.removed;
       counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
       if (rewritten.body === undefined) {
         counts.objectsDeleted++;
-        empty = written;
+        empty = written.versionId;
       } else counts.objectsRewritten++;
+      if (copyOf !== undefined) {
+        // Rewritten or emptied, the copy holds V's other records (or V had none): V needs no other copy.
+        ctx.copiesOf.add(copyOf);
+        // An emptied one is deleted below with the versions read, which puts the key's delete marker back on top.
+        if (rewritten.body !== undefined) copy = { of: copyOf, etag: written.etag };
+      }
       break;
     } catch (err) {
       if (!(err instanceof ObjectChangedError) || attempt >= MAX_REWRITE_ATTEMPTS) throw err;
     }
   }
+  if (copy !== undefined && !dryRun) {
+    await hideCopy(targets.store, unit.bucket, key, copy.etag);
+    ctx.changed = true;
+  }
   if (gone) {
     // Their other records are nowhere else: written back as noncurrent versions (sweepNoncurrent), not just deleted.
-    for (const id of read) await sweepNoncurrent(targets, unit, key, id, match, dryRun, counts, false);
+    for (const id of read) await sweepNoncurrent(targets, unit, key, id, match, dryRun, counts, ctx, false);
     return seen;
   }
   // The versions read still hold the records (and an emptied object's empty version is no object at all): delete them.
   for (const id of read) {
     await targets.store.deleteVersion(unit.bucket, key, id);
     counts.versionsDeleted++;
+    ctx.changed = true;
   }
   if (empty !== undefined) await targets.store.deleteVersion(unit.bucket, key, empty);
   return seen;
@@ -516,17 +599,24 @@ const COPY_OF_METADATA = 'redstream-erasure-copy-of';
  *   version is the only place the other records are, kept for `noncurrentVersionRetentionDays`. Deleting it would drop
  *   them before that, so a filtered copy is written back and kept noncurrent: (1) the copy, in the version's storage
  *   class and content type, only if the key still has no current object (`If-None-Match: *`, so a newer object is never
- *   hidden), (2) a delete marker on top, only while the copy is still current (`If-Match` its ETag), (3) the version
- *   read is deleted. A version holding only matching records is deleted without a copy.
+ *   hidden), (2) a check that the version read still exists (else a concurrent erasure handled it, its copy holds the
+ *   other records, and ours, holding that erasure's subject, is deleted again: see {@link sweepKey}), (3) a delete
+ *   marker on top, only while the copy is still current (`If-Match` its ETag), (4) the version read is deleted. A
+ *   version holding only matching records is deleted without a copy.
+ *
+ * A current object that is a copy (it carries {@link COPY_OF_METADATA}: an erasure's, between its (1) and (3), or left
+ * so by a crash) stands for no object: it is swept as a current object first (filtered if it holds a matching record,
+ * then hidden, {@link sweepCurrent}). If it is a copy of this version, that copy now holds the version's other records
+ * and the version is deleted without another copy.
  *
  * The copy becomes noncurrent now, so the lifecycle keeps it `noncurrentVersionRetentionDays` from now, later than the
  * version it replaces would have gone (README, "Erasure").
  *
- * A crash between the steps never leaves the subject's records where the next sweep does not look: until (3) the
+ * A crash between the steps never leaves the subject's records where the next sweep does not look: until (4) the
  * version read still holds them, and it is searched again (every version by a re-run of `erase`; by the scheduled
  * step, which selects by LastModified, as before since it was selected this time). After (1) only, the copy is briefly
  * current (the expired key visible again, without the subject): the next sweep finds the copy current, recognises it
- * by its {@link COPY_OF_METADATA} naming this version, and resumes at (2). After (2) only, the next sweep writes a
+ * by its {@link COPY_OF_METADATA} naming this version, and resumes at (3). After (3) only, the next sweep writes a
  * second copy (both noncurrent, without the subject, gone with the lifecycle): harmless, and simpler than finding the
  * first. A copy, once this version is deleted, is an ordinary noncurrent version.
  */
@@ -538,6 +628,7 @@ async function sweepNoncurrent(
   match: RecordMatch,
   dryRun: boolean,
   counts: ArchiveCounts,
+  ctx: KeySweep,
   /** False when the caller has counted this version as scanned already. */
   countScan = true,
 ): Promise<void> {
@@ -554,21 +645,38 @@ async function sweepNoncurrent(
     counts.recordsScanned += filtered.scanned;
   }
   if (filtered.removed === 0) return;
+  const deleteRead = async (): Promise<void> => {
+    if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
+    counts.versionsDeleted++;
+    ctx.changed = true;
+  };
   for (let attempt = 1; ; attempt++) {
-    const current = await currentObject(targets.store, unit.bucket, key);
-    if (current !== undefined && current.metadata?.[COPY_OF_METADATA] !== versionId) {
+    let current = await currentObject(targets.store, unit.bucket, key);
+    if (current?.metadata?.[COPY_OF_METADATA] !== undefined) {
+      // A copy still current (see above): filtered if it holds the subject, and hidden.
+      if (!dryRun || !ctx.sweptCurrent.has(current.versionId ?? 'null')) {
+        for (const id of await sweepCurrent(targets, unit, key, match, dryRun, counts, ctx)) ctx.known.add(id);
+      }
+      if (!dryRun) {
+        if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`s3://${unit.bucket}/${key}: copies written back kept appearing on top (concurrent erasures?); run the erasure again`);
+        continue; // look again: hidden, or replaced meanwhile
+      }
+      current = undefined; // dry: it would be hidden
+    }
+    if (current !== undefined) {
       // Replaced (see above): the current object holds the other records.
-      if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
-      counts.versionsDeleted++;
+      await deleteRead();
       return;
     }
-    // With no current object this version is the only place its records are: they count as removed (with a current
-    // object they are copies of records it held, counted when it was rewritten).
-    if (current === undefined) counts.recordsRemoved += filtered.removed;
-    if (current === undefined && filtered.body !== undefined) {
-      const storageClass = object.storageClass ?? 'STANDARD';
+    if (ctx.copiesOf.has(versionId)) {
+      // A copy of this version without the subject exists (found current above, or by sweepCurrent): no second one.
+      await deleteRead();
+      return;
+    }
+    const storageClass = object.storageClass ?? 'STANDARD';
+    if (filtered.body !== undefined) {
       if (!dryRun) {
-        let written: { etag: string | undefined };
+        let written: { versionId: string | undefined; etag: string | undefined };
         try {
           written = await targets.store.putIfAbsent(unit.bucket, key, filtered.body, object.contentType ?? defaultContentType(unit), storageClass, { [COPY_OF_METADATA]: versionId });
         } catch (err) {
@@ -576,16 +684,25 @@ async function sweepNoncurrent(
           if (!(err instanceof ObjectChangedError) || attempt >= MAX_REWRITE_ATTEMPTS) throw err;
           continue;
         }
+        if (written.versionId !== undefined) ctx.known.add(written.versionId);
+        if (!(await targets.store.versionExists(unit.bucket, key, versionId))) {
+          // A concurrent erasure deleted this version after writing back its own copy, which holds these records less
+          // its subject's: ours holds its subject's. Ours goes (the key expired as before) and the key is listed again,
+          // where that erasure's copy is new to this sweep (sweepKey).
+          if (written.versionId === undefined) throw new Error(`s3://${unit.bucket}/${key}: S3 returned no version id for the copy written back; cannot undo it`);
+          await targets.store.deleteVersion(unit.bucket, key, written.versionId);
+          ctx.changed = true;
+          return;
+        }
         await hideCopy(targets.store, unit.bucket, key, written.etag);
       }
       counts.versionsRewritten++;
       counts.byStorageClass[storageClass] = (counts.byStorageClass[storageClass] ?? 0) + 1;
-    } else if (current !== undefined && !dryRun) {
-      // Our copy of this version, left current by a crash before its delete marker: resume there.
-      await hideCopy(targets.store, unit.bucket, key, current.etag);
     }
-    if (!dryRun) await targets.store.deleteVersion(unit.bucket, key, versionId);
-    counts.versionsDeleted++;
+    // The version is the only place its records are (no current object): they count as removed once the copy
+    // stands (with a current object they are copies of records it held, counted when it was rewritten).
+    counts.recordsRemoved += filtered.removed;
+    await deleteRead();
     return;
   }
 }
@@ -601,16 +718,25 @@ async function currentObject(store: ArchiveStore, bucket: string, key: string): 
 }
 
 /**
- * A delete marker on top of a copy just written back, so that it is noncurrent and the key stays expired; only while
- * the copy is still current. If it is not (another writer replaced or deleted it since), it is noncurrent already, and
- * the newer object is not ours to hide.
+ * A delete marker on top of a copy written back, so that it is noncurrent and the key stays expired; only while the
+ * copy is still current. When the conditional delete fails (412: the copy is no longer current; 404: no current
+ * object; 409 ConditionalRequestConflict: a concurrent write or delete, which says nothing about what is current now,
+ * User Guide, "How to perform conditional deletes"), the current object is read again: a copy (ours, or one a
+ * concurrent erasure wrote or rewrote) is hidden in turn; anything else (nothing, or a newer object) is not ours to hide.
  */
 async function hideCopy(store: ArchiveStore, bucket: string, key: string, etag: string | undefined): Promise<void> {
-  if (etag === undefined) throw new Error(`s3://${bucket}/${key}: S3 returned no ETag for the copy written back; cannot hide it conditionally`);
-  try {
-    await store.deleteObject(bucket, key, etag);
-  } catch (err) {
-    if (!(err instanceof ObjectChangedError)) throw err;
+  for (let attempt = 1; ; attempt++) {
+    if (etag === undefined) throw new Error(`s3://${bucket}/${key}: S3 returned no ETag for the copy written back; cannot hide it conditionally`);
+    try {
+      await store.deleteObject(bucket, key, etag);
+      return;
+    } catch (err) {
+      if (!(err instanceof ObjectChangedError)) throw err;
+    }
+    const current = await currentObject(store, bucket, key);
+    if (current?.metadata?.[COPY_OF_METADATA] === undefined) return;
+    if (attempt >= MAX_REWRITE_ATTEMPTS) throw new Error(`s3://${bucket}/${key}: the copy written back could not be hidden in ${attempt} attempts (concurrent writers)`);
+    etag = current.etag;
   }
 }
 

@@ -8,6 +8,7 @@ import * as zlib from 'node:zlib';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   ListObjectVersionsCommand,
   PutObjectCommand,
@@ -57,10 +58,13 @@ export interface ArchiveStore {
    */
   get(bucket: string, key: string, versionId?: string): Promise<StoredObject>;
   /**
-   * Writes a new version (in `storageClass`, default STANDARD); returns its version id. With `ifMatch` (an ETag) the
-   * write happens only if the current version still has that ETag, else it throws {@link ObjectChangedError}.
+   * Writes a new version (in `storageClass`, default STANDARD, with user `metadata`, default none); returns its version
+   * id and ETag. With `ifMatch` (an ETag) the write happens only if the current version still has that ETag, else it
+   * throws {@link ObjectChangedError}.
    */
-  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined>;
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string, metadata?: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }>;
+  /** Whether this version of the key still exists (HeadObject with its version id: no body read, no retrieval charge). */
+  versionExists(bucket: string, key: string, versionId: string): Promise<boolean>;
   /**
    * Writes the object only if the key has no current version (none, or a delete marker): S3's `If-None-Match: *`,
    * which "only applies to the current version of an object in a versioned bucket" (User Guide, "How to prevent
@@ -143,7 +147,7 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
+  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string, metadata?: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -153,14 +157,26 @@ export class S3ArchiveStore implements ArchiveStore {
           ContentType: contentType,
           ...(storageClass && storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}),
           ...(ifMatch !== undefined ? { IfMatch: ifMatch } : {}),
+          ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
         }),
       );
-      return out.VersionId;
+      return { versionId: out.VersionId, etag: out.ETag };
     } catch (err) {
       // S3 conditional writes (User Guide, "How to prevent object overwrites with conditional writes"): 412 when the
       // ETag no longer matches, 409 ConditionalRequestConflict on a concurrent write, 404 when the key is gone.
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (ifMatch !== undefined && (status === 412 || status === 409 || status === 404)) throw new ObjectChangedError(bucket, key);
+      throw err;
+    }
+  }
+
+  async versionExists(bucket: string, key: string, versionId: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
+      return true;
+    } catch (err) {
+      // A HEAD response has no body: a version that does not exist is a bare 404 (the SDK names it NotFound).
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
       throw err;
     }
   }
@@ -239,8 +255,11 @@ export class BucketRoutedArchiveStore implements ArchiveStore {
   get(bucket: string, key: string, versionId?: string): ReturnType<ArchiveStore['get']> {
     return this.of(bucket).get(bucket, key, versionId);
   }
-  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string): Promise<string | undefined> {
-    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch);
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string, metadata?: Readonly<Record<string, string>>): ReturnType<ArchiveStore['put']> {
+    return this.of(bucket).put(bucket, key, body, contentType, storageClass, ifMatch, metadata);
+  }
+  versionExists(bucket: string, key: string, versionId: string): Promise<boolean> {
+    return this.of(bucket).versionExists(bucket, key, versionId);
   }
   putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): ReturnType<ArchiveStore['putIfAbsent']> {
     return this.of(bucket).putIfAbsent(bucket, key, body, contentType, storageClass, metadata);

@@ -471,3 +471,173 @@ test('a crash after the copy is written back, before its delete marker: the copy
   expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-2' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
   expect(await getError(bucket, key)).toBe('NoSuchKey');
 });
+
+describe('concurrent erasures on an expired key (a version holding both subjects under a delete marker)', () => {
+  const KEY = 'events/2026/12/01/09/shared-expired.gz';
+
+  /** An expired key whose only version holds user-1, user-2 and user-3; returns that version's id. */
+  async function expiredShared(bucket: string): Promise<string> {
+    s3Now = T0 - HOUR;
+    await store.put(bucket, KEY, await encodeArchiveObject([rec({ userId: 'user-1' }), rec({ userId: 'user-2' }), rec({ anonymousId: 'user-3' })]), 'application/x-ndjson');
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: KEY }));
+    return (await store.listVersions(bucket, KEY)).find((v) => !v.deleteMarker)!.versionId;
+  }
+
+  type StoreMethod = keyof ArchiveStore;
+  /**
+   * A store that runs `fn` once, just before (or, with `after`, just after) the first call of `method` whose arguments
+   * satisfy `when`: another erasure's calls placed exactly between two calls of this one.
+   */
+  function hooked(method: StoreMethod, when: (args: unknown[]) => boolean, fn: () => Promise<unknown>, after = false): ArchiveStore & { fired: () => boolean } {
+    let fired = false;
+    // The store's methods have different signatures; each call is passed through unchanged.
+    const real = store[method] as unknown as (...args: unknown[]) => Promise<unknown>;
+    return Object.assign(Object.create(store) as S3ArchiveStore, {
+      fired: () => fired,
+      [method]: async (...args: unknown[]) => {
+        const now = !fired && when(args);
+        if (now && !after) {
+          fired = true;
+          await fn();
+        }
+        const out = await real.apply(store, args);
+        if (now && after) {
+          fired = true;
+          await fn();
+        }
+        return out;
+      },
+    });
+  }
+
+  /**
+   * A store whose first call of `method` matching `when` waits until `release()`; `reached` settles when it is there.
+   * With it, erasure A is held between two calls while erasure B runs (A's promise is raced, so a failure shows).
+   */
+  function gated(method: StoreMethod, when: (args: unknown[]) => boolean): { store: ArchiveStore; reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let arrive!: () => void;
+    const reached = new Promise<void>((r) => (arrive = r));
+    let fired = false;
+    const real = store[method] as unknown as (...args: unknown[]) => Promise<unknown>;
+    const s = Object.assign(Object.create(store) as S3ArchiveStore, {
+      [method]: async (...args: unknown[]) => {
+        if (!fired && when(args)) {
+          fired = true;
+          arrive();
+          await released;
+        }
+        return real.apply(store, args);
+      },
+    });
+    return { store: s, reached, release };
+  }
+
+  const eraseOf = (subject: string, bucket: string, s: ArchiveStore = store) => erase({ subject, paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, s), { clock: () => T0 });
+  const user3Only = { text: JSON.stringify({ anonymousId: 'user-3' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' };
+
+  test('a copy another erasure wrote and has not hidden yet is not taken for a crash leftover: it still holds this erasure\'s subject, which is removed from it', async () => {
+    const bucket = await newBucket();
+    await expiredShared(bucket);
+    // B (user-2) lists the key while it has no current object, and reads the old version; A (user-1) then writes its
+    // copy back (without user-1, so with user-2) and is held before its delete marker while B looks at the key again.
+    const a = gated('deleteObject', ([, k, ifMatch]) => k === KEY && ifMatch !== undefined);
+    let aRun: Promise<unknown> | undefined;
+    const b = hooked(
+      'get',
+      ([, k, versionId]) => k === KEY && versionId === undefined,
+      async () => {
+        aRun = eraseOf('user-1', bucket, a.store);
+        await Promise.race([a.reached, aRun.then(() => Promise.reject(new Error('A finished without reaching its delete marker')))]);
+      },
+    );
+    await eraseOf('user-2', bucket, b);
+    expect(b.fired()).toBe(true);
+    a.release();
+    await aRun;
+    const all = await everyVersionText(bucket);
+    expect(all).not.toContain('"user-1"');
+    expect(all).not.toContain('"user-2"');
+    expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
+    expect(await getError(bucket, KEY)).toBe('NoSuchKey');
+  });
+
+  test('a copy written back from a version a concurrent erasure has handled meanwhile (its copy hidden, the version deleted) is undone, and that erasure\'s copy is filtered', async () => {
+    const bucket = await newBucket();
+    const v = await expiredShared(bucket);
+    // B (user-2) reads the old version; A (user-1) then runs to the end: its copy (with user-2) hidden, the version
+    // deleted. B finds no current object and writes its copy (with user-1) back.
+    let aReport: Awaited<ReturnType<typeof erase>> | undefined;
+    const b = hooked('get', ([, k, versionId]) => k === KEY && versionId === v, async () => (aReport = await eraseOf('user-1', bucket)), true);
+    const bReport = await eraseOf('user-2', bucket, b);
+    expect(b.fired()).toBe(true);
+    expect(aReport?.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
+    // B's own copy undone; A's copy rewritten without user-2.
+    expect(bReport.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
+    const all = await everyVersionText(bucket);
+    expect(all).not.toContain('"user-1"');
+    expect(all).not.toContain('"user-2"');
+    expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
+  });
+
+  test('a copy written back while the version still exists, which a concurrent erasure deletes next: that erasure lists the key again and filters the copy', async () => {
+    const bucket = await newBucket();
+    const v = await expiredShared(bucket);
+    // A (user-1) has written and hidden its copy; just before it deletes the old version, B (user-2) runs to the end:
+    // it filters A's copy and writes back its own copy of the old version (with user-1), which still exists.
+    const a = hooked('deleteVersion', ([, k, versionId]) => k === KEY && versionId === v, () => eraseOf('user-2', bucket));
+    await eraseOf('user-1', bucket, a);
+    expect(a.fired()).toBe(true);
+    const all = await everyVersionText(bucket);
+    expect(all).not.toContain('"user-1"');
+    expect(all).not.toContain('"user-2"');
+    // Two copies of user-3 (one from each erasure's copy), both noncurrent under the key's delete marker.
+    expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only, user3Only] });
+  });
+
+  test('a 409 ConditionalRequestConflict on the delete marker over a copy is no proof it is hidden: the current object is read again and the copy hidden', async () => {
+    const bucket = await newBucket();
+    await expiredShared(bucket);
+    s3.failNext({ method: 'DELETE', bucket, key: KEY, header: 'if-match' }, { status: 409, code: 'ConditionalRequestConflict', message: 'A conflicting operation occurred.' });
+    await eraseOf('user-1', bucket);
+    expect(await getError(bucket, KEY)).toBe('NoSuchKey');
+    expect((await keyState(bucket, KEY)).latestIsDeleteMarker).toBe(true);
+    expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  });
+
+  test('a crash-leftover copy (current) swept by another erasure stays a copy: rewritten with its metadata and hidden, the key expired, the old version deleted; a dry run counts the same', async () => {
+    const bucket = await newBucket();
+    await expiredShared(bucket);
+    const crashing: ArchiveStore = Object.assign(Object.create(store) as S3ArchiveStore, {
+      deleteObject: async () => {
+        throw new Error('crash');
+      },
+    });
+    await expect(eraseOf('user-1', bucket, crashing)).rejects.toThrow('crash');
+    expect(await getError(bucket, KEY)).toBeUndefined();
+
+    const dry = await erase({ subject: 'user-2', paths: DEFAULT_SUBJECT_PATHS, dryRun: true }, targets(T0, bucket), { clock: () => T0 });
+    const report = await eraseOf('user-2', bucket);
+    const expected = { objectsScanned: 2, recordsRemoved: 1, objectsRewritten: 1, objectsDeleted: 0, versionsRewritten: 0, versionsDeleted: 2 };
+    expect(dry.archive).toMatchObject(expected);
+    expect(report.archive).toMatchObject(expected);
+    expect(await getError(bucket, KEY)).toBe('NoSuchKey');
+    const all = await everyVersionText(bucket);
+    expect(all).not.toContain('"user-1"');
+    expect(all).not.toContain('"user-2"');
+    expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
+  });
+
+  test('records removed from an expired version count once when the copy\'s conditional write is retried (a 409 ConditionalRequestConflict)', async () => {
+    const bucket = await newBucket();
+    await expiredShared(bucket);
+    s3.failNext({ method: 'PUT', bucket, key: KEY, header: 'if-none-match' }, { status: 409, code: 'ConditionalRequestConflict', message: 'A conflicting operation occurred.' });
+    const report = await eraseOf('user-1', bucket);
+    expect(report.archive).toMatchObject({ recordsRemoved: 1, versionsRewritten: 1, versionsDeleted: 1 });
+    expect(await keyState(bucket, KEY)).toEqual({
+      latestIsDeleteMarker: true,
+      versions: [{ text: [JSON.stringify({ userId: 'user-2' }), JSON.stringify({ anonymousId: 'user-3' })].join('\n'), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }],
+    });
+  });
+});

@@ -46,7 +46,10 @@ const noStore: ArchiveStore = {
   get: async () => {
     throw new Error('no archive in this test');
   },
-  put: async () => undefined,
+  put: async () => {
+    throw new Error('no archive in this test');
+  },
+  versionExists: async () => false,
   putIfAbsent: async () => {
     throw new Error('no archive in this test');
   },

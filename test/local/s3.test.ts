@@ -182,6 +182,23 @@ describe('local S3 with the real @aws-sdk/client-s3', () => {
     expect(versions.DeleteMarkers).toHaveLength(2);
   });
 
+  test('failNext answers the next matching request with the error given, once, and changes nothing: a 409 ConditionalRequestConflict on a conditional delete', async () => {
+    await client.send(new CreateBucketCommand({ Bucket: 'faults' }));
+    await client.send(new PutBucketVersioningCommand({ Bucket: 'faults', VersioningConfiguration: { Status: 'Enabled' } }));
+    const put = await client.send(new PutObjectCommand({ Bucket: 'faults', Key: 'k', Body: 'v1' }));
+    s3.failNext({ method: 'DELETE', bucket: 'faults', key: 'k', header: 'if-match' }, { status: 409, code: 'ConditionalRequestConflict', message: 'A conflicting operation occurred.' });
+    // Not matched: a GET, and a DELETE of another key.
+    expect(await text('faults', 'k')).toBe('v1');
+    await client.send(new PutObjectCommand({ Bucket: 'faults', Key: 'other', Body: 'x' }));
+    await client.send(new DeleteObjectCommand({ Bucket: 'faults', Key: 'other', IfMatch: '*' }));
+    const err = await client.send(new DeleteObjectCommand({ Bucket: 'faults', Key: 'k', IfMatch: put.ETag })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(S3ServiceException);
+    expect(err).toMatchObject({ name: 'ConditionalRequestConflict', $metadata: { httpStatusCode: 409 } });
+    expect(await text('faults', 'k')).toBe('v1');
+    // Once: the same request now succeeds.
+    expect((await client.send(new DeleteObjectCommand({ Bucket: 'faults', Key: 'k', IfMatch: put.ETag }))).DeleteMarker).toBe(true);
+  });
+
   test('LastModified is the time of the write by the stand-in clock, in ListObjectsV2, ListObjectVersions and GetObject', async () => {
     let at = Date.parse('2026-12-01T10:00:00Z');
     const timed = await startLocalS3({ clock: () => at });

@@ -40,7 +40,7 @@ async function append(objects: object[], arrivedMs = NOW - 1000): Promise<void> 
 
 /** No archive bucket in these tests (erase-command.test.ts covers the archive sweep): the store is never called. */
 const unused = (): Promise<never> => Promise.reject(new Error('no archive in this test'));
-const noArchiveStore: ArchiveStore = { listKeys: unused, listPrefixVersions: unused, get: unused, put: unused, putIfAbsent: unused, deleteObject: unused, listVersions: unused, deleteVersion: unused };
+const noArchiveStore: ArchiveStore = { listKeys: unused, listPrefixVersions: unused, get: unused, put: unused, versionExists: unused, putIfAbsent: unused, deleteObject: unused, listVersions: unused, deleteVersion: unused };
 const noArchives = (): { archives: []; store: ArchiveStore; close(): void } => ({ archives: [], store: noArchiveStore, close: () => undefined });
 
 async function eventIds(): Promise<string[]> {
