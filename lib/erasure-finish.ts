@@ -227,9 +227,20 @@ export class ErasureFinish extends Construct {
       this.role.addToPolicy(
         new iam.PolicyStatement({
           sid: sid('ListArchive'),
-          actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+          actions: ['s3:ListBucketVersions'],
           resources: [bucketArn],
           conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('ListArchiveKeys'),
+          // Unconditioned: S3 answers a GET or HEAD of a key or version that does not exist (one a concurrent erasure
+          // deleted, which the sweep must tell apart) with 404 only to a caller allowed s3:ListBucket, else 403 (S3 API
+          // Reference, HeadObject and GetObject). Such a request carries no s3:prefix, so a prefix condition would not
+          // count. The bucket holds only the archive (the streams' and error prefixes).
+          actions: ['s3:ListBucket'],
+          resources: [bucketArn],
         }),
       );
       const objects = prefixes.map((p) => `${bucketArn}/${p}*`);
@@ -245,16 +256,33 @@ export class ErasureFinish extends Construct {
       // Every write and delete marker of the step is conditional (lambda/archive/erase.ts): a rewrite on the ETag it
       // read (If-Match), a write-back of an expired object's version only where no object is (If-None-Match), a delete
       // marker only on the copy it wrote (If-Match). The role can do nothing else: no blind overwrite or delete.
-      for (const header of ['if-match', 'if-none-match']) {
-        this.role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: sid(header === 'if-match' ? 'RewriteArchiveObjectsIfMatch' : 'WriteBackArchiveObjectsIfNoneMatch'),
-            actions: header === 'if-match' ? ['s3:PutObject', 's3:DeleteObject'] : ['s3:PutObject'],
-            resources: objects,
-            conditions: { Null: { [`s3:${header}`]: 'false' } },
-          }),
-        );
-      }
+      // If-Match must name an ETag: `If-Match: *` means "whatever is current", a blind overwrite or delete marker.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('RewriteArchiveObjectsIfMatch'),
+          actions: ['s3:PutObject', 's3:DeleteObject'],
+          resources: objects,
+          conditions: { Null: { 's3:if-match': 'false' }, StringNotEquals: { 's3:if-match': '*' } },
+        }),
+      );
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('WriteBackArchiveObjectsIfNoneMatch'),
+          actions: ['s3:PutObject'],
+          resources: objects,
+          conditions: { Null: { 's3:if-none-match': 'false' } },
+        }),
+      );
+      // The S3 API Reference's DeleteObject says s3:DeleteObject is always needed, and s3:DeleteObjectVersion to delete a
+      // version: allowed here only for a request that names a version, so it adds no delete marker without If-Match.
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: sid('DeleteArchiveObjectVersions'),
+          actions: ['s3:DeleteObject'],
+          resources: objects,
+          conditions: { Null: { 's3:versionid': 'false' } },
+        }),
+      );
       this.role.addToPolicy(
         new iam.PolicyStatement({
           sid: sid('ArchiveKeyThroughS3'),

@@ -447,7 +447,10 @@ const MAX_KEY_PASSES = 10;
  * with A's records), then checks that V still exists. If B's check comes before A's delete of V, C_B was written
  * before it, so A's listing after its delete sees C_B, new to A, and removes A's records from it. Otherwise B finds
  * V gone and deletes C_B, and its own listing after that finds C_A, new to B, and removes B's records from it. Either
- * way each subject's records are removed from every copy, and V's other records stay in one.
+ * way each subject's records are removed from every copy, and V's other records stay in at least one (both copies may
+survive, each without its own erasure's subject, until the lifecycle). A version of the listing found gone when read
+(deleted since the prefix was listed) also makes the key listed again, so a copy written back from it meanwhile is
+swept too.
  */
 async function sweepKey(
   targets: ErasureTargets,
@@ -505,7 +508,12 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
       if (!isNoSuchKey(err)) throw err;
       // Deleted meanwhile (a delete marker): nothing left to rewrite, but a version read on an earlier attempt still
       // holds the records, now as a noncurrent version of a key without a current object: handled below as such.
-      if (read.length === 0) return seen;
+      if (read.length === 0) {
+        // The listing showed a current object, gone since (a concurrent erasure): the key is listed again, where a
+        // copy that erasure wrote back is new to this sweep.
+        ctx.changed = true;
+        return seen;
+      }
       gone = true;
       break;
     }
@@ -542,6 +550,9 @@ async function sweepCurrent(targets: ErasureTargets, unit: SweepUnit, key: strin
       // object left empty gets an empty version the same way, so a concurrent writer's If-Match fails too. The user
       // metadata (only a copy's COPY_OF_METADATA in this archive) goes along.
       const contentType = unit.errors ? 'application/octet-stream' : 'application/x-ndjson';
+      // Never unconditional (the step's role may not write without If-Match, and a blind write could bring back what a
+      // concurrent erasure removed).
+      if (object.etag === undefined) throw new Error(`s3://${unit.bucket}/${key}: S3 returned no ETag; cannot rewrite it conditionally`);
       const written = await targets.store.put(unit.bucket, key, rewritten.body ?? Buffer.alloc(0), contentType, storageClass, object.etag, object.metadata);
       if (written.versionId !== undefined) ctx.known.add(written.versionId);
       counts.recordsRemoved += rewritten.removed;
@@ -636,8 +647,11 @@ async function sweepNoncurrent(
   try {
     object = await targets.store.get(unit.bucket, key, versionId);
   } catch (err) {
-    if (isNoSuchKey(err)) return; // deleted meanwhile
-    throw err;
+    if (!isNoSuchKey(err)) throw err;
+    // Deleted since the prefix was listed (a concurrent erasure, which may have written back a copy of it holding this
+    // erasure's subject): the key is listed again, where such a copy is new to this sweep (sweepKey).
+    ctx.changed = true;
+    return;
   }
   const filtered = unit.errors ? await filterErrorDocuments(object.body, match, key) : await filterArchiveObject(object.body, match, key);
   if (countScan) {

@@ -640,4 +640,18 @@ describe('concurrent erasures on an expired key (a version holding both subjects
       versions: [{ text: [JSON.stringify({ userId: 'user-2' }), JSON.stringify({ anonymousId: 'user-3' })].join('\n'), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }],
     });
   });
+  test('a version deleted by a concurrent erasure after this one listed the prefix (a stale listing): the key is listed again, and that erasure\'s copy, which holds this one\'s subject, is filtered', async () => {
+    const bucket = await newBucket();
+    await expiredShared(bucket);
+    // A (user-1) lists the day's prefix; B (user-2) then runs to the end (its copy, holding user-1, hidden; the version
+    // deleted); A reaches the key with a listing that names only the deleted version.
+    const a = hooked('listPrefixVersions', ([, p]) => p === 'events/', () => eraseOf('user-2', bucket), true);
+    await eraseOf('user-1', bucket, a);
+    expect(a.fired()).toBe(true);
+    const all = await everyVersionText(bucket);
+    expect(all).not.toContain('"user-1"');
+    expect(all).not.toContain('"user-2"');
+    expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
+    expect(await getError(bucket, KEY)).toBe('NoSuchKey');
+  });
 });

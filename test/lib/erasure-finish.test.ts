@@ -93,14 +93,27 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
     Resource: '*',
     Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
   });
-  expect(bySid.get('ListArchive')).toMatchObject({ Action: ['s3:ListBucket', 's3:ListBucketVersions'], Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   const bucketRef = { Ref: (functionEnv().ARCHIVE_BUCKET as { Ref: string }).Ref };
+  expect(bySid.get('ListArchive')).toMatchObject({ Action: 's3:ListBucketVersions', Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
+  // S3 API Reference, HeadObject / GetObject: "If you have the s3:ListBucket permission on the bucket, Amazon S3 returns
+  // an HTTP status code 404 Not Found error. If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP
+  // status code 403 Forbidden error." The sweep tells a version deleted meanwhile by that 404; a GET or HEAD carries no
+  // s3:prefix, so the permission must hold without a prefix condition.
+  expect(bySid.get('ListArchiveKeys')).toMatchObject({ Action: 's3:ListBucket', Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef]] } });
+  expect(bySid.get('ListArchiveKeys')!.Condition).toBeUndefined();
   const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucketRef, `/${p}/*`]] }));
   expect(bySid.get('ReadArchiveObjectsDeleteVersions')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
   expect(bySid.get('ReadArchiveObjectsDeleteVersions')!.Condition).toBeUndefined();
   // Writes and delete markers only with a condition header: no blind overwrite or delete.
-  expect(bySid.get('RewriteArchiveObjectsIfMatch')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
+  // An ETag, not `If-Match: *` (User Guide, "Enforce conditional deletes": `*` matches whatever is current).
+  expect(bySid.get('RewriteArchiveObjectsIfMatch')).toMatchObject({
+    Action: ['s3:DeleteObject', 's3:PutObject'],
+    Resource: objects,
+    Condition: { Null: { 's3:if-match': 'false' }, StringNotEquals: { 's3:if-match': '*' } },
+  });
   expect(bySid.get('WriteBackArchiveObjectsIfNoneMatch')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
+  // DeleteObject names a version (s3:DeleteObjectVersion's request) or carries If-Match: never a blind delete marker.
+  expect(bySid.get('DeleteArchiveObjectVersions')).toMatchObject({ Action: 's3:DeleteObject', Resource: objects, Condition: { Null: { 's3:versionid': 'false' } } });
   for (const s of statements) {
     const actions = (Array.isArray(s.Action) ? s.Action : [s.Action]) as string[];
     if (actions.includes('s3:PutObject') || actions.includes('s3:DeleteObject')) expect(Object.keys((s.Condition as Json | undefined)?.Null ?? {})).toHaveLength(1);
@@ -196,7 +209,13 @@ test('a standby Region without a warehouse: the primary\'s step sweeps its archi
   const bucket = { 'Fn::GetAtt': [lookupId, 'Parameter.Value'] };
   const objects = ['errors', 'events'].map((p) => ({ 'Fn::Join': ['', ['arn:aws:s3:::', bucket, `/${p}/*`]] }));
   expect(bySid.get('ReadArchiveObjectsDeleteVersionsuswest2')).toMatchObject({ Action: ['s3:DeleteObjectVersion', 's3:GetObject', 's3:GetObjectVersion'], Resource: objects });
-  expect(bySid.get('RewriteArchiveObjectsIfMatchuswest2')).toMatchObject({ Action: ['s3:DeleteObject', 's3:PutObject'], Resource: objects, Condition: { Null: { 's3:if-match': 'false' } } });
+  expect(bySid.get('RewriteArchiveObjectsIfMatchuswest2')).toMatchObject({
+    Action: ['s3:DeleteObject', 's3:PutObject'],
+    Resource: objects,
+    Condition: { Null: { 's3:if-match': 'false' }, StringNotEquals: { 's3:if-match': '*' } },
+  });
+  expect(bySid.get('ListArchiveKeysuswest2')).toMatchObject({ Action: 's3:ListBucket', Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] } });
+  expect(bySid.get('DeleteArchiveObjectVersionsuswest2')).toMatchObject({ Action: 's3:DeleteObject', Condition: { Null: { 's3:versionid': 'false' } } });
   expect(bySid.get('WriteBackArchiveObjectsIfNoneMatchuswest2')).toMatchObject({ Action: 's3:PutObject', Resource: objects, Condition: { Null: { 's3:if-none-match': 'false' } } });
   expect(bySid.get('ListArchiveuswest2')).toMatchObject({ Resource: { 'Fn::Join': ['', ['arn:aws:s3:::', bucket]] }, Condition: { StringLike: { 's3:prefix': ['events/*', 'errors/*'] } } });
   expect(bySid.get('ArchiveKeyThroughS3uswest2')).toMatchObject({
