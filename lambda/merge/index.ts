@@ -1,9 +1,9 @@
 /**
  * Merge runner, invoked by the EventBridge Scheduler schedule of the WarehouseSql construct every merge interval.
  * Environment: see lambda/sql-runner/env.ts (`WORKGROUP_NAME`, `DATABASE_NAME`, `SECRET_ARN`, `POLL_INTERVAL_MS`,
- * `MERGE_SQL`, `STREAMING_VIEWS`) and Powertools' `POWERTOOLS_SERVICE_NAME` / `POWERTOOLS_METRICS_NAMESPACE`. It shares the SQL runner's
- * IAM role, so both act as the same database user (the objects' owner), which may create a streaming view found
- * missing after a failed merge (./run.ts). Metrics: lambda/merge/metrics.ts.
+ * `MERGE_SQL`, `STREAMING_VIEWS`) and Powertools' `POWERTOOLS_SERVICE_NAME` / `POWERTOOLS_METRICS_NAMESPACE`. It
+ * shares the SQL runner's IAM role, so both act as the same database user (the objects' owner), which may create a
+ * streaming view found missing after a failed merge (./run.ts). Metrics: lambda/merge/metrics.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
