@@ -105,6 +105,12 @@ export interface WarehouseConfig {
    * run `npm run ops -- erase --finish` yourself). Valid range: 0–168. @default 24
    */
   readonly erasureFinishIntervalHours: number;
+  /**
+   * Whether a merge that fails because a streaming view is missing creates it again (with the bootstrap's statement;
+   * the invocation still fails). Its view definitions travel in the merge function's environment (Lambda's 4 KB):
+   * false drops them, and a missing view then waits for the erasure step's next run. @default true
+   */
+  readonly mergeRestoresStreamingViews: boolean;
   /** VPC CIDR block. @default '10.40.0.0/16' */
   readonly vpcCidr: string;
   /**
@@ -210,6 +216,7 @@ export const ENVIRONMENT_DEFAULTS = {
     dedupWindowDays: 7,
     mergeIntervalMinutes: 1,
     erasureFinishIntervalHours: 24,
+    mergeRestoresStreamingViews: true,
     vpcCidr: '10.40.0.0/16',
     availabilityZoneIds: {},
   } satisfies WarehouseConfig,
@@ -581,6 +588,7 @@ export function parseEnvironment(name: string, raw: Json): EnvironmentConfig {
     dedupWindowDays: w.int('dedupWindowDays', ENVIRONMENT_DEFAULTS.warehouse.dedupWindowDays, 1, 365, ' days'),
     mergeIntervalMinutes: w.int('mergeIntervalMinutes', ENVIRONMENT_DEFAULTS.warehouse.mergeIntervalMinutes, 1, 1440, ' minutes'),
     erasureFinishIntervalHours: erasureFinishIntervalHours(w),
+    mergeRestoresStreamingViews: w.bool('mergeRestoresStreamingViews', ENVIRONMENT_DEFAULTS.warehouse.mergeRestoresStreamingViews),
     vpcCidr: w.string('vpcCidr', ENVIRONMENT_DEFAULTS.warehouse.vpcCidr, /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, "use an IPv4 CIDR between /16 and /24, e.g. '10.40.0.0/16'"),
     availabilityZoneIds,
   };

@@ -32,6 +32,7 @@ import { Construct } from 'constructs';
 import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
 import { BUNDLED_SDK_EXTERNAL_MODULES } from './esm-bundling';
+import { checkLambdaEnvironmentSize } from './lambda-environment';
 import { grantDataApiCredentials } from './warehouse-sql';
 
 export interface ErasureFinishStream {
@@ -94,9 +95,6 @@ export interface ErasureFinishProps {
 
 /** The context key whose new value makes a deploy read other Regions' archive bucket names again (README, "Erasure"). */
 export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
-
-/** Lambda's limit on all of a function's environment variables together (Lambda quotas). */
-export const LAMBDA_ENVIRONMENT_MAX_BYTES = 4096;
 
 export class ErasureFinish extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -181,19 +179,16 @@ export class ErasureFinish extends Construct {
       ARCHIVE_DELAY_MS: String(props.archiveDelay.toMilliseconds()),
       POWERTOOLS_SERVICE_NAME: 'redstream-erasure-finish',
     };
-    // The view statements travel in the environment; tokens resolve to short values, the rest is counted as is.
-    // Bucket names resolve to at most 63 characters.
-    const otherArchivesBytes = JSON.stringify(others.map((region) => ({ region, bucket: 'b'.repeat(63) }))).length;
-    const size = Object.entries(environment).reduce(
-      (n, [k, v]) => n + k.length + (k === 'OTHER_ARCHIVES' ? otherArchivesBytes : Token.isUnresolved(v) ? 128 : Buffer.byteLength(v)),
-      0,
+    // The view statements travel in the environment. Bucket names resolve to at most 63 characters.
+    checkLambdaEnvironmentSize(
+      environment,
+      {
+        what: 'erasure step',
+        why: `${props.streams.length} streaming view definitions`,
+        fix: 'set warehouse.erasureFinishIntervalHours to 0 and run npm run ops -- erase --finish on a schedule of your own',
+      },
+      { OTHER_ARCHIVES: JSON.stringify(others.map((region) => ({ region, bucket: 'b'.repeat(63) }))).length },
     );
-    if (size > LAMBDA_ENVIRONMENT_MAX_BYTES) {
-      throw new Error(
-        `the erasure step's environment would be about ${size} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_MAX_BYTES} (${props.streams.length} streaming view definitions); ` +
-          'fix: set warehouse.erasureFinishIntervalHours to 0 and run npm run ops -- erase --finish on a schedule of your own',
-      );
-    }
 
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

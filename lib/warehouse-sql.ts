@@ -10,7 +10,9 @@
  * - a merge runner (Lambda `MergeRunner`, reserved concurrency 1) invoked by an EventBridge Scheduler schedule every
  *   `mergeInterval`, which calls the merge procedure, fails visibly (the function's Errors metric) when the merge
  *   fails, and emits the run's counts as metrics, among them the records streaming ingestion skipped, with an alarm
- *   on those ({@link WarehouseSql.ingestionSkippedAlarm}).
+ *   on those ({@link WarehouseSql.ingestionSkippedAlarm}). A merge that fails because a streaming view is missing
+ *   creates it again from the bootstrap's statement (`STREAMING_VIEWS` in its environment; lambda/merge/run.ts) and
+ *   still fails.
  *
  * The streaming views are created only after what streaming ingestion needs exists: the custom resource depends on
  * the streaming role (and so its policy) and on the stack's Kinesis interface endpoints
@@ -35,7 +37,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct, IDependable } from 'constructs';
+import { compactStatement, StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { MERGE_METRICS, MERGE_METRICS_NAMESPACE, MERGE_POWERTOOLS_SERVICE_NAME } from '../lambda/merge/metrics';
+import { checkLambdaEnvironmentSize } from './lambda-environment';
 import { RenderedStatement, renderLastMergeRunQuery, renderMergeCall, renderSql, WAREHOUSE_SQL_DEFAULTS } from './sql/render';
 
 /** How the functions authenticate to the Data API. */
@@ -116,6 +120,13 @@ export interface WarehouseSqlProps {
   readonly mergeInterval?: Duration;
   /** Whether the merge schedule is enabled. @default true */
   readonly mergeScheduleEnabled?: boolean;
+  /**
+   * Whether a merge that fails because a streaming view is missing creates the missing views again (the invocation
+   * still fails). Their statements travel in the merge function's environment, within Lambda's 4 KB (synth fails
+   * when they do not fit). With IAM authentication the merge runs as the bootstrap's database user too, so it owns
+   * the views either way. @default true
+   */
+  readonly restoreStreamingViews?: boolean;
   /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -124,6 +135,7 @@ const DEFAULTS = {
   authentication: WarehouseSqlAuthentication.ADMIN_SECRET,
   mergeInterval: Duration.minutes(1),
   mergeScheduleEnabled: true,
+  restoreStreamingViews: true,
   logRetention: logs.RetentionDays.ONE_MONTH,
 } as const;
 
@@ -151,6 +163,11 @@ export class WarehouseSql extends Construct {
   public readonly statements: readonly RenderedStatement[];
   /** The statements one merge runs (one Data API batch): the call, then the query of the run's counts. */
   public readonly mergeSql: readonly string[];
+  /**
+   * The streaming views' CREATE statements as {@link statements} holds them, compacted: what the merge runner and the
+   * erasure's scheduled step create a missing or recreated view with.
+   */
+  public readonly streamingViews: readonly StreamingViewDefinition[];
   /** Streaming ingestion skipped records (they are in `rejects` as `ingestion_skipped`): someone should look. */
   public readonly ingestionSkippedAlarm: cloudwatch.Alarm;
   /** The admin secret the functions use with ADMIN_SECRET authentication (given or looked up); undefined with IAM. */
@@ -190,6 +207,31 @@ export class WarehouseSql extends Construct {
       { dialect: 'redshift' },
     );
     this.mergeSql = [...renderMergeCall({ dialect: 'redshift', schema }), renderLastMergeRunQuery(schema)];
+    this.streamingViews = this.statements
+      .filter((st) => st.kind === 'materialized-view')
+      .map((st) => ({ schema: st.schemaName!, name: st.objectName!, sql: compactStatement(st.sql) }));
+    const mergeEnvironment: Record<string, string> = {
+      MERGE_SQL: JSON.stringify(this.mergeSql),
+      ...((props.restoreStreamingViews ?? DEFAULTS.restoreStreamingViews) ? { STREAMING_VIEWS: JSON.stringify(this.streamingViews) } : {}),
+      POWERTOOLS_SERVICE_NAME: MERGE_POWERTOOLS_SERVICE_NAME,
+      POWERTOOLS_METRICS_NAMESPACE: MERGE_METRICS_NAMESPACE,
+    };
+    const functionEnvironment = (secretArn: string | undefined): Record<string, string> => ({
+      WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
+      DATABASE_NAME: props.databaseName,
+      ...(secretArn ? { SECRET_ARN: secretArn } : {}),
+      POLL_INTERVAL_MS: '1000',
+    });
+    // Before anything is created: the secret's ARN, given or looked up later, counts as a token does.
+    checkLambdaEnvironmentSize(
+      { ...functionEnvironment(authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? 'resolved at deploy time' : undefined), ...mergeEnvironment },
+      {
+        what: 'merge runner',
+        why: `${this.streamingViews.length} streaming view definitions`,
+        fix: "set warehouse.mergeRestoresStreamingViews to false (a missing streaming view then waits for the erasure step's next run)",
+      },
+      { SECRET_ARN: 128 },
+    );
 
     const workgroupArn = props.workgroup.attrWorkgroupWorkgroupArn;
     const secretArn = authentication === WarehouseSqlAuthentication.ADMIN_SECRET ? this.lookUpAdminSecretArn(props) : undefined;
@@ -223,12 +265,7 @@ export class WarehouseSql extends Construct {
     );
     grantDataApiCredentials(this.role, workgroupArn, { arn: secretArn, key: props.adminSecretKey });
 
-    const environment: Record<string, string> = {
-      WORKGROUP_NAME: props.workgroup.attrWorkgroupWorkgroupName,
-      DATABASE_NAME: props.databaseName,
-      ...(secretArn ? { SECRET_ARN: secretArn } : {}),
-      POLL_INTERVAL_MS: '1000',
-    };
+    const environment = functionEnvironment(secretArn);
     const logRetention = props.logRetention ?? DEFAULTS.logRetention;
     const fn = (
       fid: string,
@@ -287,11 +324,7 @@ export class WarehouseSql extends Construct {
       Aspects.of(this).add(new DependOnKinesisEndpoints(this.resource));
     }
 
-    this.mergeFunction = fn('MergeRunner', 'merge/index.ts', 'Redstream: runs one warehouse merge', Duration.minutes(15), {
-      MERGE_SQL: JSON.stringify(this.mergeSql),
-      POWERTOOLS_SERVICE_NAME: MERGE_POWERTOOLS_SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: MERGE_METRICS_NAMESPACE,
-    }, Duration.minutes(1));
+    this.mergeFunction = fn('MergeRunner', 'merge/index.ts', 'Redstream: runs one warehouse merge', Duration.minutes(15), mergeEnvironment, Duration.minutes(1));
     // One merge at a time: LOCK TABLE makes a second merge wait, not fail, so overlapping invocations would only
     // queue in Redshift. A throttled scheduled invocation is dropped after a minute (maxEventAge); the next one picks up.
     const mergeCfn = this.mergeFunction.node.defaultChild as lambda.CfnFunction;

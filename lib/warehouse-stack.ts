@@ -10,7 +10,6 @@ import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { availabilityZoneIdsFor, EnvironmentConfig, erasureSweepRegions, physicalStreamName } from './config';
-import { compactStatement } from '../lambda/archive/streaming-views';
 import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinish } from './erasure-finish';
 import { archiveBucketParameterName, archiveKeyAlias, streamKeyAlias, warehouseName } from './names';
 import { regionAlarmTopic, regionStreams } from './region-references';
@@ -196,6 +195,7 @@ export class WarehouseStack extends Stack {
       dedupKeyPath: config.warehouse.dedupKeyPath,
       dedupWindowDays: config.warehouse.dedupWindowDays,
       mergeInterval: Duration.minutes(config.warehouse.mergeIntervalMinutes),
+      restoreStreamingViews: config.warehouse.mergeRestoresStreamingViews,
     });
     this.mergeErrorsAlarm = this.sql.mergeFunction.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }).createAlarm(this, 'MergeErrorsAlarm', {
       threshold: 1,
@@ -219,9 +219,7 @@ export class WarehouseStack extends Stack {
         adminSecretArn: this.sql.adminSecretArn,
         adminSecretKey: this.warehouseKey,
         streams: config.streams.map((s) => ({ name: s.name, physicalName: physicalStreamName(config.name, s.name), retentionHours: s.retentionHours })),
-        streamingViews: this.sql.statements
-          .filter((st) => st.kind === 'materialized-view')
-          .map((st) => ({ schema: st.schemaName!, name: st.objectName!, sql: compactStatement(st.sql) })),
+        streamingViews: this.sql.streamingViews,
         // Resolved by CloudFormation at deploy time from the Region stack's parameter: no export pins the bucket.
         archiveBucketName: ssm.StringParameter.valueForStringParameter(this, archiveBucketParameterName(config.name)),
         archiveBucketParameterName: archiveBucketParameterName(config.name),

@@ -4,16 +4,9 @@
  */
 import { DescribeStatementCommand, ExecuteStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { fieldText, waitForStatement } from '../sql-runner/data-api';
-import { StatementTimeoutError } from '../sql-runner/errors';
 import { ErasureWarehouse } from './erase';
-import { existingViewsSql, missingViews, recreateStatements, StreamingViewDefinition } from './streaming-views';
-
-/** Waits before the retries of a streaming view's CREATE (a short backoff: the view is missing meanwhile). */
-export const CREATE_RETRY_DELAYS_MS: readonly number[] = [1_000, 4_000, 15_000];
-/** Kept back from the caller's remaining time before a retry: waitForStatement's own reserve (5 s) and a poll. */
-const RETRY_RESERVE_MS = 10_000;
-
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { createMissingStreamingViews, createStreamingView, StreamingViewCreateOptions, StreamingViewStatements } from './streaming-view-restore';
+import { recreateStatements, StreamingViewDefinition } from './streaming-views';
 
 /**
  * A warehouse through the Data API, in one session that first turns on case-sensitive identifiers (the subject
@@ -40,7 +33,7 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
        * failed CREATE is not retried without the time for it. @default no deadline
        */
       readonly remainingMs?: () => number;
-      /** Waits before each retry of a streaming view's CREATE. @default CREATE_RETRY_DELAYS_MS */
+      /** Waits before each retry of a streaming view's CREATE. @default CREATE_RETRY_DELAYS_MS (./streaming-view-restore.ts) */
       readonly createRetryDelaysMs?: readonly number[];
       readonly sleep?: (ms: number) => Promise<void>;
     } = {},
@@ -124,43 +117,26 @@ export class DataApiErasureWarehouse implements ErasureWarehouse {
 
   /** Creates the configured streaming views that do not exist (SVV_MV_INFO), with the bootstrap's statement. */
   async restoreStreamingViews(): Promise<string[]> {
-    const views = this.options.streamingViews ?? [];
-    if (views.length === 0) return [];
-    const missing = missingViews(views, await this.rows(existingViewsSql('redshift', views)));
-    for (const view of missing) await this.createMissing(view, view.sql);
+    const missing = await createMissingStreamingViews(this.statements(), this.options.streamingViews ?? [], this.createOptions());
     return missing.map((v) => `${v.schema}.${v.name}`);
   }
 
-  /**
-   * The CREATE of a view that is missing, retried after each of the delays while there is time. Before a retry it
-   * asks whether the view exists: a CREATE whose wait failed (a throttled DescribeStatement) may have run. A CREATE
-   * stopped by the deadline (cancelled by waitForStatement) is not retried.
-   */
   private async createMissing(view: StreamingViewDefinition, create: string): Promise<void> {
-    const delays = this.options.createRetryDelaysMs ?? CREATE_RETRY_DELAYS_MS;
-    const sleep = this.options.sleep ?? defaultSleep;
-    let attempts = 0;
-    let last: unknown;
-    for (let i = 0; i <= delays.length; i++) {
-      try {
-        if (i > 0) {
-          if (last instanceof StatementTimeoutError || this.remaining() < delays[i - 1] + RETRY_RESERVE_MS) break;
-          await sleep(delays[i - 1]);
-          if (missingViews([view], await this.rows(existingViewsSql('redshift', [view]))).length === 0) return;
-        }
-        attempts++;
-        await this.run(create);
-        return;
-      } catch (err) {
-        last = err;
-      }
-    }
-    const name = `${view.schema}.${view.name}`;
-    throw new Error(
-      `streaming view ${name} is missing: its CREATE failed ${attempts} time(s) (last: ${last instanceof Error ? last.message : String(last)}). ` +
-        `The merge fails until it exists again; the next run of the erasure's scheduled step creates it first (now: npm run ops -- erase --finish)`,
-      { cause: last },
-    );
+    await createStreamingView(this.statements(), view, create, this.createOptions());
+  }
+
+  private statements(): StreamingViewStatements {
+    return { rows: (sql) => this.rows(sql), execute: async (sql) => void (await this.run(sql)) };
+  }
+
+  private createOptions(): StreamingViewCreateOptions {
+    return {
+      remainingMs: () => this.remaining(),
+      createRetryDelaysMs: this.options.createRetryDelaysMs,
+      sleep: this.options.sleep,
+      whenStillMissing:
+        "the next merge that fails on it creates it (warehouse.mergeRestoresStreamingViews), and the next run of the erasure's scheduled step creates it first (now: npm run ops -- erase --finish)",
+    };
   }
 }
 

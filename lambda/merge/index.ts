@@ -1,31 +1,43 @@
 /**
  * Merge runner, invoked by the EventBridge Scheduler schedule of the WarehouseSql construct every merge interval.
  * Environment: see lambda/sql-runner/env.ts (`WORKGROUP_NAME`, `DATABASE_NAME`, `SECRET_ARN`, `POLL_INTERVAL_MS`,
- * `MERGE_SQL`) and Powertools' `POWERTOOLS_SERVICE_NAME` / `POWERTOOLS_METRICS_NAMESPACE`. It shares the SQL runner's
- * IAM role, so both act as the same database user (the objects' owner). Metrics: lambda/merge/metrics.ts.
+ * `MERGE_SQL`, `STREAMING_VIEWS`) and Powertools' `POWERTOOLS_SERVICE_NAME` / `POWERTOOLS_METRICS_NAMESPACE`. It
+ * shares the SQL runner's IAM role, so both act as the same database user (the objects' owner), which may create a
+ * streaming view found missing after a failed merge (./run.ts). Metrics: lambda/merge/metrics.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { Context } from 'aws-lambda';
-import { parseMergeSql, parseWarehouseFunctionEnv } from '../sql-runner/env';
-import { MERGE_METRICS_NAMESPACE, mergeRunMetrics } from './metrics';
-import { MergeResult, runMerge } from './run';
+import { parseMergeSql, parseMergeStreamingViews, parseWarehouseFunctionEnv } from '../sql-runner/env';
+import { MERGE_METRICS, MERGE_METRICS_NAMESPACE, mergeRunMetrics } from './metrics';
+import { MergeResult, restoreMissingStreamingViews, runMerge } from './run';
 
 const env = parseWarehouseFunctionEnv(process.env);
 const mergeSql = parseMergeSql(process.env);
+const streamingViews = parseMergeStreamingViews(process.env);
 const logger = new Logger({ serviceName: 'redstream-merge' });
 const metrics = new Metrics({ namespace: MERGE_METRICS_NAMESPACE });
 const client = new RedshiftDataClient({});
 
 export const handler = async (_event: unknown, context: Context): Promise<MergeResult> => {
   logger.addContext(context);
-  const result = await runMerge(client, env, mergeSql, {
-    pollIntervalMs: env.pollIntervalMs,
-    remainingMs: () => context.getRemainingTimeInMillis(),
-    cancelOnDeadline: false,
-  });
+  const remainingMs = (): number => context.getRemainingTimeInMillis();
   metrics.addDimensions({ workgroup: env.workgroupName });
+  let result: MergeResult;
+  try {
+    result = await runMerge(client, env, mergeSql, { pollIntervalMs: env.pollIntervalMs, remainingMs, cancelOnDeadline: false });
+  } catch (err) {
+    // A missing streaming view is created again now, not at the erasure step's next run; the invocation still fails
+    // with the merge's error (the merge-errors alarm shows the gap), and the next merge reads the new view.
+    const restored = await restoreMissingStreamingViews(client, env, streamingViews, err, { pollIntervalMs: env.pollIntervalMs, remainingMs });
+    if (restored.length > 0) {
+      for (const v of restored) logger.warn('created a missing streaming view again; the next merge reads it', { view: `${v.schema}.${v.name}` });
+      metrics.addMetric(MERGE_METRICS.streamingViewsRestored, MetricUnit.Count, restored.length);
+      metrics.publishStoredMetrics();
+    }
+    throw err;
+  }
   for (const m of mergeRunMetrics(result.run)) metrics.addMetric(m.name, MetricUnit.Count, m.value);
   metrics.publishStoredMetrics();
   if (result.run.skipped > 0 || result.run.skippedReported > 0) {

@@ -19,6 +19,8 @@ export const MERGE_METRICS = {
   ingestionSkipped: 'IngestionSkippedRows',
   /** Records streaming ingestion reported skipped (SYS_STREAM_SCAN_STATES) since the previous run. Count. */
   ingestionSkippedReported: 'IngestionSkippedRowsReported',
+  /** Streaming views a failed merge found missing and created again (lambda/merge/run.ts); emitted only then. Count. */
+  streamingViewsRestored: 'StreamingViewsRestored',
 } as const;
 
 /** The counts of one merge run, as merge_runs holds them. */

@@ -9,7 +9,10 @@
  * | `SECRET_ARN` (optional) | admin secret for the Data API; absent: the function's IAM identity (GetCredentials) |
  * | `POLL_INTERVAL_MS` (optional) | delay between DescribeStatement calls; default 1000 |
  * | `MERGE_SQL` (merge runner only) | JSON list of the statements that run one merge |
+ * | `STREAMING_VIEWS` (merge runner only, optional) | JSON list of `{ schema, name, sql }`: the bootstrap's CREATE of each streaming view, created again when a merge fails because one is missing; absent: none is |
  */
+import { parseStreamingViews, StreamingViewDefinition } from '../archive/streaming-views';
+
 export class EnvironmentVariableError extends Error {
   constructor(name: string, problem: string) {
     super(`environment variable ${name} ${problem}`);
@@ -62,4 +65,15 @@ export function parseMergeSql(env: Env): string[] {
     throw new EnvironmentVariableError('MERGE_SQL', 'must be a non-empty JSON list of SQL strings');
   }
   return parsed as string[];
+}
+
+/** The streaming views the merge runner creates again when one is missing (lambda/merge/run.ts); none without the variable. */
+export function parseMergeStreamingViews(env: Env): StreamingViewDefinition[] {
+  const raw = env.STREAMING_VIEWS?.trim();
+  if (!raw) return [];
+  try {
+    return parseStreamingViews(raw, 'STREAMING_VIEWS');
+  } catch (err) {
+    throw new EnvironmentVariableError('STREAMING_VIEWS', (err as Error).message);
+  }
 }

@@ -138,7 +138,7 @@ test('a CREATE that fails right after its DROP is retried after a short wait: th
   ]);
 });
 
-test('a CREATE that keeps failing: the error names the missing view and says the next run creates it', async () => {
+test('a CREATE that keeps failing: the error names the missing view and says the next failing merge and the next run create it', async () => {
   const present = new Set(['redstream.stream_events', 'redstream.stream_clicks']);
   const sent = viewsDouble(present, (view) => view === 'redstream.stream_events');
   const wh = new DataApiErasureWarehouse(new RedshiftDataClient({ region: 'us-east-1' }), 'us-east-1', { workgroupName: 'w', database: 'd' }, 'redstream', {
@@ -149,7 +149,7 @@ test('a CREATE that keeps failing: the error names the missing view and says the
   });
   const err = await wh.clearStreamingViews().then(() => undefined, (e: unknown) => e as Error);
   expect(err?.message).toMatch(/^streaming view redstream\.stream_events is missing: its CREATE failed 3 time\(s\) \(last: .*conflict with concurrent transaction\)/);
-  expect(err?.message).toContain("the next run of the erasure's scheduled step creates it first");
+  expect(err?.message).toContain("the next merge that fails on it creates it (warehouse.mergeRestoresStreamingViews), and the next run of the erasure's scheduled step creates it first");
   expect(sent.filter((q) => q.startsWith('CREATE MATERIALIZED VIEW redstream.stream_events '))).toHaveLength(3);
   expect(present.has('redstream.stream_events')).toBe(false);
 

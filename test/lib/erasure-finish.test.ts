@@ -129,6 +129,15 @@ test('IAM: the Data API on this workgroup and own statements, the archive under 
   expect([...new Set(actions.filter((a) => a.startsWith('s3:Delete')))].sort()).toEqual(['s3:DeleteObject', 's3:DeleteObjectVersion']);
 });
 
+test('the merge runner creates a missing view with the same statements as the erasure step; warehouse.mergeRestoresStreamingViews false leaves them out', () => {
+  const merge = template.toJSON().Resources[warehouse.getLogicalId(warehouse.sql.mergeFunction.node.defaultChild as never)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+  expect(merge.Properties.Environment.Variables.STREAMING_VIEWS).toBe(functionEnv().STREAMING_VIEWS);
+  const off = custom({ warehouse: { mergeRestoresStreamingViews: false } }).warehouses.get('us-east-1')!;
+  const offMerge = Template.fromStack(off).toJSON().Resources[off.getLogicalId(off.sql.mergeFunction.node.defaultChild as never)] as typeof merge;
+  expect(offMerge.Properties.Environment.Variables.STREAMING_VIEWS).toBeUndefined();
+  expect(() => custom({ warehouse: { mergeRestoresStreamingViews: 'yes' } })).toThrow(/test\.warehouse\.mergeRestoresStreamingViews: expected true or false \(got "yes"\)/);
+});
+
 test('warehouse.erasureFinishIntervalHours sets the schedule; 0 deploys no step; out of range names the field and the fix', () => {
   const weekly = custom({ warehouse: { erasureFinishIntervalHours: 168 } }).warehouses.get('us-east-1')!;
   Template.fromStack(weekly).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)', Description: Match.stringLikeRegexp('erasures') });

@@ -11,6 +11,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { acknowledgeWarehouseSqlNagFindings } from '../../lib/nag-acknowledgements';
+import { renderStreamingViews } from '../../lib/sql/render';
 import { WarehouseSql, WarehouseSqlAuthentication, WarehouseSqlProps } from '../../lib/warehouse-sql';
 
 interface Fixture {
@@ -117,6 +118,21 @@ describe('functions', () => {
       'CALL redstream.merge_events()',
       'SELECT new_rows, inserted, duplicates, rejected, skipped, skipped_reported FROM redstream.merge_runs ORDER BY merged_at DESC LIMIT 1',
     ]);
+    // A missing streaming view is created again by a failing merge, with the bootstrap's own statement.
+    const views = JSON.parse(merge?.Properties.Environment.Variables.STREAMING_VIEWS) as Array<{ schema: string; name: string; sql: string }>;
+    expect(views).toEqual(renderStreamingViews({ region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-dev-events' }, { name: 'telemetry', physicalName: 'redstream-dev-telemetry' }] }));
+    expect(views).toEqual(shared.sql.streamingViews);
+    const bootstrap = shared.sql.statements.filter((st) => st.kind === 'materialized-view');
+    expect(bootstrap.map((st) => st.sql.replace(/--[^\n]*\n/g, ' ').replace(/\s+/g, ' ').trim())).toEqual(views.map((v) => `${v.sql};`));
+    expect(own.filter((r) => r.Properties.Environment.Variables.STREAMING_VIEWS)).toEqual([merge]);
+  });
+
+  test("the view statements fit Lambda's 4 KB environment, or synth names the fix; restoreStreamingViews false leaves them out", () => {
+    const many = Array.from({ length: 8 }, (_, i) => ({ name: `stream${i}`, physicalName: `redstream-dev-stream${i}` }));
+    expect(() => build({ streams: many })).toThrow(/^the merge runner's environment would be about \d+ bytes, over Lambda's 4096 \(8 streaming view definitions\); fix: set warehouse\.mergeRestoresStreamingViews to false/);
+    const { t } = build({ streams: many, restoreStreamingViews: false });
+    const merge = Object.values(t.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.MERGE_SQL);
+    expect(merge?.Properties.Environment.Variables.STREAMING_VIEWS).toBeUndefined();
   });
 
   test('least privilege: Data API on the workgroup, statement follow-up on own statements, secret and key by ARN', () => {

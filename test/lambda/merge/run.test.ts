@@ -4,10 +4,10 @@
 import { BatchExecuteStatementCommand, CancelStatementCommand, DescribeStatementCommand, GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { MERGE_METRICS, mergeRunMetrics, parseMergeRunRow } from '../../../lambda/merge/metrics';
-import { runMerge } from '../../../lambda/merge/run';
-import { parseMergeSql, parseWarehouseFunctionEnv } from '../../../lambda/sql-runner/env';
+import { mayBeMissingStreamingView, runMerge } from '../../../lambda/merge/run';
+import { parseMergeSql, parseMergeStreamingViews, parseWarehouseFunctionEnv } from '../../../lambda/sql-runner/env';
 import { StatementFailedError, StatementTimeoutError } from '../../../lambda/sql-runner/errors';
-import { renderLastMergeRunQuery, renderMergeCall } from '../../../lib/sql/render';
+import { renderLastMergeRunQuery, renderMergeCall, renderStreamingViews } from '../../../lib/sql/render';
 
 const dataApi = mockClient(RedshiftDataClient);
 const TARGET = { workgroupName: 'wg', database: 'redstream', secretArn: 'arn:aws:secretsmanager:us-east-1:111111111111:secret:admin-AbCdEf' };
@@ -61,7 +61,38 @@ test('a merge outliving the function is not cancelled (it finishes in Redshift; 
   expect(dataApi.commandCalls(CancelStatementCommand).length).toBe(0);
 });
 
+describe('which failures may be a missing streaming view (handler.test.ts: what then runs)', () => {
+  const views = renderStreamingViews({ region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-test-events' }] });
+  const failed = (detail: string): StatementFailedError => new StatementFailedError('redstream-merge', 'FAILED', detail);
+
+  test.each<[string, boolean, unknown]>([
+    ['the view, schema-qualified', true, failed('ERROR: relation "redstream.stream_events" does not exist')],
+    ['the view, unqualified', true, failed('ERROR: Relation "stream_events" does not exist')],
+    ['a relation dropped while the merge ran (by OID: the catalog check decides)', true, failed('ERROR: could not open relation with OID 123456')],
+    ['another relation of the schema', false, failed('ERROR: relation "redstream.merge_state" does not exist')],
+    ['a view of another schema', false, failed('ERROR: relation "other.stream_events" does not exist')],
+    ['a serialization failure', false, failed('ERROR: 1023 DETAIL: Serializable isolation violation on table')],
+    ['a timeout, not a statement failure', false, new StatementTimeoutError('redstream-merge', 'batch-1', false)],
+    ['an SDK error naming the view', false, new Error('relation "redstream.stream_events" does not exist')],
+  ])('%s → %s', (_name, expected, err) => {
+    expect(mayBeMissingStreamingView(err, views)).toBe(expected);
+  });
+
+  test('without view definitions (warehouse.mergeRestoresStreamingViews false) nothing is', () => {
+    expect(mayBeMissingStreamingView(failed('ERROR: relation "redstream.stream_events" does not exist'), [])).toBe(false);
+  });
+});
+
 describe('environment', () => {
+  test('STREAMING_VIEWS: optional (none restored without it), checked when set', () => {
+    const views = renderStreamingViews({ region: 'us-east-1', streams: [{ name: 'events', physicalName: 'redstream-test-events' }] });
+    expect(parseMergeStreamingViews({})).toEqual([]);
+    expect(parseMergeStreamingViews({ STREAMING_VIEWS: JSON.stringify(views) })).toEqual(views);
+    expect(() => parseMergeStreamingViews({ STREAMING_VIEWS: JSON.stringify([{ ...views[0], sql: 'DROP TABLE redstream.events' }]) })).toThrow(
+      /environment variable STREAMING_VIEWS .*must start with "CREATE MATERIALIZED VIEW redstream.stream_events"/,
+    );
+  });
+
   test.each<[string, Record<string, string>, RegExp]>([
     ['no workgroup', { DATABASE_NAME: 'db' }, /WORKGROUP_NAME is not set/],
     ['no database', { WORKGROUP_NAME: 'wg' }, /DATABASE_NAME is not set/],
