@@ -268,16 +268,6 @@ export class ErasureFinish extends Construct {
           conditions: { Null: { 's3:if-none-match': 'false' } },
         }),
       );
-      // The S3 API Reference's DeleteObject says s3:DeleteObject is always needed, and s3:DeleteObjectVersion to delete a
-      // version: allowed here only for a request that names a version, so it adds no delete marker without If-Match.
-      this.role.addToPolicy(
-        new iam.PolicyStatement({
-          sid: sid('DeleteArchiveObjectVersions'),
-          actions: ['s3:DeleteObject'],
-          resources: objects,
-          conditions: { Null: { 's3:versionid': 'false' } },
-        }),
-      );
       this.role.addToPolicy(
         new iam.PolicyStatement({
           sid: sid('ArchiveKeyThroughS3'),

@@ -123,8 +123,10 @@ export interface WarehouseSqlProps {
   /**
    * Whether a merge that fails because a streaming view is missing creates the missing views again (the invocation
    * still fails). Their statements travel in the merge function's environment, within Lambda's 4 KB (synth fails
-   * when they do not fit). With IAM authentication the merge runs as the bootstrap's database user too, so it owns
-   * the views either way. @default true
+   * when they do not fit). Only with ADMIN_SECRET authentication: the erasure's scheduled step recreates the views as
+   * the admin user, and with IAM authentication the merge's own database user would neither see them in SVV_MV_INFO
+   * (a regular user sees only the views it owns) nor be able to replace them.
+   * @default true with ADMIN_SECRET authentication, false with IAM
    */
   readonly restoreStreamingViews?: boolean;
   /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
@@ -135,7 +137,6 @@ const DEFAULTS = {
   authentication: WarehouseSqlAuthentication.ADMIN_SECRET,
   mergeInterval: Duration.minutes(1),
   mergeScheduleEnabled: true,
-  restoreStreamingViews: true,
   logRetention: logs.RetentionDays.ONE_MONTH,
 } as const;
 
@@ -170,6 +171,8 @@ export class WarehouseSql extends Construct {
   public readonly streamingViews: readonly StreamingViewDefinition[];
   /** Streaming ingestion skipped records (they are in `rejects` as `ingestion_skipped`): someone should look. */
   public readonly ingestionSkippedAlarm: cloudwatch.Alarm;
+  /** A merge created a missing streaming view again (when the merge restores views). */
+  public readonly streamingViewRestoredAlarm?: cloudwatch.Alarm;
   /** The admin secret the functions use with ADMIN_SECRET authentication (given or looked up); undefined with IAM. */
   public readonly adminSecretArn?: string;
 
@@ -177,6 +180,10 @@ export class WarehouseSql extends Construct {
     super(scope, id);
     const mergeInterval = props.mergeInterval ?? DEFAULTS.mergeInterval;
     const authentication = props.authentication ?? DEFAULTS.authentication;
+    if (props.restoreStreamingViews === true && authentication !== WarehouseSqlAuthentication.ADMIN_SECRET) {
+      throw new Error('restoreStreamingViews needs authentication ADMIN_SECRET (the views\' owner); fix: leave restoreStreamingViews unset or false with IAM authentication');
+    }
+    const restoreStreamingViews = props.restoreStreamingViews ?? authentication === WarehouseSqlAuthentication.ADMIN_SECRET;
     if (!Token.isUnresolved(mergeInterval.toSeconds())) {
       const minutes = mergeInterval.toSeconds() / 60;
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {
@@ -212,7 +219,7 @@ export class WarehouseSql extends Construct {
       .map((st) => ({ schema: st.schemaName!, name: st.objectName!, sql: compactStatement(st.sql) }));
     const mergeEnvironment: Record<string, string> = {
       MERGE_SQL: JSON.stringify(this.mergeSql),
-      ...((props.restoreStreamingViews ?? DEFAULTS.restoreStreamingViews) ? { STREAMING_VIEWS: JSON.stringify(this.streamingViews) } : {}),
+      ...(restoreStreamingViews ? { STREAMING_VIEWS: JSON.stringify(this.streamingViews) } : {}),
       POWERTOOLS_SERVICE_NAME: MERGE_POWERTOOLS_SERVICE_NAME,
       POWERTOOLS_METRICS_NAMESPACE: MERGE_METRICS_NAMESPACE,
     };
@@ -356,6 +363,25 @@ export class WarehouseSql extends Construct {
     for (const action of props.alarmActions ?? []) {
       this.ingestionSkippedAlarm.addAlarmAction(action);
       this.ingestionSkippedAlarm.addOkAction(action);
+    }
+    if (restoreStreamingViews) {
+      // A restored view means ingestion stopped for a while (the view was missing), and the new view reads its stream
+      // only from the oldest record still there: say so, even when the merge errors alarm (2 of 3 periods) stays quiet.
+      this.streamingViewRestoredAlarm = skippedMetric(MERGE_METRICS.streamingViewsRestored).createAlarm(this, 'StreamingViewRestoredAlarm', {
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription:
+          `Redstream: the merge in ${Stack.of(this).region} found a streaming view missing and created it again. Streaming ingestion stopped while it ` +
+          'was missing, and the new view reads each stream only from its oldest record: records older than the stream retention at that moment are ' +
+          'not in the warehouse. Read the merge function\'s logs for the view and when; if the gap may exceed the retention, replay that window from ' +
+          'the archive (npm run ops -- replay).',
+      });
+      for (const action of props.alarmActions ?? []) {
+        this.streamingViewRestoredAlarm.addAlarmAction(action);
+        this.streamingViewRestoredAlarm.addOkAction(action);
+      }
     }
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),

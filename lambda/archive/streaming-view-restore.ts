@@ -33,7 +33,10 @@ export interface StreamingViewCreateOptions {
   readonly whenStillMissing: string;
 }
 
-/** Creates the views of `views` that SVV_MV_INFO does not list, with their bootstrap statement; returns them, in order. */
+/**
+ * Creates the views of `views` that SVV_MV_INFO does not list, with their bootstrap statement; returns those this call
+ * created, in order (not one that someone else, the merge or the erasure step, created meanwhile).
+ */
 export async function createMissingStreamingViews(
   db: StreamingViewStatements,
   views: readonly StreamingViewDefinition[],
@@ -41,8 +44,9 @@ export async function createMissingStreamingViews(
 ): Promise<StreamingViewDefinition[]> {
   if (views.length === 0) return [];
   const missing = missingViews(views, await db.rows(existingViewsSql('redshift', views)));
-  for (const view of missing) await createStreamingView(db, view, view.sql, options);
-  return missing;
+  const created: StreamingViewDefinition[] = [];
+  for (const view of missing) if ((await createStreamingView(db, view, view.sql, options)) === 'created') created.push(view);
+  return created;
 }
 
 /**
@@ -50,7 +54,7 @@ export async function createMissingStreamingViews(
  * asks whether the view exists: a CREATE whose wait failed (a throttled DescribeStatement) may have run. A CREATE
  * stopped by the deadline (cancelled by waitForStatement) is not retried.
  */
-export async function createStreamingView(db: StreamingViewStatements, view: StreamingViewDefinition, create: string, options: StreamingViewCreateOptions): Promise<void> {
+export async function createStreamingView(db: StreamingViewStatements, view: StreamingViewDefinition, create: string, options: StreamingViewCreateOptions): Promise<'created' | 'present'> {
   const delays = options.createRetryDelaysMs ?? CREATE_RETRY_DELAYS_MS;
   const sleep = options.sleep ?? defaultSleep;
   const remaining = (): number => options.remainingMs?.() ?? Number.POSITIVE_INFINITY;
@@ -61,13 +65,22 @@ export async function createStreamingView(db: StreamingViewStatements, view: Str
       if (i > 0) {
         if (last instanceof StatementTimeoutError || remaining() < delays[i - 1] + RETRY_RESERVE_MS) break;
         await sleep(delays[i - 1]);
-        if (missingViews([view], await db.rows(existingViewsSql('redshift', [view]))).length === 0) return;
+        if (missingViews([view], await db.rows(existingViewsSql('redshift', [view]))).length === 0) return 'present';
       }
       attempts++;
       await db.execute(create);
-      return;
+      return 'created';
     } catch (err) {
       last = err;
+    }
+  }
+  // No retry left (or no time for one): a view another caller created meanwhile (its CREATE won; ours found it
+  // existing) is not a failure.
+  if (!(last instanceof StatementTimeoutError)) {
+    try {
+      if (missingViews([view], await db.rows(existingViewsSql('redshift', [view]))).length === 0) return 'present';
+    } catch {
+      // The CREATE's error below says more than this one.
     }
   }
   const name = `${view.schema}.${view.name}`;

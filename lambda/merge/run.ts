@@ -87,6 +87,11 @@ export async function restoreMissingStreamingViews(
     remainingMs: options.remainingMs,
     sleep: options.sleep,
     sessionSetup: ['SET enable_case_sensitive_identifier TO true'],
+    // A CREATE still running at the deadline is left to finish, not cancelled: cancelled, it would roll back, and a
+    // CREATE longer than the function's timeout would never complete, every merge cancelling the previous one's.
+    cancelOnDeadline: false,
+    // Restores are rare and short: an idle session need not outlive the invocation by long.
+    sessionKeepAliveSeconds: 60,
   });
   const label = 'redstream-merge-restore-view';
   try {

@@ -2,6 +2,7 @@
  * The custom resource's core: applies the warehouse statements in order on Create and Update, keeps everything on
  * Delete. Works through a {@link SqlExecutor}, so it is tested against a stubbed Data API.
  */
+import { StatementFailedError } from './errors';
 import { SqlExecutor } from './data-api';
 import { MaterializedViewAction, parseStatements, planMaterializedView, PlannedStatement } from './plan';
 
@@ -75,7 +76,17 @@ async function applyMaterializedView(statement: PlannedStatement, sql: SqlExecut
   const action = planMaterializedView(Number(exists[0]?.[0] ?? '0') > 0, recorded[0]?.[0] ?? undefined, mv.hash);
   if (action === 'skip') return action;
   if (action === 'recreate') await sql.execute(`${statement.id}:drop`, `DROP MATERIALIZED VIEW ${mv.schema}.${mv.name}`);
-  await sql.execute(statement.id, statement.sql);
+  try {
+    await sql.execute(statement.id, statement.sql);
+  } catch (err) {
+    // The merge runner and the erasure step create a streaming view they find missing (lambda/archive/
+    // streaming-view-restore.ts), possibly from the previous definition, and one may have done so between the DROP
+    // above and this CREATE (the merge schedule keeps running during a stack update). This runner decides the
+    // definition: drop theirs and create it once more, rather than fail the update.
+    if (!(err instanceof StatementFailedError) || !/already exists/i.test(err.detail)) throw err;
+    await sql.execute(`${statement.id}:drop-concurrent`, `DROP MATERIALIZED VIEW IF EXISTS ${mv.schema}.${mv.name}`);
+    await sql.execute(statement.id, statement.sql);
+  }
   await sql.execute(`${statement.id}:forget-hash`, `DELETE FROM ${mv.schema}.deployed_objects WHERE object_name = :name`, { name: mv.name });
   await sql.execute(
     `${statement.id}:record-hash`,

@@ -135,6 +135,22 @@ describe('functions', () => {
     expect(merge?.Properties.Environment.Variables.STREAMING_VIEWS).toBeUndefined();
   });
 
+  test('a restored view raises an alarm of its own (a one-off failed merge does not reach the merge errors alarm); IAM authentication: no restore, and asking for one names the fix', () => {
+    const { t } = shared;
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Redstream',
+      MetricName: 'StreamingViewsRestored',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      AlarmDescription: Match.stringLikeRegexp('found a streaming view missing and created it again'),
+    });
+    const iamAuth = build({ authentication: WarehouseSqlAuthentication.IAM });
+    const merge = Object.values(iamAuth.t.findResources('AWS::Lambda::Function')).find((r) => r.Properties.Environment?.Variables?.MERGE_SQL);
+    expect(merge?.Properties.Environment.Variables.STREAMING_VIEWS).toBeUndefined();
+    expect(iamAuth.sql.streamingViewRestoredAlarm).toBeUndefined();
+    expect(() => build({ authentication: WarehouseSqlAuthentication.IAM, restoreStreamingViews: true })).toThrow(/restoreStreamingViews needs authentication ADMIN_SECRET .*fix: leave restoreStreamingViews unset or false/);
+  });
+
   test('least privilege: Data API on the workgroup, statement follow-up on own statements, secret and key by ARN', () => {
     const { t } = shared;
     t.hasResourceProperties('AWS::IAM::Policy', {

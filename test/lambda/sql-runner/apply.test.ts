@@ -36,12 +36,13 @@ interface FakeDb {
 type DataApiMock = typeof dataApi;
 
 function fakeDataApi(
-  o: { mvExists?: boolean; recordedHash?: string; fail?: RegExp; failText?: string; pollsBeforeDone?: number; neverFinish?: boolean } = {},
+  o: { mvExists?: boolean; recordedHash?: string; fail?: RegExp; failOnce?: RegExp; failText?: string; pollsBeforeDone?: number; neverFinish?: boolean } = {},
   api: DataApiMock = dataApi,
   sdk: typeof redshiftData = redshiftData,
 ): FakeDb {
   const db: FakeDb = { executed: [], inputs: [] };
   const byId = new Map<string, { sql: string; polls: number }>();
+  const failedOnce = new Set<string>();
   api.reset();
   api.on(sdk.ExecuteStatementCommand).callsFake((input: ExecuteStatementCommandInput) => {
     const id = `stmt-${db.executed.length + 1}`;
@@ -56,6 +57,10 @@ function fakeDataApi(
     s.polls += 1;
     if (o.neverFinish || s.polls <= (o.pollsBeforeDone ?? 0)) return { Id, Status: 'STARTED' };
     if (o.fail?.test(s.sql)) return { Id, Status: 'FAILED', Error: o.failText ?? 'ERROR: failed' };
+    if (o.failOnce?.test(s.sql) && !failedOnce.has(s.sql)) {
+      failedOnce.add(s.sql);
+      return { Id, Status: 'FAILED', Error: o.failText ?? 'ERROR: failed' };
+    }
     return { Id, Status: 'FINISHED' };
   });
   api.on(sdk.GetStatementResultCommand).callsFake(({ Id }: { Id: string }) => {
@@ -206,6 +211,22 @@ describe('Update (re-run)', () => {
     expect(drop).toBeGreaterThan(0);
     expect(db.executed[drop + 1]).toBe(MV_SQL);
     expect(out.Data?.MaterializedViews).toBe('stream_events:recreate');
+  });
+
+  test('a view the merge restored between the DROP and the CREATE (from the old definition) is dropped and created again, not a failed update', async () => {
+    const db = fakeDataApi({ mvExists: true, recordedHash: 'an-older-definition', failOnce: /^CREATE MATERIALIZED VIEW/, failText: 'ERROR: relation "stream_events" already exists' });
+
+    const out = await handleSqlRunnerEvent(event('Update'), session(), TARGET, quiet);
+
+    const creates = db.executed.filter((s) => s === MV_SQL);
+    expect(creates).toHaveLength(2);
+    expect(db.executed[db.executed.lastIndexOf(MV_SQL) - 1]).toBe('DROP MATERIALIZED VIEW IF EXISTS redstream.stream_events');
+    expect(out.Data?.MaterializedViews).toBe('stream_events:recreate');
+  });
+
+  test('any other failure of the CREATE still fails the update', async () => {
+    fakeDataApi({ mvExists: true, recordedHash: 'an-older-definition', failOnce: /^CREATE MATERIALIZED VIEW/, failText: 'ERROR: permission denied for schema redstream' });
+    await expect(handleSqlRunnerEvent(event('Update'), session(), TARGET, quiet)).rejects.toThrow(/permission denied/);
   });
 });
 
