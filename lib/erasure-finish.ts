@@ -33,7 +33,7 @@ import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
 import { BUNDLED_SDK_EXTERNAL_MODULES } from './esm-bundling';
 import { checkLambdaEnvironmentSize } from './lambda-environment';
-import { grantDataApiCredentials } from './warehouse-sql';
+import { grantDataApiCredentials, grantDataApiStatements } from './warehouse-sql';
 
 export interface ErasureFinishStream {
   /** Logical name: the archive prefix `<name>/`. */
@@ -93,8 +93,7 @@ export interface ErasureFinishProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The context key whose new value makes a deploy read other Regions' archive bucket names again (README, "Erasure"). */
-export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
+export { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT } from '../lambda/erasure-finish/env';
 
 export class ErasureFinish extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -194,26 +193,7 @@ export class ErasureFinish extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Redstream erasure scheduled step: Data API on the workgroup, the archive bucket under the stream and error prefixes',
     });
-    this.role.addToPolicy(new iam.PolicyStatement({ sid: 'RunStatements', actions: ['redshift-data:ExecuteStatement'], resources: [workgroupArn] }));
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunSessionStatements',
-        // Every statement after the first is sent with only a SessionId: authorized against "*" with the session
-        // owner's id, not against the workgroup ARN.
-        actions: ['redshift-data:ExecuteStatement'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'FollowOwnStatements',
-        // CancelStatement: a statement still running at the function's deadline is cancelled, not left behind.
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
-      }),
-    );
+    grantDataApiStatements(this.role, workgroupArn);
     grantDataApiCredentials(this.role, workgroupArn, { arn: props.adminSecretArn, key: props.adminSecretKey });
     // The statements keep their ids with one archive (this Region's); each other Region's get its name as a suffix.
     for (const [i, archive] of archives.entries()) {

@@ -248,28 +248,8 @@ export class WarehouseSql extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Redstream warehouse SQL runner and merge runner (Redshift Data API)',
     });
-    this.role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'RunStatements', actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'], resources: [workgroupArn] }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'FollowOwnStatements',
-        actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
-        // These actions have no resource-level permissions; the condition limits them to the role's own statements.
-        resources: ['*'],
-        conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
-      }),
-    );
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunSessionStatements',
-        // The SQL runner sends every statement after the first with only a SessionId; the Data API authorizes those
-        // against "*" with the session owner's id, not against the workgroup ARN.
-        actions: ['redshift-data:ExecuteStatement'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
-      }),
-    );
+    // BatchExecuteStatement: the merge runs as one batch (one transaction).
+    grantDataApiStatements(this.role, workgroupArn, ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement']);
     grantDataApiCredentials(this.role, workgroupArn, { arn: secretArn, key: props.adminSecretKey });
 
     const environment = functionEnvironment(secretArn);
@@ -436,6 +416,33 @@ class DependOnKinesisEndpoints implements IAspect {
       .filter((c): c is ec2.CfnVPCEndpoint => c instanceof ec2.CfnVPCEndpoint && JSON.stringify(Stack.of(c).resolve(c.serviceName)).includes('.kinesis-streams'));
     if (endpoints.length > 0) this.resource.node.addDependency(...endpoints);
   }
+}
+
+/**
+ * What a role needs to run Data API statements in a workgroup and follow them: `firstStatement` (ExecuteStatement, and
+ * BatchExecuteStatement for a batch) on the workgroup; the statements after the first of a session, sent with only a
+ * SessionId, which the Data API authorizes against "*" with the session owner's id, not the workgroup ARN; and
+ * DescribeStatement, GetStatementResult and CancelStatement (a statement still running at a deadline is cancelled),
+ * which have no resource-level permissions, on the role's own statements only.
+ */
+export function grantDataApiStatements(role: iam.Role, workgroupArn: string, firstStatement: readonly string[] = ['redshift-data:ExecuteStatement']): void {
+  role.addToPolicy(new iam.PolicyStatement({ sid: 'RunStatements', actions: [...firstStatement], resources: [workgroupArn] }));
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'FollowOwnStatements',
+      actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+    }),
+  );
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      sid: 'RunSessionStatements',
+      actions: ['redshift-data:ExecuteStatement'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'redshift-data:session-owner-iam-userid': '${aws:userid}' } },
+    }),
+  );
 }
 
 /**

@@ -113,26 +113,8 @@ export class S3ArchiveStore implements ArchiveStore {
     };
   }
 
-  async putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
-    try {
-      const out = await this.client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentType: contentType,
-          ...(storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}),
-          Metadata: { ...metadata },
-          IfNoneMatch: '*',
-        }),
-      );
-      return { versionId: out.VersionId, etag: out.ETag };
-    } catch (err) {
-      // 412 when the key has a current object, 409 ConditionalRequestConflict on a concurrent write (PutObject, If-None-Match).
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 412 || status === 409) throw new ObjectChangedError(bucket, key);
-      throw err;
-    }
+  putIfAbsent(bucket: string, key: string, body: Buffer, contentType: string, storageClass: string, metadata: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
+    return this.putObject(bucket, key, body, contentType, storageClass, { ifNoneMatch: '*' }, metadata);
   }
 
   async deleteObject(bucket: string, key: string, ifMatch?: string): Promise<void> {
@@ -147,7 +129,25 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  async put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string, metadata?: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
+  put(bucket: string, key: string, body: Buffer, contentType: string, storageClass?: string, ifMatch?: string, metadata?: Readonly<Record<string, string>>): Promise<{ versionId: string | undefined; etag: string | undefined }> {
+    return this.putObject(bucket, key, body, contentType, storageClass, ifMatch !== undefined ? { ifMatch } : {}, metadata);
+  }
+
+  /**
+   * One PutObject, conditional or not. S3 conditional writes (User Guide, "How to prevent object overwrites with
+   * conditional writes"): 412 when the ETag no longer matches (If-Match) or the key has a current object
+   * (If-None-Match), 409 ConditionalRequestConflict on a concurrent write, 404 when the key is gone (If-Match): each is
+   * an {@link ObjectChangedError}.
+   */
+  private async putObject(
+    bucket: string,
+    key: string,
+    body: Buffer,
+    contentType: string,
+    storageClass: string | undefined,
+    condition: { readonly ifMatch?: string; readonly ifNoneMatch?: '*' },
+    metadata: Readonly<Record<string, string>> | undefined,
+  ): Promise<{ versionId: string | undefined; etag: string | undefined }> {
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -156,16 +156,16 @@ export class S3ArchiveStore implements ArchiveStore {
           Body: body,
           ContentType: contentType,
           ...(storageClass && storageClass !== 'STANDARD' ? { StorageClass: storageClass as StorageClass } : {}),
-          ...(ifMatch !== undefined ? { IfMatch: ifMatch } : {}),
+          ...(condition.ifMatch !== undefined ? { IfMatch: condition.ifMatch } : {}),
+          ...(condition.ifNoneMatch !== undefined ? { IfNoneMatch: condition.ifNoneMatch } : {}),
           ...(metadata !== undefined ? { Metadata: { ...metadata } } : {}),
         }),
       );
       return { versionId: out.VersionId, etag: out.ETag };
     } catch (err) {
-      // S3 conditional writes (User Guide, "How to prevent object overwrites with conditional writes"): 412 when the
-      // ETag no longer matches, 409 ConditionalRequestConflict on a concurrent write, 404 when the key is gone.
       const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (ifMatch !== undefined && (status === 412 || status === 409 || status === 404)) throw new ObjectChangedError(bucket, key);
+      const changed = condition.ifMatch !== undefined ? [412, 409, 404] : condition.ifNoneMatch !== undefined ? [412, 409] : [];
+      if (status !== undefined && changed.includes(status)) throw new ObjectChangedError(bucket, key);
       throw err;
     }
   }
@@ -206,22 +206,8 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async listVersions(bucket: string, key: string): Promise<ObjectVersion[]> {
-    const out: ObjectVersion[] = [];
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    for (;;) {
-      const page = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
-      for (const v of page.Versions ?? []) {
-        if (v.Key === key && v.VersionId) out.push({ key, versionId: v.VersionId, isLatest: v.IsLatest === true, deleteMarker: false });
-      }
-      for (const m of page.DeleteMarkers ?? []) {
-        if (m.Key === key && m.VersionId) out.push({ key, versionId: m.VersionId, isLatest: m.IsLatest === true, deleteMarker: true });
-      }
-      if (!page.IsTruncated) break;
-      keyMarker = page.NextKeyMarker;
-      versionMarker = page.NextVersionIdMarker;
-    }
-    return out;
+    // The key as a prefix also lists longer keys that start with it.
+    return (await this.listPrefixVersions(bucket, key)).filter((v) => v.key === key);
   }
 
   async deleteVersion(bucket: string, key: string, versionId: string): Promise<void> {

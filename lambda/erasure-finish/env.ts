@@ -21,6 +21,12 @@ import { EnvironmentVariableError, parseWarehouseFunctionEnv, WarehouseFunctionE
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The context key whose new value makes a deploy read other Regions' archive bucket names again (lib/erasure-finish.ts
+ * sets the lookup's refresh from it; a run's error names it; README, "Erasure").
+ */
+export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
+
 export interface ErasureFinishEnv extends WarehouseFunctionEnv {
   readonly region: string;
   readonly schema: string;

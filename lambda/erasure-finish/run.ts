@@ -6,10 +6,14 @@
  */
 import { ErasureWarehouse, finishErasures, FinishReport } from '../archive/erase';
 import { ArchiveStore, BucketRoutedArchiveStore } from '../archive/store';
-import { ErasureFinishEnv } from './env';
+import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinishEnv } from './env';
 
-/** lib/erasure-finish.ts ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT (not imported: the handler's bundle leaves the CDK out). */
-export const ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT = 'redstream:refreshArchiveBucketLookup';
+export { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT };
+
+/** Every archive the step sweeps: this Region's first, then the other Regions' it looks after. */
+function archivesOf(env: ErasureFinishEnv): Array<{ region: string; bucket: string }> {
+  return [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
+}
 
 export interface ErasureFinishRunDeps {
   /** This Region's warehouse (its audit table says what is due). */
@@ -38,7 +42,7 @@ export class ArchiveBucketMismatchError extends Error {
  * Firehose now writes, is not — and the erasures marked finished.
  */
 export async function checkedArchives(env: ErasureFinishEnv, parameterValue: ErasureFinishRunDeps['parameterValue']): Promise<void> {
-  const archives = [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
+  const archives = archivesOf(env);
   const problems: string[] = [];
   await Promise.all(
     archives.map(async ({ region, bucket }) => {
@@ -69,7 +73,7 @@ export async function checkedArchives(env: ErasureFinishEnv, parameterValue: Era
  * keep ingestion going and need no archive, still happen while another Region is down.
  */
 export async function runErasureFinish(env: ErasureFinishEnv, deps: ErasureFinishRunDeps): Promise<FinishReport> {
-  const archives = [{ region: env.region, bucket: env.archiveBucket }, ...env.otherArchives];
+  const archives = archivesOf(env);
   const store = new BucketRoutedArchiveStore(new Map(archives.map((a) => [a.bucket, deps.storeFor(a.region)])));
   return finishErasures(
     {

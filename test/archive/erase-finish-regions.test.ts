@@ -7,17 +7,16 @@
 import { PGlite } from '@electric-sql/pglite';
 import { S3Client } from '@aws-sdk/client-s3';
 import { erase } from '../../lambda/archive/erase';
-import { ArchiveRecord, recordBytes } from '../../lambda/archive/format';
-import { ArchiveStore, S3ArchiveStore, decodeArchiveObject, encodeArchiveObject } from '../../lambda/archive/store';
+import { ArchiveRecord } from '../../lambda/archive/format';
+import { ArchiveStore, S3ArchiveStore, encodeArchiveObject } from '../../lambda/archive/store';
 import { DEFAULT_SUBJECT_PATHS } from '../../lambda/archive/subject';
 import { parseErasureFinishEnv } from '../../lambda/erasure-finish/env';
 import { ArchiveBucketMismatchError, runErasureFinish } from '../../lambda/erasure-finish/run';
 import { renderStreamingViews } from '../../lib/sql/render';
-import { PostgresWarehouse, setupPostgresWarehouse } from '../../lib/sql/postgres';
+import { PostgresWarehouse } from '../../lib/sql/postgres';
 import { createArchiveBucket } from '../../local/archive';
-import { LOCAL_CREDENTIALS } from '../../local/emulators';
 import { localErasureWarehouse } from '../../local/erase';
-import { LocalS3, startLocalS3 } from '../../local/s3';
+import { EraseWorld, everyVersionText, startEraseWorld } from './erase-world';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -26,7 +25,6 @@ const PARAMETER = '/redstream/dev/archive-bucket-name';
 
 let db: PGlite;
 let wh: PostgresWarehouse;
-let s3: LocalS3;
 let s3Now = T0;
 let client: S3Client;
 let store: S3ArchiveStore;
@@ -43,16 +41,6 @@ const rec = (o: Record<string, unknown>, region: string): ArchiveRecord => ({
   approximateArrivalTimestampMs: T0,
   data: Buffer.from(JSON.stringify(o)).toString('base64'),
 });
-
-async function everyVersionText(bucket: string): Promise<string> {
-  let out = '';
-  for (const v of await store.listPrefixVersions(bucket, '')) {
-    if (v.deleteMarker) continue;
-    const { body } = await store.get(bucket, v.key, v.versionId);
-    for (const r of body.length === 0 ? [] : await decodeArchiveObject(body, v.key)) out += `${recordBytes(r).toString('utf8')}\n`;
-  }
-  return out;
-}
 
 /** The step's environment as lib/erasure-finish.ts sets it for the primary of an environment with a standby without warehouse. */
 function finishEnv(primaryBucket: string, standbyBucket: string) {
@@ -100,19 +88,12 @@ async function erasedWithLateDeliveries(): Promise<{ primary: string; standby: s
   return { primary, standby };
 }
 
+let world: EraseWorld;
 beforeAll(async () => {
-  db = new PGlite();
-  await db.waitReady;
-  wh = await setupPostgresWarehouse(db, { schema: 'wh', region: 'us-east-1', streams: [{ name: 'events', physicalName: STREAM }] });
-  s3 = await startLocalS3({ clock: () => s3Now });
-  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-  store = new S3ArchiveStore(client);
+  world = await startEraseWorld(STREAM, () => s3Now);
+  ({ db, wh, client, store } = world);
 });
-afterAll(async () => {
-  client.destroy();
-  await s3.stop();
-  await db.close();
-});
+afterAll(() => world.stop());
 
 const due = T0 + 50 * HOUR;
 const status = async (): Promise<string[]> => (await db.query<{ status: string }>('SELECT status FROM wh.erasure_requests')).rows.map((r) => r.status);
@@ -145,7 +126,7 @@ test('the primary\'s step finishes an erasure in the standby Region\'s archive t
   expect(report.archive.recordsRemoved).toBe(2);
   expect(await status()).toEqual(['finished']);
   for (const bucket of [primary, standby]) {
-    const text = await everyVersionText(bucket);
+    const text = await everyVersionText(store, bucket);
     expect(text).not.toContain('"user-1"');
     expect(text).toContain('"user-2"');
   }
@@ -155,7 +136,7 @@ test('the primary\'s step finishes an erasure in the standby Region\'s archive t
 
 test('a bucket that is no longer the one its Region\'s parameter names, a missing parameter, or a Region that does not answer: the run stops before sweeping any archive, and says the fix; the views are still recreated', async () => {
   const { primary, standby } = await erasedWithLateDeliveries();
-  const before = { primary: await everyVersionText(primary), standby: await everyVersionText(standby) };
+  const before = { primary: await everyVersionText(store, primary), standby: await everyVersionText(store, standby) };
   const attempt = (parameterValue: (region: string) => Promise<string | undefined>) =>
     runErasureFinish(finishEnv(primary, standby), {
       warehouse: localErasureWarehouse({ name: 'us-east-1', db, schema: 'wh', streamingViews: [wh.mvTable('events')], retentionMs: 24 * HOUR, clock: () => due }),
@@ -176,8 +157,8 @@ test('a bucket that is no longer the one its Region\'s parameter names, a missin
   expect(await status()).toEqual(['erased']);
   // The views' recreation needs no archive: it happened before the check stopped the run (once, not per attempt).
   expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM wh.erasure_requests WHERE views_recreated_at IS NOT NULL')).rows).toEqual([{ n: 1 }]);
-  expect(await everyVersionText(primary)).toBe(before.primary);
-  expect(await everyVersionText(standby)).toBe(before.standby);
+  expect(await everyVersionText(store, primary)).toBe(before.primary);
+  expect(await everyVersionText(store, standby)).toBe(before.standby);
   expect(before.standby).toContain('"user-1"');
 });
 

@@ -11,11 +11,11 @@ import { ArchiveRecord, recordBytes } from '../../lambda/archive/format';
 import { erase, ErasureTargets, ErasureWarehouse, finishErasures } from '../../lambda/archive/erase';
 import { ArchiveStore, S3ArchiveStore, decodeArchiveObject, encodeArchiveObject } from '../../lambda/archive/store';
 import { DEFAULT_SUBJECT_PATHS } from '../../lambda/archive/subject';
-import { PostgresWarehouse, setupPostgresWarehouse } from '../../lib/sql/postgres';
+import { PostgresWarehouse } from '../../lib/sql/postgres';
 import { createArchiveBucket } from '../../local/archive';
-import { LOCAL_CREDENTIALS } from '../../local/emulators';
 import { localErasureWarehouse } from '../../local/erase';
-import { LocalS3, startLocalS3 } from '../../local/s3';
+import { LocalS3 } from '../../local/s3';
+import { EraseWorld, everyVersionText, startEraseWorld } from './erase-world';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-12-01T10:00:00Z');
@@ -71,30 +71,12 @@ async function newBucket(): Promise<string> {
   return bucket;
 }
 
-/** Every version of every object in a bucket, decoded: what is still stored anywhere. */
-async function everyVersionText(bucket: string): Promise<string> {
-  let out = '';
-  for (const v of await store.listPrefixVersions(bucket, '')) {
-    if (v.deleteMarker) continue;
-    const { body } = await store.get(bucket, v.key, v.versionId);
-    for (const r of body.length === 0 ? [] : await decodeArchiveObject(body, v.key)) out += `${recordBytes(r).toString('utf8')} pk=${r.partitionKey}\n`;
-  }
-  return out;
-}
-
+let world: EraseWorld;
 beforeAll(async () => {
-  db = new PGlite();
-  await db.waitReady;
-  wh = await setupPostgresWarehouse(db, { schema: 'wh', region: 'us-east-1', streams: [{ name: 'events', physicalName: STREAM }] });
-  s3 = await startLocalS3({ clock: () => s3Now });
-  client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
-  store = new S3ArchiveStore(client);
+  world = await startEraseWorld(STREAM, () => s3Now);
+  ({ db, wh, s3, client, store } = world);
 });
-afterAll(async () => {
-  client.destroy();
-  await s3.stop();
-  await db.close();
-});
+afterAll(() => world.stop());
 
 test('a finish run stopped after recreating the views does not recreate them again; the next run resumes the archive sweep where it stopped', async () => {
   const bucket = await newBucket();
@@ -129,7 +111,7 @@ test('a finish run stopped after recreating the views does not recreate them aga
   expect(recreations).toBe(1);
   // late-a.gz was swept by the first run: the second read only late-b.gz.
   expect(reads.filter((k) => k.endsWith('late-a.gz'))).toHaveLength(1);
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   expect((await db.query<{ status: string; removed: string }>('SELECT status, finish_archive_removed::text AS removed FROM wh.erasure_requests')).rows).toEqual([{ status: 'finished', removed: '2' }]);
 });
 
@@ -163,8 +145,8 @@ test('a run that dies inside a day prefix (not at its deadline) saved its progre
   // Resumed after the second key: neither of the first two is read again.
   expect(reads.filter((k) => k === keys[0] || k === keys[1])).toEqual([]);
   expect(reads).toContain(keys[4]);
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
-  expect((await everyVersionText(bucket)).match(/"user-2"/g)).toHaveLength(5);
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
+  expect((await everyVersionText(store, bucket)).match(/"user-2"/g)).toHaveLength(5);
 });
 
 test('the scheduled step selects late objects by LastModified: an object keyed hours before the request but written after it is swept; objects written before are not read', async () => {
@@ -181,7 +163,7 @@ test('the scheduled step selects late objects by LastModified: an object keyed h
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done.finished).toHaveLength(1);
   expect(done.archive).toMatchObject({ objectsScanned: 1, recordsRemoved: 1, objectsRewritten: 1, versionsDeleted: 1 });
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
 });
 
 test('noncurrent versions are searched: one the lifecycle expiration left behind is deleted, by the erasure and by the scheduled step; so is a record whose partition key is the subject', async () => {
@@ -194,7 +176,7 @@ test('noncurrent versions are searched: one the lifecycle expiration left behind
   const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
   expect(report.archive).toMatchObject({ recordsRemoved: 2, objectsRewritten: 1, versionsDeleted: 2 });
   // Two records: the expired object's (its only copy is the noncurrent version) and the one keyed by the subject.
-  expect(await everyVersionText(bucket)).not.toContain('user-1');
+  expect(await everyVersionText(store, bucket)).not.toContain('user-1');
 
   // A late object expired before the step runs: only a noncurrent version holds the subject.
   s3Now = T0 + 10 * 60_000;
@@ -203,7 +185,7 @@ test('noncurrent versions are searched: one the lifecycle expiration left behind
   const later = T0 + 50 * HOUR;
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done.archive).toMatchObject({ recordsRemoved: 1, versionsDeleted: 1 });
-  expect(await everyVersionText(bucket)).not.toContain('user-1');
+  expect(await everyVersionText(store, bucket)).not.toContain('user-1');
 });
 
 test('a concurrent rewrite of the same object (another erase between our read and our write) does not bring the erased records back', async () => {
@@ -229,7 +211,7 @@ test('a concurrent rewrite of the same object (another erase between our read an
   const current = (await decodeArchiveObject((await store.get(bucket, key)).body, key)).map((r) => recordBytes(r).toString('utf8'));
   expect(current).toEqual([JSON.stringify({ userId: 'user-3' })]);
   // Neither subject is left in any version: ours rewrote the other erase's version, and deleted both versions read.
-  const all = await everyVersionText(bucket);
+  const all = await everyVersionText(store, bucket);
   expect(all).not.toContain('"user-1"');
 });
 
@@ -280,7 +262,7 @@ test('a request due while an archive sweep is in progress waits for the next bat
   expect(third.complete).toBe(true);
   expect(third.finished).toHaveLength(1);
   expect((await audit()).map((r) => r.status)).toEqual(['finished', 'finished']);
-  const left = await everyVersionText(bucket);
+  const left = await everyVersionText(store, bucket);
   expect(left).not.toContain('"user-1"');
   expect(left).not.toContain('"user-2"');
   expect(left).toContain('"user-8"');
@@ -304,7 +286,7 @@ test('an object deleted between our read and our conditional write: the version 
   const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
   expect(deleted).toBe(true);
   expect(report.archive).toMatchObject({ versionsDeleted: 1, versionsRewritten: 1 });
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   // The object is deleted, so its other record is nowhere else: kept in a noncurrent copy, the key still deleted.
   expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-3' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
 });
@@ -327,7 +309,7 @@ test('a latest version in the listing replaced before it is read is searched as 
   });
   await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, racing), { clock: () => T0 });
   expect(replaced).toBe(true);
-  const all = await everyVersionText(bucket);
+  const all = await everyVersionText(store, bucket);
   expect(all).not.toContain('"user-1"');
   expect(all).toContain('"user-3"');
 });
@@ -352,7 +334,7 @@ test('the archive sweep waits a day of Firehose S3 retries after the streams\' r
   expect(done.finished).toHaveLength(1);
   expect(recreations).toBe(1);
   expect(done.archive).toMatchObject({ recordsRemoved: 1 });
-  const left = await everyVersionText(bucket);
+  const left = await everyVersionText(store, bucket);
   expect(left).not.toContain('"user-1"');
   expect(left).toContain('"user-2"');
 });
@@ -419,7 +401,7 @@ test('an expired object (a delete marker current) whose old version holds the su
   s3Now = T0;
   const report = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
   expect(report.archive).toMatchObject({ versionsRewritten: 1, versionsDeleted: 2, byStorageClass: { GLACIER_IR: 1 } });
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   const m = await keyState(bucket, mixed);
   expect(m.latestIsDeleteMarker).toBe(true);
   expect(m.versions).toEqual([{ text: [JSON.stringify({ userId: 'user-2' }), JSON.stringify({ anonymousId: 'user-3' })].join('\n'), storageClass: 'GLACIER_IR', contentType: 'application/x-ndjson' }]);
@@ -444,7 +426,7 @@ test('the scheduled step: a late object expired before it runs keeps the other s
   const done = await finishErasures(targets(later, bucket), DEFAULT_SUBJECT_PATHS, { clock: () => later });
   expect(done.finished).toHaveLength(1);
   expect(done.archive).toMatchObject({ versionsRewritten: 1, versionsDeleted: 1 });
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-2' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
   expect(await getError(bucket, key)).toBe('NoSuchKey');
 });
@@ -462,12 +444,12 @@ test('a crash after the copy is written back, before its delete marker: the copy
   });
   await expect(erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket, crashing), { clock: () => T0 })).rejects.toThrow('crash');
   // The subject is still in the old version, which the next sweep searches; the copy without it is current.
-  expect(await everyVersionText(bucket)).toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).toContain('"user-1"');
   expect((await keyState(bucket, key)).latestIsDeleteMarker).toBe(false);
 
   const again = await erase({ subject: 'user-1', paths: DEFAULT_SUBJECT_PATHS }, targets(T0, bucket), { clock: () => T0 });
   expect(again.archive).toMatchObject({ versionsRewritten: 0, versionsDeleted: 1 });
-  expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+  expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   expect(await keyState(bucket, key)).toEqual({ latestIsDeleteMarker: true, versions: [{ text: JSON.stringify({ userId: 'user-2' }), storageClass: 'STANDARD', contentType: 'application/x-ndjson' }] });
   expect(await getError(bucket, key)).toBe('NoSuchKey');
 });
@@ -556,7 +538,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(b.fired()).toBe(true);
     a.release();
     await aRun;
-    const all = await everyVersionText(bucket);
+    const all = await everyVersionText(store, bucket);
     expect(all).not.toContain('"user-1"');
     expect(all).not.toContain('"user-2"');
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
@@ -575,7 +557,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(aReport?.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
     // B's own copy undone; A's copy rewritten without user-2.
     expect(bReport.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
-    const all = await everyVersionText(bucket);
+    const all = await everyVersionText(store, bucket);
     expect(all).not.toContain('"user-1"');
     expect(all).not.toContain('"user-2"');
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
@@ -589,7 +571,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     const a = hooked('deleteVersion', ([, k, versionId]) => k === KEY && versionId === v, () => eraseOf('user-2', bucket));
     await eraseOf('user-1', bucket, a);
     expect(a.fired()).toBe(true);
-    const all = await everyVersionText(bucket);
+    const all = await everyVersionText(store, bucket);
     expect(all).not.toContain('"user-1"');
     expect(all).not.toContain('"user-2"');
     // Two copies of user-3 (one from each erasure's copy), both noncurrent under the key's delete marker.
@@ -603,7 +585,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     await eraseOf('user-1', bucket);
     expect(await getError(bucket, KEY)).toBe('NoSuchKey');
     expect((await keyState(bucket, KEY)).latestIsDeleteMarker).toBe(true);
-    expect(await everyVersionText(bucket)).not.toContain('"user-1"');
+    expect(await everyVersionText(store, bucket)).not.toContain('"user-1"');
   });
 
   test('a crash-leftover copy (current) swept by another erasure stays a copy: rewritten with its metadata and hidden, the key expired, the old version deleted; a dry run counts the same', async () => {
@@ -623,7 +605,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(dry.archive).toMatchObject(expected);
     expect(report.archive).toMatchObject(expected);
     expect(await getError(bucket, KEY)).toBe('NoSuchKey');
-    const all = await everyVersionText(bucket);
+    const all = await everyVersionText(store, bucket);
     expect(all).not.toContain('"user-1"');
     expect(all).not.toContain('"user-2"');
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
@@ -648,7 +630,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     const a = hooked('listPrefixVersions', ([, p]) => p === 'events/', () => eraseOf('user-2', bucket), true);
     await eraseOf('user-1', bucket, a);
     expect(a.fired()).toBe(true);
-    const all = await everyVersionText(bucket);
+    const all = await everyVersionText(store, bucket);
     expect(all).not.toContain('"user-1"');
     expect(all).not.toContain('"user-2"');
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });

@@ -16,7 +16,8 @@ import { warehouseName } from '../../../lib/names';
 import { EXIT_FAILED, EXIT_OK, OptionValues, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, defineCommand, resolveTarget } from '../context';
 import { DataApiErasureWarehouse } from '../../archive/data-api-warehouse';
-import { archiveBucketFor, parseTime, s3ClientFor } from './replay';
+import { s3ClientFor } from '../../archive/store';
+import { archiveBucketFor, parseTime } from './replay';
 
 export const REBUILD_OPTIONS = {
   ...COMMON_OPTIONS,

@@ -23,8 +23,6 @@ import {
 } from '../../archive/replay';
 import { ReplayRequestKey, writeBudget } from '../../archive/replay-plan';
 import { S3ArchiveStore, s3ClientFor } from '../../archive/store';
-
-export { s3ClientFor };
 import { physicalStreamName } from '../../../lib/config';
 import { EXIT_FAILED, EXIT_OK, UsageError } from '../command-line';
 import { CliDeps, COMMON_OPTIONS, ConfigurationError, defineCommand, progressOutput, requireRegion, resolveTarget } from '../context';
