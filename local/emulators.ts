@@ -118,8 +118,9 @@ function trackJvm(child: ChildProcess): void {
 
 /**
  * Runs the JVM under a small `sh` that kills it when this process dies, however it dies: the shell's stdin is a pipe
- * from Node, which the kernel closes when Node exits, even on a SIGKILL (as tsx sends its child when it does not
- * acknowledge a relayed signal within 30 ms, which a busy machine makes likely). A SIGTERM or SIGINT to the shell is
+ * from Node, which the kernel closes when Node exits, even on a SIGKILL (tsx's CLI sends one to its child when the child
+ * does not acknowledge a relayed signal within 30 ms, which is why package.json runs node with tsx as a loader instead;
+ * a user's `kill -9` or the OOM killer remain). A SIGTERM or SIGINT to the shell is
  * passed on to the JVM, which then shuts down as usual.
  */
 const JVM_WATCHDOG = [

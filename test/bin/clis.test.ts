@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NPM_SCRIPTS, tsEntry } from '../helpers/npm-script';
 
 const ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const CLIS = {
   ops: { entry: 'bin/ops.ts', usage: /^Usage: npm run ops -- <command> \[options\]/, run: ['status', '--env', 'dev'] },
   demo: { entry: 'bin/demo.ts', usage: /^Usage: npm run demo -- \[options\]/, run: ['--events', '10'] },
@@ -23,7 +23,8 @@ interface Run {
 
 function run(entry: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(TSX, [path.join(ROOT, entry), ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
+    const [cmd, argv] = tsEntry(entry, args);
+    execFile(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, timeout: 240_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
     });
   });
@@ -33,7 +34,7 @@ type Case = 'help' | 'bad flag' | 'broken cdk.json';
 const results = new Map<string, Run>();
 let tmp: string;
 
-// Each start of tsx costs seconds on a loaded 2-core machine: run every case at once, then assert.
+// Each start of a TypeScript entry costs seconds on a loaded 2-core machine: run every case at once, then assert.
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-clis-'));
   const broken = path.join(tmp, 'cdk.json');
@@ -76,4 +77,14 @@ describe.each(Object.entries(CLIS))('%s', (prog, cli) => {
       expect(r.stderr).toMatch(new RegExp(`^${prog}: error: cannot read ${path.join(tmp, 'cdk.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: [^\\n]+\\n$`));
     });
   }
+});
+
+test('npm execs every TypeScript entry as node with tsx as its loader, so a signal to npm reaches it', () => {
+  // npm passes SIGTERM on to the script's shell. Without exec, dash dies of it and leaves node running, orphaned;
+  // through tsx's CLI, the signal is relayed to a child node, SIGKILLed if it does not acknowledge within 30 ms, which
+  // a busy event loop (the serve mode merging, a replay writing) often does not. Either way the orderly stop (progress
+  // saved, the serve mode's ports and JVM closed) did not happen.
+  const entries = Object.entries(NPM_SCRIPTS).filter(([, script]) => /\.ts\b/.test(script));
+  expect(entries.length).toBeGreaterThanOrEqual(8);
+  for (const [name, script] of entries) expect({ name, script }).toEqual({ name, script: expect.stringMatching(/^exec node --import tsx \S+\.ts$/) });
 });

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCostCommand } from '../../lib/cost/command';
+import { tsEntry } from '../helpers/npm-script';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
@@ -60,7 +61,7 @@ test.each([
 });
 
 test('the npm entry wires the process to the command (exit code and streams)', () => {
-  const r = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'bin', 'cost.ts'), '--env', 'dev', '--events-per-second', '0', '--bytes', '1'], {
+  const r = spawnSync(...tsEntry('bin/cost.ts', ['--env', 'dev', '--events-per-second', '0', '--bytes', '1']), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,

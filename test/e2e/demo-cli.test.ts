@@ -3,11 +3,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tsEntry } from '../helpers/npm-script';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
 function demo(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(ROOT, 'bin', 'demo.ts'), ...args], {
+  const r = spawnSync(...tsEntry('bin/demo.ts', args), {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 60_000,

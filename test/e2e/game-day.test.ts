@@ -13,11 +13,11 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { groupAlive } from '../helpers/process-group';
+import { NPM_SCRIPTS, scriptFromAnywhere } from '../helpers/npm-script';
+import { exitAfterOutput, groupAlive } from '../helpers/process-group';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const SCRIPTS = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
 interface Step {
   readonly name: string;
@@ -42,14 +42,14 @@ function parseGameDay(readme: string): Step[] {
 }
 
 /**
- * `npm run X --` and `npm run -s X --` → package.json's script X (tsx is on the PATH), its file made absolute: the
+ * `npm run X --` and `npm run -s X --` → package.json's script X, its loader and file made absolute: the
  * steps run in a scratch directory, so what the CLI writes there (replay progress files) stays out of the checkout.
  */
 function withScripts(code: string): string {
   return code.replace(/npm run (?:-s )?([a-z:-]+) --/g, (_all, name: string) => {
-    const script = SCRIPTS[name];
+    const script = NPM_SCRIPTS[name];
     if (script === undefined) throw new Error(`the README runs npm script ${name}, which package.json does not have`);
-    return script.replace(/(\S+\.ts)\b/, (file) => path.join(ROOT, file));
+    return scriptFromAnywhere(script);
   });
 }
 
@@ -169,7 +169,7 @@ test('the walkthrough runs against npm run demo -- --serve, and SIGTERM leaves n
   // 1. The server, as a process group of its own (so the test can tell whether anything of it is left).
   const t0 = Date.now();
   server = spawn('bash', ['-c', `exec ${withScripts(start.code)}`], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  serverExit = new Promise((resolve) => server!.once('exit', (code) => resolve(code)));
+  serverExit = exitAfterOutput(server);
   server.stdout!.on('data', (d: Buffer) => (serverOutput += d.toString()));
   server.stderr!.on('data', (d: Buffer) => (serverOutput += d.toString()));
   const deadline = Date.now() + 240_000;
@@ -227,7 +227,7 @@ test('the walkthrough runs against npm run demo -- --serve, and SIGTERM leaves n
   expect(serverOutput).toMatch(/• stopped\n/);
   for (const port of ports) expect({ port, open: await portOpen(port) }).toEqual({ port, open: false });
   expect(fs.existsSync(path.join(serveDir, 'serve.json'))).toBe(false);
-  // DynamoDB Local (a JVM), the tsx child, esbuild's service processes (they end when their parent's pipe closes) and
+  // DynamoDB Local (a JVM), esbuild's service processes (they end when their parent's pipe closes) and
   // anything else the serve mode started were in its process group.
   const left = Date.now() + 15_000;
   while (groupAlive(server.pid!) && Date.now() < left) await new Promise((r) => setTimeout(r, 200));

@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { tsEntry } from '../helpers/npm-script';
 import { HASH_A, HASH_B, lambdaFn, policy, securityGroup, stream, template, writeAssembly } from './fixtures';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCRIPT = path.join(ROOT, 'scripts/template-diff.ts');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 
 interface Run {
   readonly status: number | null;
@@ -27,7 +27,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 function runDiff(args: readonly string[], cwd = ROOT): Run {
-  const r = spawnSync(TSX, [SCRIPT, ...args], { cwd, encoding: 'utf8', env: cleanEnv() });
+  const r = spawnSync(...tsEntry(SCRIPT, args), { cwd, encoding: 'utf8', env: cleanEnv() });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
