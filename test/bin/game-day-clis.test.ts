@@ -10,6 +10,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { checkpointTableName } from '../../lib/names';
 import { readServeState, sendCtl } from '../../local/serve-ctl';
 import { stateToken } from '../../local/serve-format';
 import { tsEntry } from '../helpers/npm-script';
@@ -203,8 +205,11 @@ describe('signals to the serve mode', () => {
     // heal while a replica lag longer than heal's wait holds replications: healed, and it says what is still pending.
     expect(await sendCtl(state.control, token, { action: 'replica-lag', seconds: 120 })).toMatchObject({ ok: true });
     expect(await sendCtl(state.control, token, { action: 'partition', region: 'us-east-1' })).toMatchObject({ ok: true });
-    // Let the replicators write a few checkpoints (one per batch, about every second) under the lag.
-    await new Promise((r) => setTimeout(r, 3000));
+    // A write to the partitioned replica of its own (the replicators' checkpoints may not come in time on a loaded
+    // machine): at least one replication is held, then delayed by the lag.
+    const dynamo = new DynamoDBClient({ region: 'us-east-1', endpoint: state.env.AWS_ENDPOINT_URL_DYNAMODB, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await dynamo.send(new PutItemCommand({ TableName: checkpointTableName('dev'), Item: { streamName: { S: 'game-day-clis-probe' }, shardId: { S: 'probe' } } }));
+    dynamo.destroy();
     const healed = await sendCtl(state.control, token, { action: 'heal', region: 'us-east-1' });
     expect(healed).toEqual({ ok: true, message: expect.stringMatching(/^us-east-1's replica is healed; \d+ replications still pending after 30 s/) });
     expect(await sendCtl(state.control, token, { action: 'status' })).toMatchObject({ ok: true });

@@ -93,7 +93,7 @@ test('a steady run: events table = unique valid ids, rejects = the malformed rec
     replication: { samples: count, discardedBatches: 0 },
   });
   expect(result.report.replication.lagP50Ms).toEqual(expect.any(Number));
-});
+}, 400_000);
 
 test('the failover drill: primary down, failover, resume with re-sends, failback; still exactly one row per id', async () => {
   const count = 300;
@@ -115,7 +115,7 @@ test('the failover drill: primary down, failover, resume with re-sends, failback
   // The re-sends reached the warehouse and were merged away.
   expect(report.warehouse.duplicatesRemoved).toBeGreaterThan(count - ids.size - malformed.size);
   expect(report.replication.discardedBatches).toBe(0);
-});
+}, 400_000);
 
 test('--input replays a file in order, with the drill halfway: its valid ids become events, its malformed records rejects', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-input-'));
@@ -152,4 +152,4 @@ test('--input replays a file in order, with the drill halfway: its valid ids bec
     produced: { records: records.length, uniqueIds: 33, resends: 1, malformed: 5 },
     drill: { failoverAt: Math.floor(records.length / 2), failback: { outcome: 'switched' } },
   });
-});
+}, 400_000);

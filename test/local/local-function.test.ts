@@ -61,9 +61,10 @@ describe('startWorkerFunction', () => {
   });
 
   test('an invocation past its timeout ends the environment; the next one starts cold', async () => {
-    const fn = await start({ region: 'ap-south-1', timeoutMs: 300 });
+    // 2 s: a quick invocation must not time out when a loaded machine stalls the worker's reply.
+    const fn = await start({ region: 'ap-south-1', timeoutMs: 2000 });
     expect(await fn.invoke({})).toMatchObject({ response: { invocations: 1 } });
-    expect(await fn.invoke({ sleepMs: 5000 })).toEqual({ kind: 'error', errorType: 'Sandbox.Timedout', message: 'Task timed out after 0.30 seconds' });
+    expect(await fn.invoke({ sleepMs: 10_000 })).toEqual({ kind: 'error', errorType: 'Sandbox.Timedout', message: 'Task timed out after 2.00 seconds' });
     expect(await fn.invoke({})).toMatchObject({ response: { invocations: 1 } });
   });
 

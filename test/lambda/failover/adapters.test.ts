@@ -114,7 +114,9 @@ test('the trusted clock bounds the offset from Date headers (one-second resoluti
 test("dynamoDbFailoverDeps' default trusted clock measures the offset of the caller's clock it is given", async () => {
   // A caller whose clock runs 5 s ahead: the offset must come out ≈ -5 s, so the switch's corrected clock is right.
   // Measured against Date.now instead (the bug), the offset was ≈ 0 and the skewed clock went uncorrected.
-  const server = Date.now();
+  // Both clocks constant (a whole second, as the Date header has it): no real time passing between them can move the
+  // measured offset.
+  const server = 1_700_000_007_000;
   const client = new KinesisClient({
     region: 'us-east-1',
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
@@ -124,7 +126,7 @@ test("dynamoDbFailoverDeps' default trusted clock measures the offset of the cal
   });
   const deps = dynamoDbFailoverDeps(
     { checkpointTableName: 'c', activeRegionTableName: 'a' },
-    { clients: () => ({}) as never, kinesisClients: () => client, trustedClockStream: 's', clock: () => Date.now() + 5_000 },
+    { clients: () => ({}) as never, kinesisClients: () => client, trustedClockStream: 's', clock: () => server + 5_000 },
   );
   const { offsetLowMs, offsetHighMs } = await deps.trustedClock!.measure('us-east-1');
   const mid = (offsetLowMs + offsetHighMs) / 2;

@@ -71,10 +71,12 @@ test('fails over on request and reports the result; status and a repeat are read
   const result = await handler({ action: 'failover', targetRegion: STANDBY, expectedRegion: PRIMARY, reason: 'automatic: health alarm' });
   // The old Region's only shard has no checkpoint: listed and probed through AWS_ENDPOINT_URL_KINESIS, it holds no
   // record since the activation, so nothing is unreplicated; the activation time comes from the standby's Date header.
+  // The clock check against the standby's Date header (1 s resolution) may warn of a skew when a loaded machine
+  // stalls its round trips; nothing else may warn.
+  expect((result as { warnings: string[] }).warnings.filter((w) => !/AWS clock; times are corrected$/.test(w))).toEqual([]);
   expect(result).toMatchObject({
     ok: true,
     action: 'failover',
-    warnings: [],
     streams: [{ streamName: STREAM, outcome: 'switched', epoch: 3, lowWaterMark: { basis: 'observed', uncheckpointedShards: ['shardId-000000000000'], unprobedShards: [] } }],
   });
   expect(await state.activeRegions.read(STANDBY, STREAM)).toMatchObject({ state: 'ACTIVE', activeRegion: STANDBY, reason: 'automatic: health alarm' });

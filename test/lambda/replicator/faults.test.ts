@@ -39,7 +39,7 @@ beforeAll(async () => {
   world = await startReplicatorWorld([SOURCE, ...TARGETS], {
     fault: (req) => (req.action === 'PutRecords' ? (routerFault.get(req.region) ?? { kind: 'pass' }) : { kind: 'pass' }),
   });
-});
+}, 180_000);
 afterAll(async () => world?.stop());
 
 interface Tally {
@@ -330,4 +330,4 @@ test(`${RUNS} seeded fault runs: nothing lost, per-key order intact, checkpoints
   expect(totals.zombieCheckpointWrites).toBeGreaterThan(0);
   // eslint-disable-next-line no-console
   console.log(`replicator fault totals: ${JSON.stringify(totals)}`);
-});
+}, 300_000);
