@@ -102,7 +102,8 @@ export interface WarehouseConfig {
   /**
    * Hours between runs of the erasure's scheduled step in each warehouse Region (it finishes the erasures whose
    * streams' retention has passed: recreates the streaming views, sweeps late archive objects). 0 turns it off (then
-   * run `npm run ops -- erase --finish` yourself). Valid range: 0–168. @default 24
+   * run `npm run ops -- erase --finish` yourself). Valid range: 0–166 (its missed-run alarm watches the interval plus 2 hours,
+   * and a CloudWatch alarm looks back at most 7 days). @default 24
    */
   readonly erasureFinishIntervalHours: number;
   /**
@@ -332,13 +333,14 @@ function show(v: Json): string {
   return v === undefined ? 'undefined' : JSON.stringify(v);
 }
 
-/** The erasure's schedule: whole hours, 0 (off) to a week, with the fix spelled out. */
+/** The erasure's schedule: whole hours, 0 (off) to 166 (a week less its missed-run alarm's 2 hours), with the fix spelled out. */
 function erasureFinishIntervalHours(w: FieldReader): number {
   const v = w.raw('erasureFinishIntervalHours') ?? ENVIRONMENT_DEFAULTS.warehouse.erasureFinishIntervalHours;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 168) {
+  // lib/erasure-finish.ts MAX_INTERVAL_HOURS: the step's missed-run alarm watches the interval plus 2 hours, at most 7 days.
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 166) {
     throw new ConfigError(
       w.fieldName('erasureFinishIntervalHours'),
-      `must be a whole number of hours between 0 and 168 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 0 turns it off (then run npm run ops -- erase --finish yourself)`,
+      `must be a whole number of hours between 0 and 166 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 0 turns it off (then run npm run ops -- erase --finish yourself)`,
     );
   }
   return v;

@@ -85,15 +85,29 @@ export interface ErasureFinishProps {
   readonly archiveKeyAlias: string;
   /** How late Firehose can deliver a record read before an erasure (buffering plus retries). */
   readonly archiveDelay: Duration;
-  /** Time between runs, whole hours. Valid range: 1–168 hours. @default Duration.hours(24) */
+  /**
+   * Time between runs, whole hours. Valid range: 1–166 hours (the missed-run alarm watches the interval plus 2 hours,
+   * and a CloudWatch alarm looks back at most 7 days).
+   * @default Duration.hours(24)
+   */
   readonly interval?: Duration;
-  /** Actions of the alarm on a failed run (e.g. the Region's alarm topic). @default - none */
+  /** Actions of the alarms on a failed or a missed run (e.g. the Region's alarm topic). @default - none */
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
   /** Retention of the function's log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
 }
 
 export { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT } from '../lambda/erasure-finish/env';
+
+/** How much longer than the interval the missed-run alarm waits: the schedule's 1 h event age and a run's 15 min. */
+const MISSED_RUN_GRACE_HOURS = 2;
+/**
+ * The longest interval: an alarm's Period × EvaluationPeriods can't be more than 604,800 seconds (7 days, CloudWatch
+ * API Reference, PutMetricAlarm), and the missed-run alarm watches the interval plus {@link MISSED_RUN_GRACE_HOURS}.
+ */
+export const MAX_INTERVAL_HOURS = 7 * 24 - MISSED_RUN_GRACE_HOURS;
+/** WarmUpPeriodDurationInMinutes: "Minimum value of 1. Maximum value of 2880" (CloudWatch API Reference). */
+const MAX_WARM_UP_MINUTES = 2880;
 
 export class ErasureFinish extends Construct {
   public readonly function: nodejs.NodejsFunction;
@@ -105,6 +119,11 @@ export class ErasureFinish extends Construct {
    * stays in ALARM until a run succeeds.
    */
   public readonly failureAlarm: cloudwatch.Alarm;
+  /**
+   * No run started for the interval plus 2 hours (the schedule disabled or deleted, Scheduler unable to invoke the
+   * function, its role or permission broken): due erasures stay unfinished without any run failing.
+   */
+  public readonly missedRunAlarm: cloudwatch.Alarm;
   /** The prefixes of the archive the step may rewrite: each stream's `<name>/` and `errors/`. */
   public readonly archivePrefixes: readonly string[];
   /**
@@ -116,9 +135,11 @@ export class ErasureFinish extends Construct {
   constructor(scope: Construct, id: string, props: ErasureFinishProps) {
     super(scope, id);
     const interval = props.interval ?? Duration.hours(24);
-    if (!Token.isUnresolved(interval.toSeconds())) {
-      const hours = interval.toSeconds() / 3600;
-      if (!Number.isInteger(hours) || hours < 1 || hours > 168) throw new Error(`interval must be a whole number of hours between 1 and 168 (got ${interval.toHumanString()})`);
+    // The missed-run alarm's window is derived from it, so it must be known at synth time.
+    if (Token.isUnresolved(interval.toSeconds())) throw new Error('interval must be a concrete duration (got a token)');
+    const intervalHours = interval.toSeconds() / 3600;
+    if (!Number.isInteger(intervalHours) || intervalHours < 1 || intervalHours > MAX_INTERVAL_HOURS) {
+      throw new Error(`interval must be a whole number of hours between 1 and ${MAX_INTERVAL_HOURS} (got ${interval.toHumanString()})`);
     }
     if (props.streams.length === 0) throw new Error('streams must list at least one stream (got 0)');
     if (props.streamingViews.length !== props.streams.length) {
@@ -312,9 +333,30 @@ export class ErasureFinish extends Construct {
         `Redstream: the erasure scheduled step in ${stack.region} failed. Due erasures stay unfinished (streaming views not recreated, late archive objects not swept) ` +
         'until a run succeeds; the next scheduled run retries. Read the function\'s logs, fix the cause, or run npm run ops -- erase --finish.',
     });
-    for (const action of props.alarmActions ?? []) {
-      this.failureAlarm.addAlarmAction(action);
-      this.failureAlarm.addOkAction(action);
+
+    // Lambda publishes Invocations only for hours with one, and missing hours count as breaching: ALARM once no run
+    // started in the whole window. The window outlasts the interval by the schedule's 1 h event age and a run's 15 min.
+    const windowHours = intervalHours + MISSED_RUN_GRACE_HOURS;
+    this.missedRunAlarm = this.function.metricInvocations({ statistic: 'Sum', period: Duration.hours(1) }).createAlarm(this, 'MissedRunAlarm', {
+      threshold: 1,
+      evaluationPeriods: windowHours,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      alarmDescription:
+        `Redstream: the erasure scheduled step in ${stack.region} has not run for ${windowHours} hours (it runs every ${intervalHours} h). Due erasures stay unfinished. ` +
+        'Check that its EventBridge Scheduler schedule is enabled and that its role may invoke the function, or run npm run ops -- erase --finish.',
+    });
+    // A new (or updated) alarm has no data at all yet: it waits for the first scheduled run before it evaluates.
+    // CloudWatch caps the warm-up at 2 days, so with an interval over 46 h it can fire once before the first run.
+    (this.missedRunAlarm.node.defaultChild as cloudwatch.CfnAlarm).warmUpConfiguration = {
+      warmUpPeriodDurationInMinutes: Math.min(windowHours * 60, MAX_WARM_UP_MINUTES),
+      onlyStartEvaluatingAfterWarmUpPeriodEnds: true,
+    };
+    for (const alarm of [this.failureAlarm, this.missedRunAlarm]) {
+      for (const action of props.alarmActions ?? []) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
     }
   }
 }

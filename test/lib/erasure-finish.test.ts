@@ -3,12 +3,12 @@
  * that recreates the streaming views from the bootstrap's own statements, least-privilege IAM, an alarm on failure,
  * and the config field that sets (or turns off) the schedule.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import { parseErasureFinishEnv } from '../../lambda/erasure-finish/env';
 import { ConfigError, erasureSweepRegions } from '../../lib/config';
-import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinish } from '../../lib/erasure-finish';
+import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT, ErasureFinish, MAX_INTERVAL_HOURS } from '../../lib/erasure-finish';
 import { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT as RUN_REFRESH_CONTEXT } from '../../lambda/erasure-finish/run';
 import { archiveBucketParameterName, archiveKeyAlias } from '../../lib/names';
 import { renderStreamingViews } from '../../lib/sql/render';
@@ -38,6 +38,17 @@ const template = Template.fromStack(warehouse);
 const finish = warehouse.erasureFinish!;
 const finishLogicalId = warehouse.getLogicalId(finish.function.node.defaultChild as never);
 
+/** The construct's props in a stack of its own (no environment around it), bundling skipped. */
+function bareStepProps() {
+  const app = newApp();
+  app.node.setContext('aws:cdk:bundling-stacks', []);
+  const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'us-east-1' } });
+  const workgroup = new redshiftserverless.CfnWorkgroup(stack, 'W', { workgroupName: 'redstream-test' });
+  const streams = Array.from({ length: 2 }, (_, i) => ({ name: `s${i}`, physicalName: `redstream-test-s${i}`, retentionHours: 24 }));
+  const streamingViews = renderStreamingViews({ region: 'us-east-1', streams });
+  return { stack, base: { workgroup, databaseName: 'redstream', streams, streamingViews, archiveBucketName: 'b', archiveBucketParameterName: '/p', archiveKeyAlias: 'alias/a', archiveDelay: Duration.minutes(20) } };
+}
+
 function functionEnv(): Record<string, unknown> {
   const fn = template.toJSON().Resources[finishLogicalId] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
   return fn.Properties.Environment.Variables;
@@ -58,6 +69,42 @@ test('a daily schedule runs the step; one run at a time, not retried; an alarm n
     // Between two daily runs there is no data: the state stays ALARM until a run succeeds.
     TreatMissingData: 'ignore',
   });
+});
+
+test('a second alarm fires when no run started for the interval plus 2 hours, after a warm-up that covers the first run', () => {
+  // A disabled schedule or a Scheduler that cannot invoke the function fails nothing: only missing invocations show it.
+  const missed = {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Invocations',
+    Dimensions: [{ Name: 'FunctionName', Value: { Ref: finishLogicalId } }],
+    Statistic: 'Sum',
+    Period: 3600,
+    Threshold: 1,
+    ComparisonOperator: 'LessThanThreshold',
+    // Lambda publishes nothing for an hour without an invocation: those hours must count against it.
+    TreatMissingData: 'breaching',
+    AlarmActions: ['arn:aws:sns:us-east-1:123456789012:redstream-test-alarms'],
+    OKActions: ['arn:aws:sns:us-east-1:123456789012:redstream-test-alarms'],
+    AlarmDescription: Match.stringLikeRegexp('erasure scheduled step in us-east-1 has not run for 26 hours \\(it runs every 24 h\\).*schedule is enabled'),
+  };
+  template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    ...missed,
+    EvaluationPeriods: 26,
+    // A new alarm has no data at all, every hour breaching: it must not evaluate before the first scheduled run.
+    WarmUpConfiguration: { WarmUpPeriodDurationInMinutes: 26 * 60, OnlyStartEvaluatingAfterWarmUpPeriodEnds: true },
+  });
+  // With a longer interval, the window grows with it; the warm-up stops at CloudWatch's 2,880 minutes.
+  for (const [hours, periods, warmUp] of [[1, 3, 180], [46, 48, 2880], [72, 74, 2880], [166, 168, 2880]]) {
+    const { stack, base } = bareStepProps();
+    new ErasureFinish(stack, 'Step', { ...base, interval: Duration.hours(hours) });
+    const t = Template.fromStack(stack);
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'Invocations' } })) as Array<{ Properties: Json }>;
+    expect(alarms.map((a) => [a.Properties.EvaluationPeriods, a.Properties.Period, a.Properties.WarmUpConfiguration])).toEqual([
+      [periods, 3600, { WarmUpPeriodDurationInMinutes: warmUp, OnlyStartEvaluatingAfterWarmUpPeriodEnds: true }],
+    ]);
+    // CloudWatch API Reference, PutMetricAlarm: "Period multiplied by EvaluationPeriods can't be more than 604,800 seconds".
+    expect(periods * 3600).toBeLessThanOrEqual(604_800);
+  }
 });
 
 test('the function recreates the views from the very statements the SQL bootstrap creates them with', () => {
@@ -140,29 +187,26 @@ test('the merge runner creates a missing view with the same statements as the er
 });
 
 test('warehouse.erasureFinishIntervalHours sets the schedule; 0 deploys no step; out of range names the field and the fix', () => {
-  const weekly = custom({ warehouse: { erasureFinishIntervalHours: 168 } }).warehouses.get('us-east-1')!;
-  Template.fromStack(weekly).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(7 days)', Description: Match.stringLikeRegexp('erasures') });
+  const longest = custom({ warehouse: { erasureFinishIntervalHours: 166 } }).warehouses.get('us-east-1')!;
+  Template.fromStack(longest).hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(166 hours)', Description: Match.stringLikeRegexp('erasures') });
   const off = custom({ warehouse: { erasureFinishIntervalHours: 0 } }).warehouses.get('us-east-1')!;
   expect(off.erasureFinish).toBeUndefined();
   expect(JSON.stringify(Template.fromStack(off).toJSON())).not.toContain('finishes due erasures');
-  for (const bad of [169, -1, 1.5, '24']) {
+  // 167 and 168: the missed-run alarm would have to look back further than CloudWatch allows (7 days).
+  expect(MAX_INTERVAL_HOURS).toBe(166);
+  for (const bad of [167, 168, -1, 1.5, '24']) {
     expect(() => custom({ warehouse: { erasureFinishIntervalHours: bad } })).toThrow(ConfigError);
     expect(() => custom({ warehouse: { erasureFinishIntervalHours: bad } })).toThrow(
-      /test\.warehouse\.erasureFinishIntervalHours: must be a whole number of hours between 0 and 168 .*fix: 24 runs .* daily, 0 turns it off/,
+      /test\.warehouse\.erasureFinishIntervalHours: must be a whole number of hours between 0 and 166 .*fix: 24 runs .* daily, 0 turns it off/,
     );
   }
 });
 
 test('the construct validates before creating anything: interval, one view per stream, and the environment size Lambda allows', () => {
-  const props = () => {
-    const stack = new Stack(newApp(), 'S', { env: { account: '123456789012', region: 'us-east-1' } });
-    const workgroup = new redshiftserverless.CfnWorkgroup(stack, 'W', { workgroupName: 'w' });
-    const streams = Array.from({ length: 2 }, (_, i) => ({ name: `s${i}`, physicalName: `redstream-test-s${i}`, retentionHours: 24 }));
-    const streamingViews = renderStreamingViews({ region: 'us-east-1', streams });
-    return { stack, base: { workgroup, databaseName: 'redstream', streams, streamingViews, archiveBucketName: 'b', archiveBucketParameterName: '/p', archiveKeyAlias: 'alias/a', archiveDelay: Duration.minutes(20) } };
-  };
-  const a = props();
-  expect(() => new ErasureFinish(a.stack, 'E1', { ...a.base, interval: Duration.minutes(90) })).toThrow('interval must be a whole number of hours between 1 and 168 (got 1 hour 30 minutes)');
+  const a = bareStepProps();
+  expect(() => new ErasureFinish(a.stack, 'E1', { ...a.base, interval: Duration.minutes(90) })).toThrow('interval must be a whole number of hours between 1 and 166 (got 1 hour 30 minutes)');
+  expect(() => new ErasureFinish(a.stack, 'E1b', { ...a.base, interval: Duration.hours(167) })).toThrow(/between 1 and 166 \(got 6 days 23 hours\)/);
+  expect(() => new ErasureFinish(a.stack, 'E1c', { ...a.base, interval: Duration.seconds(Token.asNumber({ Ref: 'Seconds' })) })).toThrow(/interval must be a concrete duration/);
   expect(() => new ErasureFinish(a.stack, 'E2', { ...a.base, streamingViews: a.base.streamingViews.slice(1) })).toThrow(/one view per stream \(got 1 for 2 streams\)/);
   const many = Array.from({ length: 8 }, (_, i) => ({ name: `stream${i}`, physicalName: `redstream-test-stream${i}`, retentionHours: 24 }));
   expect(() => new ErasureFinish(a.stack, 'E3', { ...a.base, streams: many, streamingViews: renderStreamingViews({ region: 'us-east-1', streams: many }) })).toThrow(
