@@ -34,8 +34,23 @@ export interface StreamingViewCreateOptions {
 }
 
 /**
+ * A view's CREATE kept failing after this call had created others: those exist again, and the caller still reports
+ * them (log, metric) before it fails.
+ */
+export class StreamingViewsPartlyCreatedError extends Error {
+  constructor(
+    public readonly created: readonly StreamingViewDefinition[],
+    public readonly failure: Error,
+  ) {
+    super(`${failure.message} (created again before it: ${created.map((v) => `${v.schema}.${v.name}`).join(', ')})`, { cause: failure });
+    this.name = 'StreamingViewsPartlyCreatedError';
+  }
+}
+
+/**
  * Creates the views of `views` that SVV_MV_INFO does not list, with their bootstrap statement; returns those this call
- * created, in order (not one that someone else, the merge or the erasure step, created meanwhile).
+ * created, in order (not one that someone else, the merge or the erasure step, created meanwhile). A CREATE that kept
+ * failing ends the call: with {@link StreamingViewsPartlyCreatedError} when views were created before it.
  */
 export async function createMissingStreamingViews(
   db: StreamingViewStatements,
@@ -45,8 +60,22 @@ export async function createMissingStreamingViews(
   if (views.length === 0) return [];
   const missing = missingViews(views, await db.rows(existingViewsSql('redshift', views)));
   const created: StreamingViewDefinition[] = [];
-  for (const view of missing) if ((await createStreamingView(db, view, view.sql, options)) === 'created') created.push(view);
+  for (const view of missing) {
+    let outcome: 'created' | 'present';
+    try {
+      outcome = await createStreamingView(db, view, view.sql, options);
+    } catch (err) {
+      if (created.length === 0) throw err;
+      throw new StreamingViewsPartlyCreatedError(created, err instanceof Error ? err : new Error(String(err)));
+    }
+    if (outcome === 'created') created.push(view);
+  }
   return created;
+}
+
+/** The views a failed {@link createMissingStreamingViews} had created before it failed (none for another error). */
+export function createdBeforeFailure(err: unknown): readonly StreamingViewDefinition[] {
+  return err instanceof StreamingViewsPartlyCreatedError ? err.created : [];
 }
 
 /**

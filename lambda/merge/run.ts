@@ -10,7 +10,7 @@
  * streams' default retention: records would expire before any view read them).
  */
 import { GetStatementResultCommand, RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { createMissingStreamingViews, StreamingViewCreateOptions } from '../archive/streaming-view-restore';
+import { createdBeforeFailure, createMissingStreamingViews, StreamingViewCreateOptions } from '../archive/streaming-view-restore';
 import { StreamingViewDefinition } from '../archive/streaming-views';
 import { DataApiOptions, DataApiSession, DataApiTarget, fieldText, runBatch } from '../sql-runner/data-api';
 import { StatementFailedError, WarehouseSqlError } from '../sql-runner/errors';
@@ -47,12 +47,15 @@ export function mayBeMissingStreamingView(err: unknown, views: readonly Streamin
 
 /** A merge failed on a missing streaming view, and creating it again failed too: the message carries both errors. */
 export class StreamingViewRestoreError extends WarehouseSqlError {
+  /** The views created again before the failure: they exist now, and the handler logs and counts them. */
+  public readonly restored: readonly StreamingViewDefinition[];
   constructor(
     public readonly mergeError: Error,
     public readonly restoreError: Error,
   ) {
     super(`${mergeError.message}; creating the missing streaming views again failed too: ${restoreError.message}`);
     this.name = 'StreamingViewRestoreError';
+    this.restored = createdBeforeFailure(restoreError);
   }
 }
 

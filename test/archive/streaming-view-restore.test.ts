@@ -4,7 +4,7 @@
  * exists") is not a failure and the view is not reported as created by this caller. A small catalog double: the port
  * is two functions, no AWS call.
  */
-import { createMissingStreamingViews, StreamingViewStatements } from '../../lambda/archive/streaming-view-restore';
+import { createdBeforeFailure, createMissingStreamingViews, StreamingViewsPartlyCreatedError, StreamingViewStatements } from '../../lambda/archive/streaming-view-restore';
 import { StreamingViewDefinition } from '../../lambda/archive/streaming-views';
 import { renderStreamingViews } from '../../lib/sql/render';
 
@@ -60,4 +60,26 @@ test('a CREATE that keeps failing for another reason still fails, naming the vie
   await expect(createMissingStreamingViews(db, VIEWS.slice(0, 1), options)).rejects.toThrow(
     /streaming view redstream\.stream_events is missing: its CREATE failed 3 time\(s\) \(last: ERROR: permission denied.*the next run creates it/,
   );
+});
+
+test('a CREATE that keeps failing after another view was created: the error carries the created view, for the caller to report', async () => {
+  const [events, telemetry] = VIEWS.map((v) => `${v.schema}.${v.name}`);
+  const existing = new Set<string>();
+  const db: StreamingViewStatements = {
+    rows: async () => [...existing].map((v) => ({ schema_name: v.split('.')[0], name: v.split('.')[1] })),
+    execute: async (sql) => {
+      if (sql === VIEWS[1].sql) throw new Error('ERROR: permission denied for schema redstream');
+      existing.add(events);
+    },
+  };
+  const err = await createMissingStreamingViews(db, VIEWS, options).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StreamingViewsPartlyCreatedError);
+  expect(createdBeforeFailure(err).map((v) => `${v.schema}.${v.name}`)).toEqual([events]);
+  expect((err as Error).message).toMatch(new RegExp(`streaming view ${telemetry.replace('.', '\\.')} is missing: its CREATE failed 3 time\\(s\\).*\\(created again before it: ${events.replace('.', '\\.')}\\)$`));
+  expect(existing).toEqual(new Set([events]));
+  // A failure before any view was created is the CREATE's own error, with nothing to report.
+  expect(createdBeforeFailure(new Error('x'))).toEqual([]);
 });

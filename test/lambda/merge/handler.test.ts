@@ -67,7 +67,7 @@ const context = (remainingMs = 600_000): Context =>
  * A merge batch that fails with `mergeError`, and a warehouse holding the views in `present`: SVV_MV_INFO lists them,
  * a CREATE adds its view unless `createFails` (then it fails with that text). Returns the statements sent one by one.
  */
-function warehouse(mergeError: string, present: Set<string>, createFails?: string): Array<{ sql: string; sessionId?: string }> {
+function warehouse(mergeError: string, present: Set<string>, createFails?: string | ((view: string) => string | undefined)): Array<{ sql: string; sessionId?: string }> {
   dataApi.reset();
   const sent: Array<{ sql: string; sessionId?: string }> = [];
   const errors = new Map<string, string>();
@@ -76,7 +76,8 @@ function warehouse(mergeError: string, present: Set<string>, createFails?: strin
     const id = `s${sent.length + 1}`;
     sent.push({ sql: input.Sql, sessionId: input.SessionId });
     const created = /^CREATE MATERIALIZED VIEW (\S+) /.exec(input.Sql)?.[1];
-    if (created && createFails) errors.set(id, createFails);
+    const fails = created && (typeof createFails === 'function' ? createFails(created) : createFails);
+    if (created && fails) errors.set(id, fails);
     else if (created) present.add(created);
     return { Id: id, SessionId: 'session-1' };
   });
@@ -150,4 +151,22 @@ test('a missing streaming view whose CREATE fails: the error says both, and noth
   expect(sent.filter((s) => s.sql.startsWith('CREATE'))).toHaveLength(1);
   expect(present.has('redstream.stream_events')).toBe(false);
   expect(emf('StreamingViewsRestored')).toEqual([]);
+});
+
+test('two missing views, the second one\'s CREATE failing: the first is created, logged and counted all the same, and the invocation fails with both errors', async () => {
+  const present = new Set<string>();
+  const sent = warehouse(MISSING, present, (view) => (view === 'redstream.stream_clicks' ? 'ERROR: permission denied for schema redstream' : undefined));
+
+  const err = await handler({}, context(10_500)).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+
+  expect(err?.name).toBe('StreamingViewRestoreError');
+  expect(err?.message).toMatch(/streaming view redstream\.stream_clicks is missing: its CREATE failed 1 time\(s\).*\(created again before it: redstream\.stream_events\)$/);
+  expect(sent.filter((s) => s.sql.startsWith('CREATE'))).toHaveLength(2);
+  expect(present).toEqual(new Set(['redstream.stream_events']));
+  expect(emf('StreamingViewsRestored')).toEqual([expect.objectContaining({ StreamingViewsRestored: 1 })]);
+  const logged = stdout.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.view !== undefined);
+  expect(logged).toEqual([expect.objectContaining({ level: 'WARN', view: 'redstream.stream_events' })]);
 });
