@@ -70,8 +70,9 @@ function onShutdown(event: ShutdownEvent): void {
       return process.exit(action.code);
   }
 }
-process.on('SIGINT', () => onShutdown({ kind: 'signal', code: 130 }));
-process.on('SIGTERM', () => onShutdown({ kind: 'signal', code: 143 }));
+// With their arrival time: through `npm run`, each comes twice (local/shutdown.ts).
+process.on('SIGINT', () => onShutdown({ kind: 'signal', code: 130, atMs: performance.now() }));
+process.on('SIGTERM', () => onShutdown({ kind: 'signal', code: 143, atMs: performance.now() }));
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') onShutdown({ kind: 'signal', code: 141 });

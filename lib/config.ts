@@ -340,7 +340,7 @@ function erasureFinishIntervalHours(w: FieldReader): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 166) {
     throw new ConfigError(
       w.fieldName('erasureFinishIntervalHours'),
-      `must be a whole number of hours between 0 and 166 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 0 turns it off (then run npm run ops -- erase --finish yourself)`,
+      `must be a whole number of hours between 0 and 166 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 166 is the longest (a week less the 2 hours its missed-run alarm allows), 0 turns it off (then run npm run ops -- erase --finish yourself)`,
     );
   }
   return v;

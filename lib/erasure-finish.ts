@@ -347,7 +347,7 @@ export class ErasureFinish extends Construct {
         'Check that its EventBridge Scheduler schedule is enabled and that its role may invoke the function, or run npm run ops -- erase --finish.',
     });
     // A new (or updated) alarm has no data at all yet: it waits for the first scheduled run before it evaluates.
-    // CloudWatch caps the warm-up at 2 days, so with an interval over 46 h it can fire once before the first run.
+    // CloudWatch caps the warm-up at 2 days, so with an interval over 48 h it can fire once before the first run.
     (this.missedRunAlarm.node.defaultChild as cloudwatch.CfnAlarm).warmUpConfiguration = {
       warmUpPeriodDurationInMinutes: Math.min(windowHours * 60, MAX_WARM_UP_MINUTES),
       onlyStartEvaluatingAfterWarmUpPeriodEnds: true,

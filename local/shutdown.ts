@@ -6,17 +6,30 @@
  *   (producer, control endpoint, archive, workers, DynamoDB Local) with an overall deadline;
  * - the stop ending exits with the first event's code;
  * - a repeat while stopping (the user pressing Ctrl-C again) or the deadline passing exits at once, with the first
- *   event's code, after killing the DynamoDB Local JVMs synchronously (they would outlive Node otherwise).
+ *   event's code, after killing the DynamoDB Local JVMs synchronously (they would outlive Node otherwise);
+ * - but the same signal again within {@link DUPLICATE_SIGNAL_MS} is the first one delivered twice, not a repeat: a
+ *   terminal's Ctrl-C reaches the whole foreground process group, npm included, and npm passes SIGINT and SIGTERM on
+ *   to its script (here node itself, which the script execs), so every Ctrl-C through `npm run` arrives twice.
  */
 
 /** How long an orderly stop may take before the process is ended anyway (a stop takes a few seconds). */
 export const STOP_DEADLINE_MS = 30_000;
 
-export type ShutdownState = { readonly phase: 'running' } | { readonly phase: 'stopping'; readonly code: number } | { readonly phase: 'exited'; readonly code: number };
+/** How soon the same signal again counts as a second delivery of the first (npm's relay takes a few milliseconds). */
+export const DUPLICATE_SIGNAL_MS = 500;
+
+export type ShutdownState =
+  | { readonly phase: 'running' }
+  /** `signalledAtMs`: when the signal that began the stop arrived (for a duplicate delivery of it). */
+  | { readonly phase: 'stopping'; readonly code: number; readonly signalledAtMs?: number }
+  | { readonly phase: 'exited'; readonly code: number };
 
 export type ShutdownEvent =
-  /** A signal, a closed pipe or an uncaught error, with the exit code it ends the process with. */
-  | { readonly kind: 'signal'; readonly code: number }
+  /**
+   * A signal, a closed pipe or an uncaught error, with the exit code it ends the process with; `atMs` (a monotonic
+   * clock) when it arrived, for the signals npm may deliver twice.
+   */
+  | { readonly kind: 'signal'; readonly code: number; readonly atMs?: number }
   /** The orderly stop finished (whatever its outcome). */
   | { readonly kind: 'stopped' }
   /** {@link STOP_DEADLINE_MS} passed since the stop began. */
@@ -38,9 +51,18 @@ export function nextShutdown(state: ShutdownState, event: ShutdownEvent): { stat
   switch (state.phase) {
     case 'running':
       // A stop that was not begun here (the serve mode's `q`) ends through the normal return, not through this.
-      return event.kind === 'signal' ? { state: { phase: 'stopping', code: event.code }, action: { kind: 'stop', code: event.code } } : none;
+      return event.kind === 'signal' ? { state: { phase: 'stopping', code: event.code, signalledAtMs: event.atMs }, action: { kind: 'stop', code: event.code } } : none;
     case 'stopping':
       if (event.kind === 'stopped') return { state: { phase: 'exited', code: state.code }, action: { kind: 'exit', code: state.code } };
+      if (
+        event.kind === 'signal' &&
+        event.code === state.code &&
+        event.atMs !== undefined &&
+        state.signalledAtMs !== undefined &&
+        event.atMs - state.signalledAtMs < DUPLICATE_SIGNAL_MS
+      ) {
+        return none;
+      }
       return {
         state: { phase: 'exited', code: state.code },
         action: { kind: 'force', code: state.code, why: event.kind === 'signal' ? 'repeat' : 'deadline' },

@@ -152,14 +152,18 @@ describe('signals to the serve mode', () => {
     }
   }
 
-  /** Starts the serve mode in a process group of its own; resolves once DynamoDB Local's JVM is in it. */
-  async function startUntilJvm(): Promise<{ child: ChildProcess; output: () => string; exit: Promise<number | null> }> {
+  /**
+   * Starts the serve mode in a process group of its own, through `npm run demo` or node itself (as npm's script does);
+   * resolves once DynamoDB Local's JVM is in it.
+   */
+  async function startUntilJvm(via: 'npm' | 'node'): Promise<{ child: ChildProcess; output: () => string; exit: Promise<number | null> }> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redstream-serve-signal-'));
     dirs.push(dir);
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: '', REDSTREAM_SERVE_DIR: dir };
     for (const k of ['REDSTREAM_LOCAL_WORLD', 'REDSTREAM_CDK_JSON']) delete env[k];
-    // As `npm run demo` runs it: node with tsx as its loader, so the signal reaches the serve mode itself.
-    const child = spawn(...tsEntry('bin/demo.ts', ['--serve', '--rate', '5']), { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--serve', '--rate', '5'];
+    const [cmd, argv] = via === 'npm' ? ['npm', ['run', '-s', 'demo', '--', ...args]] : tsEntry('bin/demo.ts', args);
+    const child = spawn(cmd, argv, { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     groups.push(child.pid!);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -176,19 +180,32 @@ describe('signals to the serve mode', () => {
     expect({ left: members(pgid) }).toEqual({ left: [] });
   }
 
-  test('SIGTERM during the start: exit 143, no error line, the JVM and everything else stopped', async () => {
-    const s = await startUntilJvm();
+  test('SIGTERM to npm during the start: exit 143, no error line, the JVM and everything else stopped', async () => {
+    const s = await startUntilJvm('npm');
+    // npm alone, as `kill <pid>` or a supervisor sends it: npm passes it on to its script's process.
     s.child.kill('SIGTERM');
     expect(await s.exit).toBe(143);
     await expectNothingLeft(s.child.pid!);
-    // The orderly stop ran (under tsx's CLI, a busy start was SIGKILLed before it could print this).
+    // The orderly stop ran. Before the script exec'd node, dash took the signal and died, leaving node running; under
+    // tsx's CLI, a busy start was SIGKILLed before it could print this.
     expect(s.output()).toMatch(/• SIGTERM: stopping everything/);
-    expect(s.output()).not.toMatch(/demo: error/);
+    expect(s.output()).not.toMatch(/demo: error|signalled again/);
   }, 300_000);
 
-  test('a second SIGTERM while stopping ends it at once: exit 143, the JVM killed, the state file removed', async () => {
+  test('Ctrl-C through npm (SIGINT to the whole process group, npm relaying it too): one orderly stop, exit 130', async () => {
+    const s = await startUntilJvm('npm');
+    // A terminal's Ctrl-C: the foreground process group, npm and node both, and npm passes it on to node again.
+    process.kill(-s.child.pid!, 'SIGINT');
+    expect(await s.exit).toBe(130);
+    await expectNothingLeft(s.child.pid!);
+    expect(s.output()).toMatch(/• SIGINT: stopping everything/);
+    // The relayed copy is not taken for a second Ctrl-C (which would skip the orderly stop).
+    expect(s.output()).not.toMatch(/demo: error|signalled again/);
+  }, 300_000);
+
+  test('a second signal while stopping ends it at once: exit 143, the JVM killed, the state file removed', async () => {
     // A stop during the start is over in a moment; once ready, stopping the producer, archive and workers takes seconds.
-    const s = await startUntilJvm();
+    const s = await startUntilJvm('node');
     await until('the serve mode to be ready', () => /• ready in/.test(s.output()), 240_000);
     const stateFile = path.join(dirs[dirs.length - 1], 'serve.json');
     expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
@@ -215,7 +232,8 @@ describe('signals to the serve mode', () => {
     expect(await sendCtl(state.control, token, { action: 'status' })).toMatchObject({ ok: true });
     s.child.kill('SIGTERM');
     await until('the first stop to begin', () => /• stopping: producer/.test(s.output()), 60_000);
-    s.child.kill('SIGTERM');
+    // Another signal (the same one within moments would be taken for a relayed copy: local/shutdown.ts).
+    s.child.kill('SIGINT');
     expect(await s.exit).toBe(143);
     expect(s.output()).toMatch(/demo: signalled again while stopping: killing DynamoDB Local and exiting now/);
     expect(s.output()).not.toMatch(/• stopped\n/);

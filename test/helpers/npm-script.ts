@@ -29,5 +29,7 @@ export const NPM_SCRIPTS: Readonly<Record<string, string>> = (JSON.parse(fs.read
 export function scriptFromAnywhere(script: string): string {
   return script
     .replace(/^exec /, '')
-    .replace(/--import tsx\b/, `--import ${TSX_LOADER}`).replace(/(\S+\.ts)\b/, (file) => path.join(ROOT, file));
+    // The entry first: the loader's URL (the checkout's path) could hold a `.ts` of its own.
+    .replace(/(\S+\.ts)\b/, (file) => path.join(ROOT, file))
+    .replace(/--import tsx\b/, `--import ${TSX_LOADER}`);
 }
