@@ -3,7 +3,8 @@
  * `interval` in a warehouse Region. It finishes the erasures whose streams' retention has passed (README, "Erasure"):
  * recreates the streaming views from the bootstrap's statements, deletes what the suppression list still finds in
  * events and rejects, sweeps the archives for objects Firehose delivered after the request, and marks the request
- * finished in the audit table. An alarm notifies when a run fails.
+ * finished in the audit table. One alarm notifies when a run fails, another when no run started for the interval
+ * plus 2 hours.
  *
  * Which archives: this Region's, and those of the Regions without a warehouse that this step looks after
  * (lib/config.ts erasureSweepRegions): the audit table that says what is due lives in a warehouse, so a standby

@@ -9,9 +9,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { Context } from 'aws-lambda';
-import { MERGE_METRICS, MERGE_METRICS_NAMESPACE, mergeRunMetrics } from './metrics';
 import type { StreamingViewDefinition } from '../archive/streaming-views';
 import { parseMergeSql, parseMergeStreamingViews, parseWarehouseFunctionEnv } from '../sql-runner/env';
+import { MERGE_METRICS, MERGE_METRICS_NAMESPACE, mergeRunMetrics } from './metrics';
 import { MergeResult, restoreMissingStreamingViews, runMerge, StreamingViewRestoreError } from './run';
 
 const env = parseWarehouseFunctionEnv(process.env);
