@@ -333,14 +333,23 @@ function show(v: Json): string {
   return v === undefined ? 'undefined' : JSON.stringify(v);
 }
 
-/** The erasure's schedule: whole hours, 0 (off) to 166 (a week less its missed-run alarm's 2 hours), with the fix spelled out. */
+/** How much longer than its interval the erasure step's missed-run alarm waits: the schedule's 1 h event age and a run's 15 min. */
+export const ERASURE_MISSED_RUN_GRACE_HOURS = 2;
+/**
+ * The erasure step's longest interval: an alarm's Period × EvaluationPeriods can't be more than 604,800 seconds (7
+ * days, CloudWatch API Reference, PutMetricAlarm), and the missed-run alarm watches the interval plus
+ * {@link ERASURE_MISSED_RUN_GRACE_HOURS}.
+ */
+export const ERASURE_FINISH_MAX_INTERVAL_HOURS = 7 * 24 - ERASURE_MISSED_RUN_GRACE_HOURS;
+
+/** The erasure's schedule: whole hours, 0 (off) to {@link ERASURE_FINISH_MAX_INTERVAL_HOURS}, with the fix spelled out. */
 function erasureFinishIntervalHours(w: FieldReader): number {
   const v = w.raw('erasureFinishIntervalHours') ?? ENVIRONMENT_DEFAULTS.warehouse.erasureFinishIntervalHours;
-  // lib/erasure-finish.ts MAX_INTERVAL_HOURS: the step's missed-run alarm watches the interval plus 2 hours, at most 7 days.
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 166) {
+  const max = ERASURE_FINISH_MAX_INTERVAL_HOURS;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
     throw new ConfigError(
       w.fieldName('erasureFinishIntervalHours'),
-      `must be a whole number of hours between 0 and 166 (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, 166 is the longest (a week less the 2 hours its missed-run alarm allows), 0 turns it off (then run npm run ops -- erase --finish yourself)`,
+      `must be a whole number of hours between 0 and ${max} (got ${show(v)}); fix: 24 runs the erasure's scheduled step daily, ${max} is the longest (a week less the ${ERASURE_MISSED_RUN_GRACE_HOURS} hours its missed-run alarm allows), 0 turns it off (then run npm run ops -- erase --finish yourself)`,
     );
   }
   return v;

@@ -32,6 +32,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { StreamingViewDefinition } from '../lambda/archive/streaming-views';
 import { DEFAULT_SUBJECT_PATHS } from '../lambda/archive/subject';
+import { ERASURE_FINISH_MAX_INTERVAL_HOURS, ERASURE_MISSED_RUN_GRACE_HOURS } from './config';
 import { BUNDLED_SDK_EXTERNAL_MODULES } from './esm-bundling';
 import { checkLambdaEnvironmentSize } from './lambda-environment';
 import { grantDataApiCredentials, grantDataApiStatements } from './warehouse-sql';
@@ -100,13 +101,8 @@ export interface ErasureFinishProps {
 
 export { ARCHIVE_BUCKET_LOOKUP_REFRESH_CONTEXT } from '../lambda/erasure-finish/env';
 
-/** How much longer than the interval the missed-run alarm waits: the schedule's 1 h event age and a run's 15 min. */
-const MISSED_RUN_GRACE_HOURS = 2;
-/**
- * The longest interval: an alarm's Period × EvaluationPeriods can't be more than 604,800 seconds (7 days, CloudWatch
- * API Reference, PutMetricAlarm), and the missed-run alarm watches the interval plus {@link MISSED_RUN_GRACE_HOURS}.
- */
-export const MAX_INTERVAL_HOURS = 7 * 24 - MISSED_RUN_GRACE_HOURS;
+/** The longest interval (lib/config.ts says why). */
+export const MAX_INTERVAL_HOURS = ERASURE_FINISH_MAX_INTERVAL_HOURS;
 /** WarmUpPeriodDurationInMinutes: "Minimum value of 1. Maximum value of 2880" (CloudWatch API Reference). */
 const MAX_WARM_UP_MINUTES = 2880;
 
@@ -337,7 +333,7 @@ export class ErasureFinish extends Construct {
 
     // Lambda publishes Invocations only for hours with one, and missing hours count as breaching: ALARM once no run
     // started in the whole window. The window outlasts the interval by the schedule's 1 h event age and a run's 15 min.
-    const windowHours = intervalHours + MISSED_RUN_GRACE_HOURS;
+    const windowHours = intervalHours + ERASURE_MISSED_RUN_GRACE_HOURS;
     this.missedRunAlarm = this.function.metricInvocations({ statistic: 'Sum', period: Duration.hours(1) }).createAlarm(this, 'MissedRunAlarm', {
       threshold: 1,
       evaluationPeriods: windowHours,

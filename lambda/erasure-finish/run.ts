@@ -88,9 +88,7 @@ export async function runErasureFinish(env: ErasureFinishEnv, deps: ErasureFinis
       clock: deps.clock,
       onProgress: deps.onProgress,
       remainingMs: deps.remainingMs,
-      beforeArchiveSweep: async () => {
-        await checkedArchives(env, deps.parameterValue);
-      },
+      beforeArchiveSweep: () => checkedArchives(env, deps.parameterValue),
     },
   );
 }

@@ -454,6 +454,13 @@ test('a crash after the copy is written back, before its delete marker: the copy
   expect(await getError(bucket, key)).toBe('NoSuchKey');
 });
 
+/** Neither of the two concurrent erasures' subjects is left in any version of the bucket. */
+async function expectNeitherSubjectLeft(bucket: string): Promise<void> {
+  const all = await everyVersionText(store, bucket);
+  expect(all).not.toContain('"user-1"');
+  expect(all).not.toContain('"user-2"');
+}
+
 describe('concurrent erasures on an expired key (a version holding both subjects under a delete marker)', () => {
   const KEY = 'events/2026/12/01/09/shared-expired.gz';
 
@@ -538,9 +545,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(b.fired()).toBe(true);
     a.release();
     await aRun;
-    const all = await everyVersionText(store, bucket);
-    expect(all).not.toContain('"user-1"');
-    expect(all).not.toContain('"user-2"');
+    await expectNeitherSubjectLeft(bucket);
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
     expect(await getError(bucket, KEY)).toBe('NoSuchKey');
   });
@@ -557,9 +562,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(aReport?.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
     // B's own copy undone; A's copy rewritten without user-2.
     expect(bReport.archive).toMatchObject({ versionsRewritten: 1, recordsRemoved: 1 });
-    const all = await everyVersionText(store, bucket);
-    expect(all).not.toContain('"user-1"');
-    expect(all).not.toContain('"user-2"');
+    await expectNeitherSubjectLeft(bucket);
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
   });
 
@@ -571,9 +574,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     const a = hooked('deleteVersion', ([, k, versionId]) => k === KEY && versionId === v, () => eraseOf('user-2', bucket));
     await eraseOf('user-1', bucket, a);
     expect(a.fired()).toBe(true);
-    const all = await everyVersionText(store, bucket);
-    expect(all).not.toContain('"user-1"');
-    expect(all).not.toContain('"user-2"');
+    await expectNeitherSubjectLeft(bucket);
     // Two copies of user-3 (one from each erasure's copy), both noncurrent under the key's delete marker.
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only, user3Only] });
   });
@@ -605,9 +606,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     expect(dry.archive).toMatchObject(expected);
     expect(report.archive).toMatchObject(expected);
     expect(await getError(bucket, KEY)).toBe('NoSuchKey');
-    const all = await everyVersionText(store, bucket);
-    expect(all).not.toContain('"user-1"');
-    expect(all).not.toContain('"user-2"');
+    await expectNeitherSubjectLeft(bucket);
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
   });
 
@@ -630,9 +629,7 @@ describe('concurrent erasures on an expired key (a version holding both subjects
     const a = hooked('listPrefixVersions', ([, p]) => p === 'events/', () => eraseOf('user-2', bucket), true);
     await eraseOf('user-1', bucket, a);
     expect(a.fired()).toBe(true);
-    const all = await everyVersionText(store, bucket);
-    expect(all).not.toContain('"user-1"');
-    expect(all).not.toContain('"user-2"');
+    await expectNeitherSubjectLeft(bucket);
     expect(await keyState(bucket, KEY)).toEqual({ latestIsDeleteMarker: true, versions: [user3Only] });
     expect(await getError(bucket, KEY)).toBe('NoSuchKey');
   });

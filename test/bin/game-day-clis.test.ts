@@ -180,26 +180,30 @@ describe('signals to the serve mode', () => {
     expect({ left: members(pgid) }).toEqual({ left: [] });
   }
 
-  test('SIGTERM to npm during the start: exit 143, no error line, the JVM and everything else stopped', async () => {
+  test.each([
+    {
+      // npm alone, as `kill <pid>` or a supervisor sends it: npm passes it on to its script's process.
+      name: 'SIGTERM to npm during the start: exit 143, no error line, the JVM and everything else stopped',
+      send: (pid: number) => process.kill(pid, 'SIGTERM'),
+      code: 143,
+      stopLine: /• SIGTERM: stopping everything/,
+    },
+    {
+      // A terminal's Ctrl-C: the foreground process group, npm and node both, and npm passes it on to node again.
+      name: 'Ctrl-C through npm (SIGINT to the whole process group, npm relaying it too): one orderly stop, exit 130',
+      send: (pid: number) => process.kill(-pid, 'SIGINT'),
+      code: 130,
+      stopLine: /• SIGINT: stopping everything/,
+    },
+  ])('$name', async ({ send, code, stopLine }) => {
     const s = await startUntilJvm('npm');
-    // npm alone, as `kill <pid>` or a supervisor sends it: npm passes it on to its script's process.
-    s.child.kill('SIGTERM');
-    expect(await s.exit).toBe(143);
+    send(s.child.pid!);
+    expect(await s.exit).toBe(code);
     await expectNothingLeft(s.child.pid!);
-    // The orderly stop ran. Before the script exec'd node, dash took the signal and died, leaving node running; under
-    // tsx's CLI, a busy start was SIGKILLed before it could print this.
-    expect(s.output()).toMatch(/• SIGTERM: stopping everything/);
-    expect(s.output()).not.toMatch(/demo: error|signalled again/);
-  }, 300_000);
-
-  test('Ctrl-C through npm (SIGINT to the whole process group, npm relaying it too): one orderly stop, exit 130', async () => {
-    const s = await startUntilJvm('npm');
-    // A terminal's Ctrl-C: the foreground process group, npm and node both, and npm passes it on to node again.
-    process.kill(-s.child.pid!, 'SIGINT');
-    expect(await s.exit).toBe(130);
-    await expectNothingLeft(s.child.pid!);
-    expect(s.output()).toMatch(/• SIGINT: stopping everything/);
-    // The relayed copy is not taken for a second Ctrl-C (which would skip the orderly stop).
+    // The orderly stop ran. Before the script exec'd node, dash took a SIGTERM to npm and died, leaving node running;
+    // under tsx's CLI, a busy start was SIGKILLed before it could print this. A relayed copy of the Ctrl-C is not
+    // taken for a second one (which would skip the orderly stop).
+    expect(s.output()).toMatch(stopLine);
     expect(s.output()).not.toMatch(/demo: error|signalled again/);
   }, 300_000);
 
